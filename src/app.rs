@@ -1,0 +1,142 @@
+//! The composition root: the one place where the pipeline is wired.
+//! cli → frontend → (registry: resolve bases) → executor → validate → export.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::cli::{BuildRequest, CreationTime, Output};
+use crate::export::{Exported, Exporter, registry::RegistryExporter};
+use crate::frontend::dockerfile;
+use crate::image::{BlobStore, ImageSet};
+use crate::progress::{Event, Reporter};
+use crate::registry::{RegistryClient, RegistryOptions};
+
+/// Builds the requested image and exports it everywhere asked. Returns where it went.
+pub async fn build(
+    req: &BuildRequest,
+    reporter: Arc<dyn Reporter>,
+) -> anyhow::Result<Vec<Exported>> {
+    let blobs = BlobStore::open(req.cache_dir.join("blobs")).with_context(|| {
+        format!(
+            "cannot open the cache directory `{}`",
+            req.cache_dir.display()
+        )
+    })?;
+    let registry = RegistryClient::new(RegistryOptions {
+        insecure: req.insecure_registries.clone(),
+        mirrors: req.mirrors.clone(),
+    })?;
+
+    let input = dockerfile::Input {
+        dockerfile: req.dockerfile.clone(),
+        context: req.context.clone(),
+        build_args: req.build_args.clone(),
+        target: req.target.clone(),
+        platform: req.platform.clone(),
+        labels: req.labels.clone(),
+        epoch: req.epoch(),
+        created: created(req.creation_time),
+    };
+    let dockerfile = dockerfile::load(&input)?;
+
+    let mut images = ImageSet::new();
+    for reference in dockerfile.external_images() {
+        reporter.report(Event::Resolve {
+            reference: reference.to_string(),
+        });
+        let image = registry
+            .pull(&reference, &req.platform, &blobs, reporter.as_ref())
+            .await?;
+        images.insert(reference, image);
+    }
+    let plan = dockerfile.plan(&images)?;
+
+    let image = {
+        let (blobs, reporter) = (blobs.clone(), reporter.clone());
+        tokio::task::spawn_blocking(move || {
+            crate::executor::execute(&plan, &images, &blobs, reporter.as_ref())
+        })
+        .await
+        .context("the build thread panicked")??
+    };
+    let serialized = image.serialize();
+    crate::validate::image(&serialized, &blobs, &req.platform)?;
+
+    let mut exporters: Vec<Box<dyn Exporter>> = Vec::new();
+    for output in &req.outputs {
+        exporters.push(match output {
+            Output::OciLayout(dir) => {
+                Box::new(crate::export::oci_layout::OciLayout::new(dir, &req.names))
+            }
+            Output::DockerArchive(file) => Box::new(
+                crate::export::docker_archive::DockerArchive::new(file, &req.names),
+            ),
+        });
+    }
+    if req.push {
+        exporters.push(Box::new(RegistryExporter {
+            client: registry.clone(),
+            targets: req.names.clone(),
+        }));
+    }
+    let mut exported = Vec::new();
+    for exporter in &exporters {
+        exported.extend(
+            exporter
+                .export(&serialized, &blobs, reporter.as_ref())
+                .await?,
+        );
+    }
+    if exported.is_empty() {
+        exported.push(Exported {
+            destination: String::new(),
+            descriptor: serialized.manifest.clone(),
+            pushed: false,
+        });
+    }
+    if let Some(file) = &req.digest_file {
+        std::fs::write(file, serialized.manifest.digest.to_string())
+            .with_context(|| format!("cannot write --digest-file `{}`", file.display()))?;
+    }
+    Ok(exported)
+}
+
+/// The `created` timestamp: the epoch as RFC 3339, or now.
+fn created(time: CreationTime) -> String {
+    let secs = match time {
+        CreationTime::Epoch(e) => e,
+        CreationTime::Now => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0),
+    };
+    rfc3339(secs)
+}
+
+/// Formats seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, proleptic Gregorian).
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_formats() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

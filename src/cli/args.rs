@@ -1,0 +1,127 @@
+//! Raw command-line arguments, as clap parses them. Nothing here is validated beyond clap's own checks;
+//! `request.rs` turns these into a [`super::BuildRequest`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hoist",
+    version,
+    about = "Build container images without a daemon, and push them",
+    long_about = "hoist builds linux/amd64 OCI images from a Dockerfile, in-process, with no Docker daemon, and \
+pushes them straight to a registry or writes them as an OCI layout or a docker-archive tarball.\n\n\
+The image digest goes to stdout; progress and logs go to stderr."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build an image from a Dockerfile and push it or write it out
+    Build(BuildArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+hoist build --name registry.example.com/team/app:v1 --dir ./app --push\n  \
+hoist build --name app:v1 --dir ./app --output oci:./out --output docker-archive:./app.tar")]
+pub struct BuildArgs {
+    /// Image name: REGISTRY/REPOSITORY[:TAG]; repeat to give the image several names
+    #[arg(
+        long = "name",
+        short = 'n',
+        visible_alias = "destination",
+        short_alias = 'd',
+        value_name = "REF"
+    )]
+    pub names: Vec<String>,
+
+    /// The build context directory
+    #[arg(
+        long = "dir",
+        visible_alias = "context",
+        short_alias = 'c',
+        value_name = "DIR",
+        default_value = "."
+    )]
+    pub dir: PathBuf,
+
+    /// The Dockerfile [default: DIR/Dockerfile]
+    #[arg(long = "dockerfile", short = 'f', value_name = "PATH")]
+    pub dockerfile: Option<PathBuf>,
+
+    /// Target platform OS/ARCH[/VARIANT]
+    #[arg(
+        long,
+        value_name = "PLATFORM",
+        default_value = "linux/amd64",
+        visible_alias = "custom-platform"
+    )]
+    pub platform: String,
+
+    /// Push the image to every --name
+    #[arg(long)]
+    pub push: bool,
+
+    /// Also write the image here: oci:DIR (an OCI image layout) or docker-archive:FILE (for `docker load`);
+    /// repeatable
+    #[arg(long = "output", short = 'o', value_name = "TYPE:PATH")]
+    pub outputs: Vec<String>,
+
+    /// Write an OCI layout to DIR (kaniko's --oci-layout-path; same as --output oci:DIR)
+    #[arg(long, value_name = "DIR", hide_short_help = true)]
+    pub oci_layout_path: Option<PathBuf>,
+
+    /// Write a docker-archive tarball to FILE (kaniko's --tar-path; same as --output docker-archive:FILE)
+    #[arg(long, value_name = "FILE", hide_short_help = true)]
+    pub tar_path: Option<PathBuf>,
+
+    /// Build-time variable NAME=VALUE, or NAME to take the value from the environment; repeatable
+    #[arg(long = "build-arg", value_name = "NAME[=VALUE]")]
+    pub build_args: Vec<String>,
+
+    /// Build up to this stage (by name or index) instead of the last one
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+
+    /// Add a label KEY=VALUE to the image; repeatable
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+
+    /// Reach this registry over plain HTTP or TLS without verification; repeatable.
+    /// Loopback addresses (127.0.0.0/8, ::1, localhost) are always insecure, as with Docker
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+
+    /// Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable.
+    /// A bare MIRROR applies to docker.io (kaniko's form)
+    #[arg(long = "registry-mirror", value_name = "SOURCE=MIRROR")]
+    pub registry_mirrors: Vec<String>,
+
+    /// Write the image digest to FILE
+    #[arg(long, value_name = "FILE")]
+    pub digest_file: Option<PathBuf>,
+
+    /// Progress display on stderr: a bar on a terminal (auto), plain lines, or JSON lines
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: ProgressArg,
+
+    /// Image creation time: `epoch` (SOURCE_DATE_EPOCH or 0, reproducible) or `now`
+    #[arg(long, value_name = "epoch|now", default_value = "epoch")]
+    pub creation_time: String,
+
+    /// Where base images and layers are cached [env: HOIST_CACHE_DIR] [default: ~/.cache/hoist]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProgressArg {
+    Auto,
+    Plain,
+    Json,
+}

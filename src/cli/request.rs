@@ -1,0 +1,318 @@
+//! Validated requests: every reference, platform, path and `KEY=VALUE` parsed once, here, with an error
+//! that names the flag and the value. What leaves this module is never a bare string that still needs
+//! checking.
+
+use std::path::{Path, PathBuf};
+
+use super::args::{BuildArgs, ProgressArg};
+use crate::image::{Platform, Reference};
+
+/// A build, fully validated.
+#[derive(Clone, Debug)]
+pub struct BuildRequest {
+    pub names: Vec<Reference>,
+    pub context: PathBuf,
+    pub dockerfile: PathBuf,
+    pub platform: Platform,
+    pub push: bool,
+    pub outputs: Vec<Output>,
+    pub build_args: Vec<(String, Option<String>)>,
+    pub target: Option<String>,
+    pub labels: Vec<(String, String)>,
+    pub insecure_registries: Vec<String>,
+    pub mirrors: Vec<(String, String)>,
+    pub digest_file: Option<PathBuf>,
+    pub progress: ProgressMode,
+    pub creation_time: CreationTime,
+    pub cache_dir: PathBuf,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    OciLayout(PathBuf),
+    DockerArchive(PathBuf),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// A bar on a terminal, plain lines otherwise.
+    Auto,
+    Plain,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreationTime {
+    /// Seconds since the Unix epoch (SOURCE_DATE_EPOCH, or 0).
+    Epoch(i64),
+    Now,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("--name `{value}`: {source}")]
+    Name {
+        value: String,
+        source: crate::image::reference::ReferenceError,
+    },
+    #[error("--platform `{value}`: {source}")]
+    Platform {
+        value: String,
+        source: crate::image::platform::PlatformError,
+    },
+    #[error(
+        "--push needs at least one --name to push to\nhint: add `--name REGISTRY/REPOSITORY:TAG`"
+    )]
+    PushWithoutName,
+    #[error(
+        "--output `{0}` is not an output\nhint: write `oci:DIR` for an OCI image layout or `docker-archive:FILE` for a tarball `docker load` reads"
+    )]
+    Output(String),
+    #[error("{flag} `{value}` is not KEY=VALUE\nhint: write `{flag} KEY=VALUE`")]
+    KeyValue { flag: &'static str, value: String },
+    #[error(
+        "--registry-mirror `{0}` is not SOURCE=MIRROR\nhint: write `--registry-mirror docker.io=127.0.0.1:5000`"
+    )]
+    Mirror(String),
+    #[error("the build context `{}` is not a directory\nhint: pass the directory holding your sources with `--dir`", .0.display())]
+    Context(PathBuf),
+    #[error("the Dockerfile `{}` does not exist\nhint: pass its path with `--dockerfile`, or add a Dockerfile to `{}`", .0.display(), .1.display())]
+    Dockerfile(PathBuf, PathBuf),
+    #[error("--creation-time `{0}` is not `epoch` or `now`")]
+    CreationTime(String),
+    #[error("SOURCE_DATE_EPOCH `{0}` is not a number of seconds")]
+    SourceDateEpoch(String),
+    #[error("no cache directory: set HOIST_CACHE_DIR or HOME, or pass --cache-dir")]
+    NoCacheDir,
+}
+
+/// What the request reads from the environment, passed in so that tests do not touch the process's.
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    pub source_date_epoch: Option<String>,
+    pub cache_dir: Option<PathBuf>,
+    pub home: Option<PathBuf>,
+}
+
+impl Environment {
+    pub fn from_process() -> Environment {
+        Environment {
+            source_date_epoch: std::env::var("SOURCE_DATE_EPOCH")
+                .ok()
+                .filter(|s| !s.is_empty()),
+            cache_dir: std::env::var_os("HOIST_CACHE_DIR")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+            home: std::env::var_os("HOME")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+        }
+    }
+}
+
+impl BuildRequest {
+    pub fn from_args(args: BuildArgs, env: &Environment) -> Result<BuildRequest, RequestError> {
+        let names = args
+            .names
+            .iter()
+            .map(|n| {
+                n.parse().map_err(|source| RequestError::Name {
+                    value: n.clone(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<Reference>, _>>()?;
+        let platform = args
+            .platform
+            .parse()
+            .map_err(|source| RequestError::Platform {
+                value: args.platform.clone(),
+                source,
+            })?;
+        if args.push && names.is_empty() {
+            return Err(RequestError::PushWithoutName);
+        }
+        let mut outputs = args
+            .outputs
+            .iter()
+            .map(|o| parse_output(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        outputs.extend(args.oci_layout_path.map(Output::OciLayout));
+        outputs.extend(args.tar_path.map(Output::DockerArchive));
+
+        if !args.dir.is_dir() {
+            return Err(RequestError::Context(args.dir));
+        }
+        let dockerfile = args
+            .dockerfile
+            .unwrap_or_else(|| args.dir.join("Dockerfile"));
+        if !dockerfile.is_file() {
+            return Err(RequestError::Dockerfile(dockerfile, args.dir));
+        }
+        let build_args = args
+            .build_args
+            .iter()
+            .map(|a| match a.split_once('=') {
+                Some((k, v)) if !k.is_empty() => Ok((k.to_string(), Some(v.to_string()))),
+                None if !a.is_empty() => Ok((a.clone(), None)),
+                _ => Err(RequestError::KeyValue {
+                    flag: "--build-arg",
+                    value: a.clone(),
+                }),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let labels = args
+            .labels
+            .iter()
+            .map(|l| key_value("--label", l))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mirrors = args
+            .registry_mirrors
+            .iter()
+            .map(|m| match m.split_once('=') {
+                Some((src, dst)) if !src.is_empty() && !dst.is_empty() => {
+                    Ok((src.to_string(), dst.to_string()))
+                }
+                None if !m.is_empty() => Ok(("docker.io".to_string(), m.clone())),
+                _ => Err(RequestError::Mirror(m.clone())),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let epoch = match &env.source_date_epoch {
+            Some(s) => s
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| RequestError::SourceDateEpoch(s.clone()))?,
+            None => 0,
+        };
+        let creation_time = match args.creation_time.as_str() {
+            "epoch" => CreationTime::Epoch(epoch),
+            "now" => CreationTime::Now,
+            other => return Err(RequestError::CreationTime(other.to_string())),
+        };
+        let cache_dir = match (args.cache_dir, &env.cache_dir, &env.home) {
+            (Some(dir), _, _) => dir,
+            (None, Some(dir), _) => dir.clone(),
+            (None, None, Some(home)) => home.join(".cache").join("hoist"),
+            (None, None, None) => return Err(RequestError::NoCacheDir),
+        };
+        Ok(BuildRequest {
+            names,
+            context: args.dir,
+            dockerfile,
+            platform,
+            push: args.push,
+            outputs,
+            build_args,
+            target: args.target,
+            labels,
+            insecure_registries: args.insecure_registries,
+            mirrors,
+            digest_file: args.digest_file,
+            progress: match args.progress {
+                ProgressArg::Auto => ProgressMode::Auto,
+                ProgressArg::Plain => ProgressMode::Plain,
+                ProgressArg::Json => ProgressMode::Json,
+            },
+            creation_time,
+            cache_dir,
+        })
+    }
+
+    /// Seconds since the epoch for timestamps inside layers (always reproducible).
+    pub fn epoch(&self) -> i64 {
+        match self.creation_time {
+            CreationTime::Epoch(e) => e,
+            CreationTime::Now => 0,
+        }
+    }
+}
+
+fn parse_output(value: &str) -> Result<Output, RequestError> {
+    let path = |p: &str| (!p.is_empty()).then(|| Path::new(p).to_path_buf());
+    match value.split_once(':') {
+        Some(("oci", p)) => path(p).map(Output::OciLayout),
+        Some(("docker-archive", p)) => path(p).map(Output::DockerArchive),
+        _ => None,
+    }
+    .ok_or_else(|| RequestError::Output(value.to_string()))
+}
+
+fn key_value(flag: &'static str, value: &str) -> Result<(String, String), RequestError> {
+    match value.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(RequestError::KeyValue {
+            flag,
+            value: value.to_string(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn request(extra: &[&str]) -> Result<BuildRequest, RequestError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        let mut argv = vec!["hoist", "build", "--dir", dir.path().to_str().unwrap()];
+        argv.extend_from_slice(extra);
+        let Command::Build(args) = Cli::try_parse_from(argv).unwrap().command;
+        let env = Environment {
+            home: Some("/home/u".into()),
+            ..Default::default()
+        };
+        BuildRequest::from_args(args, &env)
+    }
+
+    #[test]
+    fn parses_outputs_names_and_defaults() {
+        let r = request(&["--name", "app:v1", "-o", "oci:out", "--tar-path", "a.tar"]).unwrap();
+        assert_eq!(r.names[0].to_string(), "docker.io/library/app:v1");
+        assert_eq!(
+            r.outputs,
+            vec![
+                Output::OciLayout("out".into()),
+                Output::DockerArchive("a.tar".into())
+            ]
+        );
+        assert_eq!(r.platform, Platform::linux_amd64());
+        assert_eq!(r.cache_dir, PathBuf::from("/home/u/.cache/hoist"));
+        assert_eq!(r.creation_time, CreationTime::Epoch(0));
+    }
+
+    #[test]
+    fn errors_name_the_flag() {
+        assert!(
+            request(&["--push"])
+                .unwrap_err()
+                .to_string()
+                .contains("--push needs")
+        );
+        assert!(
+            request(&["--name", "Bad/Name"])
+                .unwrap_err()
+                .to_string()
+                .contains("--name `Bad/Name`")
+        );
+        assert!(
+            request(&["-o", "tar:x"])
+                .unwrap_err()
+                .to_string()
+                .contains("--output `tar:x`")
+        );
+        assert!(
+            request(&["--label", "novalue"])
+                .unwrap_err()
+                .to_string()
+                .contains("--label `novalue`")
+        );
+        assert!(
+            request(&["--platform", "amd64"])
+                .unwrap_err()
+                .to_string()
+                .contains("--platform `amd64`")
+        );
+    }
+}

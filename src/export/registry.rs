@@ -1,0 +1,37 @@
+//! Export to a registry: push blobs, the manifest and every tag (distribution-spec "Push").
+
+use async_trait::async_trait;
+
+use super::{ExportError, Exported, Exporter};
+use crate::image::{BlobStore, Reference, SerializedImage};
+use crate::progress::Reporter;
+use crate::registry::RegistryClient;
+
+pub struct RegistryExporter {
+    pub client: RegistryClient,
+    pub targets: Vec<Reference>,
+}
+
+#[async_trait]
+impl Exporter for RegistryExporter {
+    async fn export(
+        &self,
+        image: &SerializedImage,
+        blobs: &BlobStore,
+        reporter: &dyn Reporter,
+    ) -> Result<Vec<Exported>, ExportError> {
+        let descriptor = self
+            .client
+            .push(image, blobs, &self.targets, reporter)
+            .await?;
+        Ok(self
+            .targets
+            .iter()
+            .map(|t| Exported {
+                destination: t.name(),
+                descriptor: descriptor.clone(),
+                pushed: true,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,7 @@
+//! Frontends: build definitions in, [`crate::plan::BuildPlan`] out.
+//!
+//! `dockerfile` reads the Dockerfile language (BuildKit's syntax, version 1). A frontend works in two
+//! steps: `load` reads and checks the definition and names the registry images it needs; `plan`, given
+//! those images (their configs feed variable expansion, as in BuildKit), produces the plan.
+
+pub mod dockerfile;

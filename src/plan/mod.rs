@@ -1,0 +1,95 @@
+//! The build plan: the one thing the executor knows.
+//!
+//! A [`BuildPlan`] is a list of stages, each a base plus [`Step`]s, with every word already expanded and
+//! every path already absolute. No Dockerfile or buildpack vocabulary appears here: a frontend translates
+//! its language into filesystem changes ([`FsChange`]) and config changes ([`ConfigChange`]); the
+//! executor applies them. Only the stages the target needs are in the plan, in an order where every stage
+//! comes after the stages it reads from.
+
+pub mod context;
+pub mod step;
+
+use std::path::PathBuf;
+
+use crate::image::{Platform, Reference};
+
+pub use context::ContextFilter;
+pub use step::{
+    Chmod, ConfigChange, CopySource, CopySpec, FsChange, IdSpec, InlineFile, Location, MkdirSpec,
+    Owner, RunSpec, Step,
+};
+
+/// Index of a stage in [`BuildPlan::stages`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StageId(pub usize);
+
+#[derive(Clone, Debug)]
+pub struct BuildPlan {
+    /// The platform every stage builds for (its config's os/architecture/variant).
+    pub platform: Platform,
+    /// Stages to build, dependencies first; the last one is the result.
+    pub stages: Vec<Stage>,
+    /// The build context and what of it the build may see.
+    pub context: BuildContext,
+    /// Seconds since the Unix epoch for every timestamp written into layers (SOURCE_DATE_EPOCH, default 0).
+    pub epoch: i64,
+    /// The image's `created` time and history times (RFC 3339): the epoch unless wall time was asked for.
+    pub created: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct BuildContext {
+    pub root: PathBuf,
+    pub filter: ContextFilter,
+}
+
+#[derive(Clone, Debug)]
+pub struct Stage {
+    /// The stage's name for messages: its `AS` name, or its position.
+    pub name: String,
+    pub base: Base,
+    pub steps: Vec<Step>,
+}
+
+/// What a stage starts from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Base {
+    /// The empty image.
+    Scratch,
+    /// An image from a registry, resolved before execution (see [`BuildPlan::external_images`]).
+    Image(Reference),
+    /// The result of an earlier stage of this plan.
+    Stage(StageId),
+}
+
+impl BuildPlan {
+    /// Every registry image the plan reads (bases and copy sources), each once, in first-use order.
+    pub fn external_images(&self) -> Vec<Reference> {
+        let mut out: Vec<Reference> = Vec::new();
+        let mut add = |r: &Reference| {
+            if !out.contains(r) {
+                out.push(r.clone());
+            }
+        };
+        for stage in &self.stages {
+            if let Base::Image(r) = &stage.base {
+                add(r);
+            }
+            for step in &stage.steps {
+                if let Some(FsChange::Copy(CopySpec {
+                    source: CopySource::Image(r),
+                    ..
+                })) = &step.fs
+                {
+                    add(r);
+                }
+            }
+        }
+        out
+    }
+
+    /// The stage whose result is the build's result.
+    pub fn target(&self) -> StageId {
+        StageId(self.stages.len() - 1)
+    }
+}

@@ -1,0 +1,139 @@
+//! Steps: one change to a stage's filesystem and/or config, with the history text it leaves.
+//!
+//! The facts the executor acts on are data: a step with `fs: Some(..)` may produce a layer (none when the
+//! change turns out empty, as BuildKit drops empty layers); `config` changes never do.
+
+use std::path::PathBuf;
+
+use crate::image::Reference;
+use crate::image::config::Healthcheck;
+
+use super::StageId;
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The history entry's `created_by` (e.g. `COPY app /app # buildkit`).
+    pub created_by: String,
+    /// Where the step came from, for error messages.
+    pub location: Location,
+    /// The filesystem change, if any.
+    pub fs: Option<FsChange>,
+    /// Config changes applied after `fs`, in order.
+    pub config: Vec<ConfigChange>,
+}
+
+/// A place in a build definition: file and 1-based line range, plus the source text to show.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Location {
+    pub file: PathBuf,
+    pub line: usize,
+    pub end_line: usize,
+    pub text: String,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum FsChange {
+    Copy(CopySpec),
+    Mkdir(MkdirSpec),
+    Run(RunSpec),
+}
+
+/// Copy files into the stage (COPY, ADD, a buildpack's app files).
+#[derive(Clone, Debug)]
+pub struct CopySpec {
+    pub source: CopySource,
+    /// Source paths or glob patterns: relative to the context root, or absolute inside a stage/image.
+    pub sources: Vec<String>,
+    /// Absolute destination; a trailing `/` means "into this directory".
+    pub dest: String,
+    pub owner: Option<Owner>,
+    pub chmod: Option<Chmod>,
+    /// Unpack local tar archives (ADD) instead of copying them.
+    pub extract_archives: bool,
+    /// Patterns (dockerignore syntax) of source files not to copy (`--exclude`).
+    pub excludes: Vec<String>,
+    /// Keep the source's parent directories under `dest` (`--parents`).
+    pub parents: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CopySource {
+    /// The build context (already filtered by [`super::ContextFilter`]).
+    Context,
+    /// The filesystem of an earlier stage.
+    Stage(StageId),
+    /// The filesystem of a registry image.
+    Image(Reference),
+    /// Files given inline (heredocs); `sources` is empty.
+    Inline(Vec<InlineFile>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InlineFile {
+    pub name: String,
+    pub content: String,
+}
+
+/// `--chown`: a user and an optional group, each a number or a name resolved in the stage's
+/// `/etc/passwd` and `/etc/group`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Owner {
+    pub user: IdSpec,
+    pub group: Option<IdSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdSpec {
+    Id(u32),
+    Name(String),
+}
+
+/// `--chmod`: octal bits, or a symbolic expression (`u+x,go-w`) applied to each file's own mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Chmod {
+    Octal(u32),
+    Symbolic(String),
+}
+
+/// Make a directory and its parents (WORKDIR); owned by `owner` when given.
+#[derive(Clone, Debug)]
+pub struct MkdirSpec {
+    pub path: String,
+    pub owner: Option<Owner>,
+    pub mode: u32,
+}
+
+/// Run a command in the stage's filesystem.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// The full argv (shell form already wrapped in the stage's shell).
+    pub argv: Vec<String>,
+    /// Extra environment for this command only (build args), on top of the config's Env.
+    pub env: Vec<(String, String)>,
+}
+
+/// A change to the image's runtime config. Values are final (expanded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigChange {
+    Env(Vec<(String, String)>),
+    Labels(Vec<(String, String)>),
+    WorkingDir(String),
+    User(String),
+    /// `port/proto` entries (`80/tcp`).
+    Expose(Vec<String>),
+    Volumes(Vec<String>),
+    Entrypoint(Option<Vec<String>>),
+    Cmd(Option<Vec<String>>),
+    Shell(Vec<String>),
+    StopSignal(String),
+    Healthcheck(Healthcheck),
+    /// Appends an ONBUILD trigger.
+    OnBuild(String),
+    ArgsEscaped(bool),
+}

@@ -1,0 +1,1 @@
+//! Integration tests: the one test binary (see testing guide).
