@@ -9,11 +9,7 @@ use hoist::output::Printer;
 
 fn main() -> ExitCode {
     let Command::Build(args) = Cli::parse().command;
-    let printer = Arc::new(Printer::new(match args.progress {
-        hoist::cli::args::ProgressArg::Auto => hoist::cli::ProgressMode::Auto,
-        hoist::cli::args::ProgressArg::Plain => hoist::cli::ProgressMode::Plain,
-        hoist::cli::args::ProgressArg::Json => hoist::cli::ProgressMode::Json,
-    }));
+    let printer = Arc::new(Printer::new(args.progress.into()));
     let result = BuildRequest::from_args(args, &Environment::from_process())
         .map_err(anyhow::Error::from)
         .and_then(|req| {
@@ -22,6 +18,7 @@ fn main() -> ExitCode {
         });
     match result {
         Ok(exported) => {
+            printer.finish();
             for e in exported {
                 match e.pushed {
                     true => println!("{}@{}", e.destination, e.descriptor.digest),

@@ -11,6 +11,8 @@ use crate::progress::{Event, Reporter};
 pub struct Printer {
     mode: Resolved,
     lock: Mutex<()>,
+    /// On a terminal: one status line with a spinner and byte counts, log lines printed above it.
+    bar: Option<indicatif::ProgressBar>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,14 +34,32 @@ impl Printer {
             }
             ProgressMode::Auto => Resolved::Plain,
         };
+        let bar = (mode == Resolved::Tty).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
         Printer {
             mode,
             lock: Mutex::new(()),
+            bar,
+        }
+    }
+
+    /// Clears the status line (call before printing results).
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 
     /// Prints an error (with its causes) the way every hoist error is shown.
     pub fn error(&self, err: &anyhow::Error) {
+        self.finish();
         let _guard = self.lock.lock();
         let mut text = format!("error: {err}");
         for cause in err.chain().skip(1) {
@@ -57,6 +77,29 @@ impl Printer {
 impl Reporter for Printer {
     fn report(&self, event: Event) {
         let _guard = self.lock.lock();
+        if let Some(bar) = &self.bar {
+            match (&event, plain_line(&event)) {
+                (
+                    Event::Blob {
+                        verb,
+                        digest,
+                        done,
+                        total,
+                    },
+                    _,
+                ) => bar.set_message(match total {
+                    Some(t) => format!("{verb} {} {} / {}", short(digest), human(*done), human(*t)),
+                    None => format!("{verb} {} {}", short(digest), human(*done)),
+                }),
+                (Event::Step { .. } | Event::Stage { .. }, Some(line)) => {
+                    bar.println(&line);
+                    bar.set_message(line);
+                }
+                (_, Some(line)) => bar.println(line),
+                (_, None) => {}
+            }
+            return;
+        }
         let mut err = std::io::stderr().lock();
         let _ = match self.mode {
             Resolved::Json => {

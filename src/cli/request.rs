@@ -41,6 +41,16 @@ pub enum ProgressMode {
     Json,
 }
 
+impl From<ProgressArg> for ProgressMode {
+    fn from(arg: ProgressArg) -> ProgressMode {
+        match arg {
+            ProgressArg::Auto => ProgressMode::Auto,
+            ProgressArg::Plain => ProgressMode::Plain,
+            ProgressArg::Json => ProgressMode::Json,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CreationTime {
     /// Seconds since the Unix epoch (SOURCE_DATE_EPOCH, or 0).
@@ -208,11 +218,7 @@ impl BuildRequest {
             insecure_registries: args.insecure_registries,
             mirrors,
             digest_file: args.digest_file,
-            progress: match args.progress {
-                ProgressArg::Auto => ProgressMode::Auto,
-                ProgressArg::Plain => ProgressMode::Plain,
-                ProgressArg::Json => ProgressMode::Json,
-            },
+            progress: args.progress.into(),
             creation_time,
             cache_dir,
         })

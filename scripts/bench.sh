@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Benchmark: build + push of a COPY-heavy context (a real node_modules from `npm ci`: ~300 MB, ~50k files)
+# to a loopback registry, beside buildah (bud + push) and `tar | pigz | sha256sum` of the same tree, run in
+# the same session. Prints wall times, ratios and hoist's peak RSS. Not a test: nothing here asserts.
+#
+# Usage: scripts/bench.sh            (needs: npm, docker-registry, buildah, pigz, GNU time)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+work=${BENCH_DIR:-$(mktemp -d /tmp/hoist-bench.XXXXXX)}
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/hoist-fixtures
+app=$here/fixtures/bench/node-app
+lock_hash=$(sha256sum "$app/package-lock.json" | cut -c1-16)
+ctx=$cache/bench-node-$lock_hash
+
+for tool in npm docker-registry buildah pigz /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "bench: missing $tool (apt-get install -y docker-registry buildah pigz time npm)"; exit 2; }
+done
+
+if [ ! -d "$ctx/node_modules" ]; then
+  echo "bench: npm ci into $ctx (once per lock file)"
+  rm -rf "$ctx.tmp" && mkdir -p "$ctx.tmp" && cp "$app"/package.json "$app"/package-lock.json "$app"/Dockerfile "$ctx.tmp/"
+  (cd "$ctx.tmp" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+  mv "$ctx.tmp" "$ctx"
+fi
+echo "bench: context $(du -sh "$ctx" | cut -f1), $(find "$ctx" | wc -l) entries; cores: $(nproc)"
+
+(cd "$here" && cargo build --release --quiet)
+hoist=$here/target/release/hoist
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$work/registry"
+cat > "$work/registry.yml" <<YML
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $work/registry}}
+http: {addr: 127.0.0.1:$port}
+YML
+docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
+reg_pid=$!
+trap 'kill $reg_pid 2>/dev/null; rm -rf "$work/buildah" "$work/hoist-cache"' EXIT
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+
+seconds() { python3 -c 'import sys; print(f"{float(sys.argv[1]):.2f}")' "$1"; }
+timed() { # timed NAME CMD... → prints elapsed seconds and max RSS (KiB) into $work/NAME.time
+  local name=$1; shift
+  /usr/bin/time -f '%e %M' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err"
+}
+
+sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+timed pigz bash -c "tar -C '$ctx' -cf - . | pigz -1 | sha256sum"
+timed pigz6 bash -c "tar -C '$ctx' -cf - . | pigz | sha256sum"
+timed hoist "$hoist" build --cache-dir "$work/hoist-cache" --progress plain \
+  --name "127.0.0.1:$port/bench:hoist" --dir "$ctx" --push
+rm -rf "$work/hoist-cache"
+timed hoist_again "$hoist" build --cache-dir "$work/hoist-cache" --progress plain \
+  --name "127.0.0.1:$port/bench:hoist2" --dir "$ctx" --push
+timed buildah bash -c "buildah --storage-driver vfs --root '$work/buildah/root' --runroot '$work/buildah/run' \
+  bud --quiet -t bench:buildah -f '$ctx/Dockerfile' '$ctx' && \
+  buildah --storage-driver vfs --root '$work/buildah/root' --runroot '$work/buildah/run' \
+  push --quiet --tls-verify=false bench:buildah docker://127.0.0.1:$port/bench:buildah"
+
+read -r t_hoist rss_hoist < "$work/hoist.time"
+read -r t_buildah _ < "$work/buildah.time"
+read -r t_pigz _ < "$work/pigz.time"
+read -r t_pigz6 _ < "$work/pigz6.time"
+ratio() { python3 -c 'import sys; print(f"{float(sys.argv[1])/float(sys.argv[2]):.2f}")' "$1" "$2"; }
+echo
+echo "| what | seconds |"
+echo "|---|---|"
+echo "| hoist build + push | $(seconds "$t_hoist") |"
+echo "| buildah bud + push (vfs) | $(seconds "$t_buildah") |"
+echo "| tar \| pigz -1 \| sha256sum | $(seconds "$t_pigz") |"
+echo "| tar \| pigz -6 \| sha256sum | $(seconds "$t_pigz6") |"
+echo
+echo "buildah / hoist:   $(ratio "$t_buildah" "$t_hoist")x  (goal: >= 3)"
+echo "hoist / pigz -1:   $(ratio "$t_hoist" "$t_pigz")x  (goal: <= 1.5)"
+echo "hoist / pigz -6:   $(ratio "$t_hoist" "$t_pigz6")x"
+echo "hoist peak RSS:    $((rss_hoist / 1024)) MiB  (goal: < 150)"
+echo "digest:            $(tail -1 "$work/hoist.out")"
+echo "same digest again: $(tail -1 "$work/hoist_again.out" | sed 's/.*@//')"
