@@ -11,7 +11,7 @@ use crate::image::{ImageSet, Platform, Reference};
 use crate::plan::{Base, BuildContext, BuildPlan, ContextFilter, Stage, StageId};
 
 use super::dispatch::{self, State};
-use super::error::{FrontendError, Located};
+use super::error::FrontendError;
 use super::expand;
 use super::instruction::{ArgDecl, Instruction, Kind};
 use super::parser::Ast;
@@ -478,9 +478,4 @@ impl Stages {
             created: input.created.clone(),
         })
     }
-}
-
-/// Location error helper.
-pub fn located(inst: &Instruction, file: &Path, message: impl Into<String>) -> Located {
-    inst.node.located(file, message)
 }

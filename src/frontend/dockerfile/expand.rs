@@ -120,6 +120,11 @@ impl Lexer<'_> {
 
     fn name(&mut self) -> String {
         let mut name = String::new();
+        // Positional parameters are one digit (`$1x` is `$1` then `x`).
+        if let Some(c) = self.peek().filter(char::is_ascii_digit) {
+            self.pos += 1;
+            return c.to_string();
+        }
         while let Some(c) = self.peek() {
             if c.is_ascii_alphanumeric() || c == '_' {
                 name.push(c);

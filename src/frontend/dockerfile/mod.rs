@@ -8,6 +8,8 @@ pub mod error;
 pub mod expand;
 pub mod instruction;
 pub mod parser;
+#[cfg(test)]
+mod plan_tests;
 
 use std::path::PathBuf;
 
