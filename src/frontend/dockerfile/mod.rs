@@ -1,7 +1,15 @@
 //! The Dockerfile frontend: text → AST (`parser`) → typed instructions (`instruction`) → plan (`convert`),
 //! following the Dockerfile reference and BuildKit's `frontend/dockerfile` behaviour.
 
+pub mod convert;
+pub mod dispatch;
+pub mod dockerignore;
 pub mod error;
+pub mod expand;
+pub mod instruction;
+pub mod parser;
+#[cfg(test)]
+mod plan_tests;
 
 use std::path::PathBuf;
 
@@ -28,24 +36,72 @@ pub struct Input {
 /// A parsed Dockerfile, ready to plan once its registry images are resolved.
 #[derive(Debug)]
 pub struct Dockerfile {
-    _private: (),
+    input: Input,
+    stages: convert::Stages,
+    filter: crate::plan::ContextFilter,
+    /// Things worth telling the user (unused build args, ignored flags); the app prints them.
+    pub warnings: Vec<String>,
 }
 
 /// Reads and checks the Dockerfile and `.dockerignore`.
 pub fn load(input: &Input) -> Result<Dockerfile, FrontendError> {
-    let _ = input;
-    Err(FrontendError::Unimplemented)
+    let text =
+        std::fs::read_to_string(&input.dockerfile).map_err(|source| FrontendError::Read {
+            path: input.dockerfile.clone(),
+            source,
+        })?;
+    let mut dockerfile = from_text(&text, input)?;
+    dockerfile.filter = dockerignore::load(&input.dockerfile, &input.context)?;
+    Ok(dockerfile)
+}
+
+/// Parses and checks Dockerfile text (no `.dockerignore`); `input.dockerfile` names it in messages.
+pub fn from_text(text: &str, input: &Input) -> Result<Dockerfile, FrontendError> {
+    let file = input.dockerfile.as_path();
+    let ast = parser::parse(text, file)?;
+    let instructions = ast
+        .nodes
+        .iter()
+        .cloned()
+        .map(|node| instruction::from_node(node, file, ast.escape))
+        .collect::<Result<Vec<_>, _>>()?;
+    let stages = convert::stages(
+        &ast,
+        instructions,
+        &input.build_args,
+        &input.platform,
+        input.target.as_deref(),
+    )?;
+    let mut warnings = stages.warnings.clone();
+    for def in &stages.defs {
+        for inst in &def.instructions {
+            if let instruction::Kind::Run(run) = &inst.kind {
+                for (flag, _) in &run.flags {
+                    warnings.push(format!(
+                        "{}:{}: `RUN --{flag}` is not applied yet; the command runs without it",
+                        file.display(),
+                        inst.node.start_line
+                    ));
+                }
+            }
+        }
+    }
+    Ok(Dockerfile {
+        input: input.clone(),
+        stages,
+        filter: crate::plan::ContextFilter::none(),
+        warnings,
+    })
 }
 
 impl Dockerfile {
     /// Registry images the target needs (FROM bases and `COPY --from` images), each once.
     pub fn external_images(&self) -> Vec<Reference> {
-        Vec::new()
+        self.stages.external_images()
     }
 
     /// The plan, given the resolved registry images.
     pub fn plan(&self, images: &ImageSet) -> Result<BuildPlan, FrontendError> {
-        let _ = images;
-        Err(FrontendError::Unimplemented)
+        self.stages.plan(images, &self.input, &self.filter)
     }
 }

@@ -1,0 +1,481 @@
+//! Typed instructions → stages → [`BuildPlan`], as BuildKit's `dockerfile2llb/convert.go` does it:
+//! global ARGs feed FROM lines, `--build-arg` overrides defaults, stages are resolved by name or index,
+//! and only the stages the target needs (through FROM and `COPY --from`) are planned, dependencies
+//! first. The per-instruction translation lives in [`super::dispatch`].
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::image::{ImageSet, Platform, Reference};
+use crate::plan::{Base, BuildContext, BuildPlan, ContextFilter, Stage, StageId};
+
+use super::dispatch::{self, State};
+use super::error::FrontendError;
+use super::expand;
+use super::instruction::{ArgDecl, Instruction, Kind};
+use super::parser::Ast;
+
+/// What a stage starts from, resolved at load time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BaseDef {
+    Scratch,
+    Stage(usize),
+    Image(Reference),
+}
+
+/// Where a `COPY --from` reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceDef {
+    Stage(usize),
+    Image(Reference),
+}
+
+#[derive(Clone, Debug)]
+pub struct StageDef {
+    pub index: usize,
+    pub name: Option<String>,
+    pub from: Instruction,
+    pub base: BaseDef,
+    pub instructions: Vec<Instruction>,
+    /// For each instruction, the resolved `COPY --from` source.
+    pub copy_from: Vec<Option<SourceDef>>,
+}
+
+impl StageDef {
+    pub fn display_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.index.to_string())
+    }
+}
+
+/// Build arguments: `--build-arg` values, global ARGs, automatic platform ARGs.
+#[derive(Clone, Debug, Default)]
+pub struct Args {
+    pub overrides: Vec<(String, String)>,
+    pub meta: Vec<(String, String)>,
+    pub automatic: Vec<(String, String)>,
+}
+
+fn get<'a>(list: &'a [(String, String)], key: &str) -> Option<&'a String> {
+    list.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+pub fn set(list: &mut Vec<(String, String)>, key: &str, value: String) {
+    list.retain(|(k, _)| k != key);
+    list.push((key.to_string(), value));
+}
+
+impl Args {
+    pub fn new(build_args: &[(String, Option<String>)], target: &Platform) -> Args {
+        let overrides = build_args
+            .iter()
+            .filter_map(|(k, v)| {
+                let value = v.clone().or_else(|| std::env::var(k).ok())?;
+                Some((k.clone(), value))
+            })
+            .collect();
+        let build = Platform::normalized("linux", std::env::consts::ARCH, None);
+        let mut automatic = Vec::new();
+        for (prefix, p) in [("TARGET", target), ("BUILD", &build)] {
+            automatic.push((format!("{prefix}PLATFORM"), p.to_string()));
+            automatic.push((format!("{prefix}OS"), p.os.clone()));
+            automatic.push((format!("{prefix}ARCH"), p.architecture.clone()));
+            automatic.push((
+                format!("{prefix}VARIANT"),
+                p.variant.clone().unwrap_or_default(),
+            ));
+        }
+        Args {
+            overrides,
+            meta: Vec::new(),
+            automatic,
+        }
+    }
+
+    /// The value an `ARG` declaration gets: a `--build-arg`, else its default (expanded by `lookup`),
+    /// else (inside a stage) the global ARG or automatic ARG of that name.
+    pub fn declare(
+        &self,
+        decl: &ArgDecl,
+        global: bool,
+        escape: char,
+        lookup: expand::Lookup<'_>,
+    ) -> Result<Option<String>, expand::ExpandError> {
+        if let Some(v) = get(&self.overrides, &decl.name) {
+            return Ok(Some(v.clone()));
+        }
+        if let Some(default) = &decl.default {
+            return expand::word(default, escape, lookup).map(Some);
+        }
+        if global {
+            return Ok(get(&self.automatic, &decl.name).cloned());
+        }
+        Ok(get(&self.meta, &decl.name)
+            .or_else(|| get(&self.automatic, &decl.name))
+            .cloned())
+    }
+
+    /// Lookup for FROM lines: global ARGs and automatic ARGs.
+    pub fn global(&self, key: &str) -> Option<String> {
+        get(&self.meta, key)
+            .or_else(|| get(&self.automatic, key))
+            .cloned()
+    }
+}
+
+/// The loaded Dockerfile: stages, the ones the target needs, and the args.
+#[derive(Clone, Debug)]
+pub struct Stages {
+    pub file: PathBuf,
+    pub escape: char,
+    pub defs: Vec<StageDef>,
+    /// Indices into `defs`, dependencies first, the target last.
+    pub needed: Vec<usize>,
+    pub args: Args,
+    pub warnings: Vec<String>,
+}
+
+fn expand_err(inst: &Instruction, file: &Path, e: expand::ExpandError) -> FrontendError {
+    FrontendError::expansion(
+        inst.node
+            .located(file, format!("cannot expand variables: {}", e.0)),
+    )
+}
+
+/// Splits instructions into stages, resolves bases and `COPY --from`, and selects the target's stages.
+pub fn stages(
+    ast: &Ast,
+    instructions: Vec<Instruction>,
+    build_args: &[(String, Option<String>)],
+    platform: &Platform,
+    target: Option<&str>,
+) -> Result<Stages, FrontendError> {
+    let file = ast.file.as_path();
+    let escape = ast.escape;
+    let mut args = Args::new(build_args, platform);
+    let mut declared: BTreeSet<String> = BTreeSet::new();
+    let mut defs: Vec<StageDef> = Vec::new();
+    for inst in instructions {
+        match (&inst.kind, defs.last_mut()) {
+            (Kind::Arg(decls), None) => {
+                for decl in decls {
+                    declared.insert(decl.name.clone());
+                    let meta = args.clone();
+                    let lookup = |k: &str| meta.global(k);
+                    let value = args
+                        .declare(decl, true, escape, &lookup)
+                        .map_err(|e| expand_err(&inst, file, e))?;
+                    if let Some(value) = value {
+                        set(&mut args.meta, &decl.name, value);
+                    }
+                }
+            }
+            (Kind::From(from), _) => {
+                let lookup = |k: &str| args.global(k);
+                let image = expand::word(&from.image, escape, &lookup)
+                    .map_err(|e| expand_err(&inst, file, e))?;
+                let base = if image.eq_ignore_ascii_case("scratch") {
+                    BaseDef::Scratch
+                } else if let Some(j) = find_stage(&defs, &image) {
+                    BaseDef::Stage(j)
+                } else {
+                    BaseDef::Image(parse_reference(&image, &inst, file)?)
+                };
+                if let Some(name) = &from.name
+                    && defs.iter().any(|d| d.name.as_deref() == Some(name))
+                {
+                    return Err(FrontendError::stage(
+                        inst.node
+                            .located(file, format!("duplicate stage name `{name}`"))
+                            .hint("give every stage a different `AS` name"),
+                    ));
+                }
+                defs.push(StageDef {
+                    index: defs.len(),
+                    name: from.name.clone(),
+                    from: inst.clone(),
+                    base,
+                    instructions: Vec::new(),
+                    copy_from: Vec::new(),
+                });
+            }
+            (_, None) => {
+                return Err(FrontendError::stage(
+                    inst.node
+                        .located(file, format!("{} before the first FROM", inst.node.keyword))
+                        .hint("only ARG may come before the first `FROM`; start a stage with `FROM <image>`"),
+                ));
+            }
+            (_, Some(stage)) => {
+                if let Kind::Arg(decls) = &inst.kind {
+                    declared.extend(decls.iter().map(|d| d.name.clone()));
+                }
+                stage.instructions.push(inst);
+            }
+        }
+    }
+    resolve_copy_sources(&mut defs, &args, file, escape)?;
+    let target_index = match target {
+        None => defs.len() - 1,
+        Some(t) => find_stage(&defs, t)
+            .or_else(|| t.parse::<usize>().ok().filter(|i| *i < defs.len()))
+            .ok_or_else(|| FrontendError::UnknownTarget {
+                file: file.to_path_buf(),
+                target: t.to_string(),
+                stages: defs
+                    .iter()
+                    .map(|d| format!("`{}`", d.display_name()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?,
+    };
+    let needed = order(&defs, target_index, file)?;
+    let mut warnings = Vec::new();
+    for (name, _) in build_args {
+        if !declared.contains(name) && !PREDEFINED.contains(&name.as_str()) {
+            warnings.push(format!(
+                "build argument `{name}` is not declared by any ARG in `{}`; it was not used",
+                file.display()
+            ));
+        }
+    }
+    Ok(Stages {
+        file: file.to_path_buf(),
+        escape,
+        defs,
+        needed,
+        args,
+        warnings,
+    })
+}
+
+/// Build args Docker knows without an ARG.
+const PREDEFINED: &[&str] = &[
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "FTP_PROXY",
+    "ftp_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "SOURCE_DATE_EPOCH",
+];
+
+fn find_stage(defs: &[StageDef], name: &str) -> Option<usize> {
+    let lower = name.to_ascii_lowercase();
+    defs.iter()
+        .position(|d| d.name.as_deref() == Some(lower.as_str()))
+}
+
+fn parse_reference(
+    image: &str,
+    inst: &Instruction,
+    file: &Path,
+) -> Result<Reference, FrontendError> {
+    Reference::from_str(image).map_err(|e| {
+        let first = e.to_string();
+        let (message, hint) = first.split_once("\nhint: ").unwrap_or((first.as_str(), ""));
+        let mut l = inst.node.located(file, message.to_string());
+        if !hint.is_empty() {
+            l = l.hint(hint.to_string());
+        }
+        FrontendError::stage(l)
+    })
+}
+
+/// Resolves every `COPY --from` (stage name, stage index, or image), expanding it with the stage's ARGs.
+fn resolve_copy_sources(
+    defs: &mut [StageDef],
+    args: &Args,
+    file: &Path,
+    escape: char,
+) -> Result<(), FrontendError> {
+    let names: Vec<Option<String>> = defs.iter().map(|d| d.name.clone()).collect();
+    let count = defs.len();
+    for def in defs.iter_mut() {
+        let mut scope: Vec<(String, String)> = Vec::new();
+        let mut resolved = Vec::new();
+        for inst in &def.instructions {
+            let lookup = |k: &str| get(&scope, k).cloned();
+            let mut source = None;
+            match &inst.kind {
+                Kind::Arg(decls) => {
+                    for decl in decls {
+                        let lookup = |k: &str| get(&scope, k).cloned();
+                        let value = args
+                            .declare(decl, false, escape, &lookup)
+                            .map_err(|e| expand_err(inst, file, e))?;
+                        if let Some(v) = value {
+                            set(&mut scope, &decl.name, v);
+                        }
+                    }
+                }
+                Kind::Copy(copy) => {
+                    if let Some(from) = &copy.from {
+                        let from = expand::word(from, escape, &lookup)
+                            .map_err(|e| expand_err(inst, file, e))?;
+                        let lower = from.to_ascii_lowercase();
+                        source = Some(
+                            if let Some(j) = names
+                                .iter()
+                                .position(|n| n.as_deref() == Some(lower.as_str()))
+                            {
+                                SourceDef::Stage(j)
+                            } else if let Ok(j) = from.parse::<usize>() {
+                                if j >= def.index {
+                                    return Err(FrontendError::stage(inst.node.located(file, format!("`--from={from}` names stage {j}, which is not an earlier stage")).hint(format!("stage indexes start at 0; there are {count} stages"))));
+                                }
+                                SourceDef::Stage(j)
+                            } else {
+                                let reference = Reference::from_str(&from).map_err(|_| {
+                                FrontendError::stage(inst.node.located(file, format!("`--from={from}` is neither a stage nor an image reference")).hint(format!(
+                                    "stages are: {}",
+                                    names.iter().enumerate().map(|(i, n)| format!("`{}`", n.clone().unwrap_or_else(|| i.to_string()))).collect::<Vec<_>>().join(", ")
+                                )))
+                            })?;
+                                SourceDef::Image(reference)
+                            },
+                        );
+                    }
+                }
+                _ => {}
+            }
+            resolved.push(source);
+        }
+        def.copy_from = resolved;
+    }
+    Ok(())
+}
+
+/// The stages `target` needs, dependencies first (depth-first post-order), rejecting cycles.
+fn order(defs: &[StageDef], target: usize, file: &Path) -> Result<Vec<usize>, FrontendError> {
+    fn visit(
+        defs: &[StageDef],
+        i: usize,
+        file: &Path,
+        stack: &mut Vec<usize>,
+        out: &mut Vec<usize>,
+    ) -> Result<(), FrontendError> {
+        if out.contains(&i) {
+            return Ok(());
+        }
+        if stack.contains(&i) {
+            let from = &defs[i].from;
+            return Err(FrontendError::stage(from.node.located(
+                file,
+                format!("circular dependency on stage `{}`", defs[i].display_name()),
+            )));
+        }
+        stack.push(i);
+        let mut deps = Vec::new();
+        if let BaseDef::Stage(j) = defs[i].base {
+            deps.push(j);
+        }
+        deps.extend(defs[i].copy_from.iter().flatten().filter_map(|s| match s {
+            SourceDef::Stage(j) => Some(*j),
+            SourceDef::Image(_) => None,
+        }));
+        for j in deps {
+            visit(defs, j, file, stack, out)?;
+        }
+        stack.pop();
+        out.push(i);
+        Ok(())
+    }
+    let mut out = Vec::new();
+    visit(defs, target, file, &mut Vec::new(), &mut out)?;
+    Ok(out)
+}
+
+impl Stages {
+    /// Registry images the needed stages read, each once, in first-use order.
+    pub fn external_images(&self) -> Vec<Reference> {
+        let mut out: Vec<Reference> = Vec::new();
+        for &i in &self.needed {
+            let def = &self.defs[i];
+            let base = match &def.base {
+                BaseDef::Image(r) => Some(r),
+                BaseDef::Scratch | BaseDef::Stage(_) => None,
+            };
+            let copies = def.copy_from.iter().flatten().filter_map(|s| match s {
+                SourceDef::Image(r) => Some(r),
+                SourceDef::Stage(_) => None,
+            });
+            for r in base.into_iter().chain(copies) {
+                if !out.contains(r) {
+                    out.push(r.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// The plan, given the resolved images.
+    pub fn plan(
+        &self,
+        images: &ImageSet,
+        input: &super::Input,
+        filter: &ContextFilter,
+    ) -> Result<BuildPlan, FrontendError> {
+        let mut finals: Vec<Option<State>> = vec![None; self.defs.len()];
+        let position = |i: usize| StageId(self.needed.iter().position(|n| *n == i).unwrap_or(0));
+        let mut stages = Vec::new();
+        for &i in &self.needed {
+            let def = &self.defs[i];
+            let (base, state) = match &def.base {
+                BaseDef::Scratch => (Base::Scratch, State::default()),
+                BaseDef::Image(r) => {
+                    let image = images
+                        .get(r)
+                        .ok_or_else(|| FrontendError::UnresolvedImage {
+                            reference: r.to_string(),
+                        })?;
+                    (
+                        Base::Image(r.clone()),
+                        State::from_config(&image.config().config),
+                    )
+                }
+                BaseDef::Stage(j) => (
+                    Base::Stage(position(*j)),
+                    finals[*j].clone().unwrap_or_default(),
+                ),
+            };
+            let ctx = dispatch::Context {
+                file: &self.file,
+                escape: self.escape,
+                args: &self.args,
+                stage_id: &position,
+            };
+            let (steps, state) = dispatch::stage(&ctx, def, state)?;
+            finals[i] = Some(state);
+            stages.push(Stage {
+                name: def.display_name(),
+                base,
+                steps,
+            });
+        }
+        if !input.labels.is_empty()
+            && let Some(last) = stages.last_mut()
+        {
+            dispatch::add_labels(
+                last,
+                &input.labels,
+                &self.defs[*self.needed.last().unwrap_or(&0)].from,
+                &self.file,
+            );
+        }
+        Ok(BuildPlan {
+            platform: input.platform.clone(),
+            stages,
+            context: BuildContext {
+                root: input.context.clone(),
+                filter: filter.clone(),
+            },
+            epoch: input.epoch,
+            created: input.created.clone(),
+        })
+    }
+}

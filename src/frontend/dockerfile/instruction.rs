@@ -1,0 +1,602 @@
+//! Typed instructions: each AST node checked against the Dockerfile reference (flags, argument shapes),
+//! as BuildKit's `instructions/parse.go` does. Words are kept unexpanded; `convert` expands them in
+//! the scope where Docker does.
+
+use std::path::Path;
+
+use super::error::FrontendError;
+use super::parser::{Heredoc, Node, json_array, split_words};
+
+#[derive(Clone, Debug)]
+pub struct Instruction {
+    pub node: Node,
+    pub kind: Kind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    From(FromArgs),
+    Arg(Vec<ArgDecl>),
+    Env(Vec<(String, String)>),
+    Label(Vec<(String, String)>),
+    Workdir(String),
+    User(String),
+    Expose(Vec<String>),
+    Volume(Vec<String>),
+    Entrypoint(CommandLine),
+    Cmd(CommandLine),
+    Shell(Vec<String>),
+    StopSignal(String),
+    /// `None`: `HEALTHCHECK NONE`.
+    Healthcheck(Option<HealthcheckArgs>),
+    Copy(CopyArgs),
+    Run(RunArgs),
+    OnBuild(String),
+    Maintainer(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FromArgs {
+    pub image: String,
+    pub name: Option<String>,
+    pub platform: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArgDecl {
+    pub name: String,
+    /// The default, unexpanded.
+    pub default: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandLine {
+    Exec(Vec<String>),
+    Shell(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthcheckArgs {
+    pub test: CommandLine,
+    pub interval: Option<i64>,
+    pub timeout: Option<i64>,
+    pub start_period: Option<i64>,
+    pub start_interval: Option<i64>,
+    pub retries: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopyArgs {
+    /// ADD rather than COPY.
+    pub add: bool,
+    /// Source words, unexpanded (quotes kept) unless `json`.
+    pub sources: Vec<String>,
+    pub dest: String,
+    /// The arguments were a JSON array (no quote processing needed).
+    pub json: bool,
+    pub from: Option<String>,
+    pub chown: Option<String>,
+    pub chmod: Option<String>,
+    pub link: bool,
+    pub parents: bool,
+    pub excludes: Vec<String>,
+    pub checksum: Option<String>,
+    pub keep_git_dir: bool,
+    pub heredocs: Vec<Heredoc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunArgs {
+    pub command: CommandLine,
+    /// `--mount`, `--network`, `--security` as written.
+    pub flags: Vec<(String, Option<String>)>,
+}
+
+pub const KEYWORDS: &[&str] = &[
+    "ADD",
+    "ARG",
+    "CMD",
+    "COPY",
+    "ENTRYPOINT",
+    "ENV",
+    "EXPOSE",
+    "FROM",
+    "HEALTHCHECK",
+    "LABEL",
+    "MAINTAINER",
+    "ONBUILD",
+    "RUN",
+    "SHELL",
+    "STOPSIGNAL",
+    "USER",
+    "VOLUME",
+    "WORKDIR",
+];
+
+/// Flags an instruction accepts.
+fn allowed_flags(keyword: &str) -> &'static [&'static str] {
+    match keyword {
+        "FROM" => &["platform"],
+        "COPY" => &["from", "chown", "chmod", "link", "parents", "exclude"],
+        "ADD" => &[
+            "chown",
+            "chmod",
+            "link",
+            "exclude",
+            "checksum",
+            "keep-git-dir",
+        ],
+        "RUN" => &["mount", "network", "security"],
+        "HEALTHCHECK" => &[
+            "interval",
+            "timeout",
+            "start-period",
+            "start-interval",
+            "retries",
+        ],
+        _ => &[],
+    }
+}
+
+/// Converts one node.
+pub fn from_node(node: Node, file: &Path, escape: char) -> Result<Instruction, FrontendError> {
+    let err = |message: String| FrontendError::instruction(node.located(file, message));
+    if !KEYWORDS.contains(&node.keyword.as_str()) {
+        let written = node
+            .original
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let mut located = node.located(file, format!("unknown instruction: {written}"));
+        if let Some(suggestion) = suggest(&node.keyword) {
+            located = located.hint(format!("did you mean `{suggestion}`?"));
+        }
+        return Err(FrontendError::instruction(located));
+    }
+    let mut flags: Vec<(String, Option<String>)> = Vec::new();
+    for raw in &node.flags {
+        let (name, value) = match raw.split_once('=') {
+            Some((n, v)) => (n.to_string(), Some(v.to_string())),
+            None => (raw.clone(), None),
+        };
+        if !allowed_flags(&node.keyword).contains(&name.as_str()) {
+            let allowed = allowed_flags(&node.keyword);
+            let mut l = node.located(
+                file,
+                format!("unknown flag `--{name}` for {}", node.keyword),
+            );
+            l = l.hint(if allowed.is_empty() {
+                format!("{} takes no flags", node.keyword)
+            } else {
+                format!(
+                    "{} accepts: {}",
+                    node.keyword,
+                    allowed
+                        .iter()
+                        .map(|f| format!("`--{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+            return Err(FrontendError::instruction(l));
+        }
+        flags.push((name, value));
+    }
+    let flag = |name: &str| {
+        flags
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let value_flag = |name: &str| -> Result<Option<String>, FrontendError> {
+        match flag(name) {
+            None => Ok(None),
+            Some(Some(v)) => Ok(Some(v)),
+            Some(None) => Err(err(format!(
+                "flag `--{name}` needs a value (`--{name}=...`)"
+            ))),
+        }
+    };
+    let bool_flag = |name: &str| -> Result<bool, FrontendError> {
+        match flag(name) {
+            None => Ok(false),
+            Some(None) => Ok(true),
+            Some(Some(v)) => match v.as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(err(format!(
+                    "flag `--{name}` expects `true` or `false`, not `{v}`"
+                ))),
+            },
+        }
+    };
+    let rest = node.rest.as_str();
+    let needs_args = |min: usize, words: &[String]| -> Result<(), FrontendError> {
+        if words.len() < min {
+            return Err(err(format!(
+                "{} requires at least {min} argument(s)",
+                node.keyword
+            )));
+        }
+        Ok(())
+    };
+    let kind = match node.keyword.as_str() {
+        "FROM" => {
+            let words = split_words(rest, escape);
+            let (image, name) = match words.as_slice() {
+                [image] => (image.clone(), None),
+                [image, as_, name] if as_.eq_ignore_ascii_case("as") => (image.clone(), Some(name.clone())),
+                _ => return Err(err("FROM requires either one or three arguments: `FROM <image> [AS <name>]`".into())),
+            };
+            if let Some(name) = &name {
+                let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+                if !valid {
+                    return Err(err(format!("invalid stage name `{name}`: start with a letter; use letters, digits, `_`, `.`, `-`")));
+                }
+            }
+            Kind::From(FromArgs { image, name: name.map(|n| n.to_ascii_lowercase()), platform: value_flag("platform")? })
+        }
+        "ARG" => {
+            let words = split_words(rest, escape);
+            needs_args(1, &words)?;
+            let decls = words
+                .into_iter()
+                .map(|w| match w.split_once('=') {
+                    Some((n, d)) => ArgDecl { name: n.to_string(), default: Some(d.to_string()) },
+                    None => ArgDecl { name: w, default: None },
+                })
+                .collect::<Vec<_>>();
+            if let Some(bad) = decls.iter().find(|d| d.name.is_empty()) {
+                return Err(err(format!("ARG names can not be blank (`={}`)", bad.default.clone().unwrap_or_default())));
+            }
+            Kind::Arg(decls)
+        }
+        "ENV" | "LABEL" => {
+            let pairs = name_values(rest, escape).map_err(&err)?;
+            if node.keyword == "ENV" { Kind::Env(pairs) } else { Kind::Label(pairs) }
+        }
+        "WORKDIR" | "USER" | "STOPSIGNAL" | "MAINTAINER" | "ONBUILD" => {
+            if rest.is_empty() {
+                return Err(err(format!("{} requires exactly one argument", node.keyword)));
+            }
+            let value = rest.to_string();
+            match node.keyword.as_str() {
+                "WORKDIR" => Kind::Workdir(value),
+                "USER" => Kind::User(value),
+                "STOPSIGNAL" => Kind::StopSignal(value),
+                "MAINTAINER" => Kind::Maintainer(value),
+                _ => {
+                    let inner = value.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    if matches!(inner.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
+                        return Err(err(format!("{inner} isn't allowed as an ONBUILD trigger")));
+                    }
+                    Kind::OnBuild(value)
+                }
+            }
+        }
+        "EXPOSE" => {
+            let words = split_words(rest, escape);
+            needs_args(1, &words)?;
+            Kind::Expose(words)
+        }
+        "VOLUME" => {
+            let words = json_array(rest).unwrap_or_else(|| split_words(rest, escape));
+            needs_args(1, &words)?;
+            Kind::Volume(words)
+        }
+        "ENTRYPOINT" => Kind::Entrypoint(command_line(rest)),
+        "CMD" => Kind::Cmd(command_line(rest)),
+        "SHELL" => match json_array(rest) {
+            Some(words) if !words.is_empty() => Kind::Shell(words),
+            _ => return Err(err("SHELL requires the arguments to be in JSON form, like `SHELL [\"/bin/bash\", \"-c\"]`".into())),
+        },
+        "HEALTHCHECK" => {
+            let (first, after) = match rest.find(char::is_whitespace) {
+                Some(p) => (&rest[..p], rest[p..].trim_start()),
+                None => (rest, ""),
+            };
+            match first.to_ascii_uppercase().as_str() {
+                "NONE" if after.is_empty() && flags.is_empty() => Kind::Healthcheck(None),
+                "NONE" => return Err(err("HEALTHCHECK NONE takes no other arguments".into())),
+                "CMD" if !after.is_empty() => {
+                    let dur = |name: &str| -> Result<Option<i64>, FrontendError> {
+                        value_flag(name)?.map(|v| duration(&v).ok_or_else(|| err(format!("`--{name}={v}` is not a duration (like `30s`, `1m30s`)")))).transpose()
+                    };
+                    let retries = value_flag("retries")?
+                        .map(|v| v.parse::<i64>().map_err(|_| err(format!("`--retries={v}` is not a number"))))
+                        .transpose()?;
+                    Kind::Healthcheck(Some(HealthcheckArgs {
+                        test: command_line(after),
+                        interval: dur("interval")?,
+                        timeout: dur("timeout")?,
+                        start_period: dur("start-period")?,
+                        start_interval: dur("start-interval")?,
+                        retries,
+                    }))
+                }
+                _ => return Err(err("HEALTHCHECK expects `NONE` or `CMD <command>`".into())),
+            }
+        }
+        "COPY" | "ADD" => {
+            let (words, json) = match json_array(rest) {
+                Some(words) => (words, true),
+                None => (split_words(rest, escape), false),
+            };
+            let min = if node.heredocs.is_empty() { 2 } else { 1 };
+            if words.len() < min {
+                return Err(err(format!("{} requires at least two arguments, but only one was provided. Destination could not be determined", node.keyword)));
+            }
+            let (dest, sources) = words.split_last().map(|(d, s)| (d.clone(), s.to_vec())).unwrap_or_default();
+            Kind::Copy(CopyArgs {
+                add: node.keyword == "ADD",
+                sources,
+                dest,
+                json,
+                from: value_flag("from")?,
+                chown: value_flag("chown")?,
+                chmod: value_flag("chmod")?,
+                link: bool_flag("link")?,
+                parents: bool_flag("parents")?,
+                excludes: flags.iter().filter(|(n, _)| n == "exclude").filter_map(|(_, v)| v.clone()).collect(),
+                checksum: value_flag("checksum")?,
+                keep_git_dir: bool_flag("keep-git-dir")?,
+                heredocs: node.heredocs.clone(),
+            })
+        }
+        "RUN" => {
+            if rest.is_empty() {
+                return Err(err("RUN requires a command".into()));
+            }
+            Kind::Run(RunArgs { command: command_line(rest), flags: flags.clone() })
+        }
+        other => return Err(err(format!("unknown instruction: {other}"))),
+    };
+    Ok(Instruction { node, kind })
+}
+
+/// Exec form when `rest` is a JSON string array, shell form otherwise (BuildKit's fallback).
+fn command_line(rest: &str) -> CommandLine {
+    match json_array(rest) {
+        Some(words) => CommandLine::Exec(words),
+        None => CommandLine::Shell(rest.to_string()),
+    }
+}
+
+/// ENV/LABEL arguments: `k=v k2="v 2"`, or the legacy `k v w` (one pair, value = the rest).
+fn name_values(rest: &str, escape: char) -> Result<Vec<(String, String)>, String> {
+    let words = split_words(rest, escape);
+    let Some(first) = words.first() else {
+        return Err("requires at least one argument".into());
+    };
+    if !first.contains('=') {
+        let value = rest[first.len()..].trim();
+        if value.is_empty() {
+            return Err(format!("`{first}` needs a value: write `{first}=value`"));
+        }
+        return Ok(vec![(first.clone(), value.to_string())]);
+    }
+    words
+        .into_iter()
+        .map(|w| match w.split_once('=') {
+            Some(("", _)) => Err("names can not be blank".to_string()),
+            Some((k, v)) => Ok((k.to_string(), v.to_string())),
+            None => Err(format!(
+                "syntax error: can't find `=` in `{w}`; every word must be `name=value`"
+            )),
+        })
+        .collect()
+}
+
+/// A Go duration (`30s`, `1m30s`, `1.5h`, `500ms`) in nanoseconds.
+pub fn duration(text: &str) -> Option<i64> {
+    if text == "0" {
+        return Some(0);
+    }
+    let mut total = 0f64;
+    let mut rest = text;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let number: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total += number * scale;
+        rest = &rest[unit_len..];
+    }
+    Some(total.round() as i64)
+}
+
+/// The closest keyword within edit distance 2.
+fn suggest(word: &str) -> Option<&'static str> {
+    KEYWORDS
+        .iter()
+        .map(|k| (distance(word, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parser::parse;
+    use super::*;
+
+    fn one(line: &str) -> Result<Kind, FrontendError> {
+        let ast = parse(&format!("FROM a\n{line}\n"), Path::new("Dockerfile")).unwrap();
+        from_node(ast.nodes[1].clone(), Path::new("Dockerfile"), '\\').map(|i| i.kind)
+    }
+
+    #[test]
+    fn unknown_instruction_suggests() {
+        let e = one("COPPY a b").unwrap_err().to_string();
+        assert!(
+            e.starts_with("Dockerfile:2: unknown instruction: COPPY\n   2 | COPPY a b"),
+            "{e}"
+        );
+        assert!(e.contains("hint: did you mean `COPY`?"), "{e}");
+        assert!(
+            !one("FROBNICATE x")
+                .unwrap_err()
+                .to_string()
+                .contains("did you mean")
+        );
+    }
+
+    #[test]
+    fn unknown_flag_is_named() {
+        let e = one("COPY --form=x a b").unwrap_err().to_string();
+        assert!(e.contains("unknown flag `--form` for COPY"), "{e}");
+        assert!(one("ENV --x=1 A=b").is_err());
+        assert!(one("ADD --from=x a b").is_err());
+    }
+
+    #[test]
+    fn env_forms() {
+        assert_eq!(
+            one("ENV A=1 B=\"x y\"").unwrap(),
+            Kind::Env(vec![
+                ("A".into(), "1".into()),
+                ("B".into(), "\"x y\"".into())
+            ])
+        );
+        assert_eq!(
+            one("ENV A x y").unwrap(),
+            Kind::Env(vec![("A".into(), "x y".into())])
+        );
+        assert!(one("ENV A").is_err());
+        assert!(one("ENV A=1 B").is_err());
+    }
+
+    #[test]
+    fn from_forms() {
+        let Kind::From(f) = one("FROM --platform=$BUILDPLATFORM golang:1 AS Build").unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            (f.image.as_str(), f.name.as_deref(), f.platform.as_deref()),
+            ("golang:1", Some("build"), Some("$BUILDPLATFORM"))
+        );
+        assert!(one("FROM a b").is_err());
+        assert!(one("FROM a AS 1x").is_err());
+    }
+
+    #[test]
+    fn exec_and_shell_forms() {
+        assert_eq!(
+            one(r#"CMD ["a", "b"]"#).unwrap(),
+            Kind::Cmd(CommandLine::Exec(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(
+            one("CMD [1]").unwrap(),
+            Kind::Cmd(CommandLine::Shell("[1]".into()))
+        );
+        assert_eq!(
+            one("ENTRYPOINT run it").unwrap(),
+            Kind::Entrypoint(CommandLine::Shell("run it".into()))
+        );
+        assert!(one("SHELL /bin/bash").is_err());
+        assert_eq!(
+            one(r#"VOLUME ["/a", "/b"]"#).unwrap(),
+            Kind::Volume(vec!["/a".into(), "/b".into()])
+        );
+        assert_eq!(
+            one("VOLUME /a /b").unwrap(),
+            Kind::Volume(vec!["/a".into(), "/b".into()])
+        );
+    }
+
+    #[test]
+    fn copy_flags() {
+        let Kind::Copy(c) =
+            one("COPY --from=b --chown=1:2 --chmod=755 --link --exclude=*.md --exclude=x a b /d/")
+                .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(c.from.as_deref(), Some("b"));
+        assert_eq!(c.chown.as_deref(), Some("1:2"));
+        assert_eq!(c.chmod.as_deref(), Some("755"));
+        assert!(c.link && !c.parents && !c.add);
+        assert_eq!(c.excludes, vec!["*.md", "x"]);
+        assert_eq!(
+            (c.sources, c.dest),
+            (vec!["a".to_string(), "b".to_string()], "/d/".to_string())
+        );
+        assert!(one("COPY a").is_err());
+        assert!(one("COPY --from a b").is_err());
+    }
+
+    #[test]
+    fn healthcheck() {
+        let Kind::Healthcheck(Some(h)) =
+            one("HEALTHCHECK --interval=1m30s --retries=3 CMD curl -f x").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(h.interval, Some(90_000_000_000));
+        assert_eq!(h.retries, Some(3));
+        assert_eq!(h.test, CommandLine::Shell("curl -f x".into()));
+        assert_eq!(one("HEALTHCHECK NONE").unwrap(), Kind::Healthcheck(None));
+        assert!(one("HEALTHCHECK --interval=abc CMD x").is_err());
+        assert!(one("HEALTHCHECK x").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("30s"), Some(30_000_000_000));
+        assert_eq!(duration("500ms"), Some(500_000_000));
+        assert_eq!(duration("1.5h"), Some(5_400_000_000_000));
+        assert_eq!(duration("0"), Some(0));
+        assert_eq!(duration("10"), None);
+        assert_eq!(duration(""), None);
+    }
+
+    #[test]
+    fn arg_and_onbuild() {
+        assert_eq!(
+            one("ARG A B=2").unwrap(),
+            Kind::Arg(vec![
+                ArgDecl {
+                    name: "A".into(),
+                    default: None
+                },
+                ArgDecl {
+                    name: "B".into(),
+                    default: Some("2".into())
+                }
+            ])
+        );
+        assert!(one("ONBUILD FROM x").is_err());
+        assert_eq!(one("ONBUILD RUN x").unwrap(), Kind::OnBuild("RUN x".into()));
+    }
+}

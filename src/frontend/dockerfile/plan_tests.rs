@@ -1,0 +1,395 @@
+//! Planning tests: Dockerfile text → BuildPlan, checked step by step.
+
+use std::path::PathBuf;
+
+use crate::image::{Image, ImageConfig, ImageSet, Platform, Reference};
+use crate::plan::{
+    Base, BuildPlan, ConfigChange, CopySource, FsChange, IdSpec, Owner, StageId, Step,
+};
+
+use super::{Dockerfile, FrontendError, Input, from_text};
+
+fn input() -> Input {
+    Input {
+        dockerfile: PathBuf::from("Dockerfile"),
+        context: PathBuf::from("/ctx"),
+        build_args: Vec::new(),
+        target: None,
+        platform: Platform::linux_amd64(),
+        labels: Vec::new(),
+        epoch: 0,
+        created: "1970-01-01T00:00:00Z".into(),
+    }
+}
+
+fn images(df: &Dockerfile) -> ImageSet {
+    let mut set = ImageSet::new();
+    for r in df.external_images() {
+        let mut config = ImageConfig::empty(&Platform::linux_amd64());
+        config.config.env = Some(vec!["PATH=/usr/bin".into()]);
+        config.config.working_dir = Some("/base".into());
+        config.config.cmd = Some(vec!["sh".into()]);
+        set.insert(r, Image::from_parts(config, Vec::new()).unwrap());
+    }
+    set
+}
+
+fn plan_with(text: &str, input: &Input) -> Result<BuildPlan, FrontendError> {
+    let df = from_text(text, input)?;
+    df.plan(&images(&df))
+}
+
+fn plan(text: &str) -> BuildPlan {
+    plan_with(text, &input()).unwrap()
+}
+
+fn err(text: &str) -> String {
+    plan_with(text, &input()).unwrap_err().to_string()
+}
+
+fn steps(text: &str) -> Vec<Step> {
+    plan(text).stages.pop().unwrap().steps
+}
+
+fn r(s: &str) -> Reference {
+    s.parse().unwrap()
+}
+
+#[test]
+fn config_steps_and_history() {
+    let cases: &[(&str, &str, ConfigChange)] = &[
+        (
+            "ENV A=1 B=\"x y\"",
+            "ENV A=1 B=x y",
+            ConfigChange::Env(vec![("A".into(), "1".into()), ("B".into(), "x y".into())]),
+        ),
+        (
+            "ENV P=/app:$PATH",
+            "ENV P=/app:/usr/bin",
+            ConfigChange::Env(vec![("P".into(), "/app:/usr/bin".into())]),
+        ),
+        (
+            "LABEL k=v",
+            "LABEL k=v",
+            ConfigChange::Labels(vec![("k".into(), "v".into())]),
+        ),
+        ("USER app", "USER app", ConfigChange::User("app".into())),
+        (
+            "EXPOSE 80 53/udp",
+            "EXPOSE map[53/udp:{} 80/tcp:{}]",
+            ConfigChange::Expose(vec!["53/udp".into(), "80/tcp".into()]),
+        ),
+        (
+            "VOLUME /data",
+            "VOLUME [/data]",
+            ConfigChange::Volumes(vec!["/data".into()]),
+        ),
+        (
+            "CMD [\"x\"]",
+            "CMD [\"x\"]",
+            ConfigChange::Cmd(Some(vec!["x".into()])),
+        ),
+        (
+            "CMD run it",
+            "CMD [\"/bin/sh\" \"-c\" \"run it\"]",
+            ConfigChange::Cmd(Some(vec!["/bin/sh".into(), "-c".into(), "run it".into()])),
+        ),
+        (
+            "STOPSIGNAL SIGINT",
+            "STOPSIGNAL SIGINT",
+            ConfigChange::StopSignal("SIGINT".into()),
+        ),
+        (
+            "SHELL [\"/bin/bash\", \"-c\"]",
+            "SHELL [/bin/bash -c]",
+            ConfigChange::Shell(vec!["/bin/bash".into(), "-c".into()]),
+        ),
+        (
+            "ONBUILD RUN x",
+            "ONBUILD RUN x",
+            ConfigChange::OnBuild("RUN x".into()),
+        ),
+    ];
+    for (line, created_by, change) in cases {
+        let s = steps(&format!("FROM alpine\n{line}\n"));
+        assert_eq!(s.len(), 1, "{line}");
+        assert_eq!(&s[0].created_by, created_by, "{line}");
+        assert!(s[0].fs.is_none(), "{line}");
+        assert_eq!(s[0].config, vec![change.clone()], "{line}");
+        assert_eq!(
+            (s[0].location.line, s[0].location.text.as_str()),
+            (2, *line)
+        );
+    }
+}
+
+#[test]
+fn entrypoint_clears_inherited_cmd_only() {
+    let s = steps("FROM alpine\nENTRYPOINT [\"e\"]\n");
+    assert_eq!(
+        s[0].config,
+        vec![
+            ConfigChange::Entrypoint(Some(vec!["e".into()])),
+            ConfigChange::Cmd(None)
+        ]
+    );
+    let s = steps("FROM alpine\nCMD [\"c\"]\nENTRYPOINT [\"e\"]\n");
+    assert_eq!(
+        s[1].config,
+        vec![ConfigChange::Entrypoint(Some(vec!["e".into()]))]
+    );
+}
+
+#[test]
+fn workdir_mkdir_with_user_and_relative_join() {
+    let s = steps("FROM alpine\nUSER 1000\nWORKDIR app\nWORKDIR ../x/\n");
+    let Some(FsChange::Mkdir(m)) = &s[1].fs else {
+        panic!()
+    };
+    assert_eq!(m.path, "/base/app");
+    assert_eq!(
+        m.owner,
+        Some(Owner {
+            user: IdSpec::Id(1000),
+            group: None
+        })
+    );
+    assert_eq!(m.mode, 0o755);
+    assert_eq!(s[1].created_by, "WORKDIR /base/app");
+    assert_eq!(
+        s[2].config,
+        vec![ConfigChange::WorkingDir("/base/x".into())]
+    );
+}
+
+#[test]
+fn copy_and_add() {
+    let s = steps(
+        "FROM alpine\nWORKDIR /app\nCOPY --chown=app:1 --chmod=644 a b ./\nADD x.tar sub\nCOPY --chmod=u+x s /s\n",
+    );
+    let Some(FsChange::Copy(c)) = &s[1].fs else {
+        panic!()
+    };
+    assert_eq!(c.source, CopySource::Context);
+    assert_eq!(c.sources, vec!["a", "b"]);
+    assert_eq!(c.dest, "/app/");
+    assert_eq!(
+        c.owner,
+        Some(Owner {
+            user: IdSpec::Name("app".into()),
+            group: Some(IdSpec::Id(1))
+        })
+    );
+    assert_eq!(c.chmod, Some(crate::plan::Chmod::Octal(0o644)));
+    assert!(!c.extract_archives);
+    assert_eq!(s[1].created_by, "COPY a b ./ # buildkit");
+    let Some(FsChange::Copy(c)) = &s[2].fs else {
+        panic!()
+    };
+    assert_eq!((c.dest.as_str(), c.extract_archives), ("/app/sub", true));
+    assert_eq!(s[2].created_by, "ADD x.tar sub # buildkit");
+    let Some(FsChange::Copy(c)) = &s[3].fs else {
+        panic!()
+    };
+    assert_eq!(c.chmod, Some(crate::plan::Chmod::Symbolic("u+x".into())));
+}
+
+#[test]
+fn copy_errors() {
+    assert!(err("FROM alpine\nCOPY a b /dir\n").contains("must be a directory and end with a `/`"));
+    assert!(err("FROM alpine\nADD https://example.com/x /x\n").contains("not supported yet"));
+    let e = err("FROM alpine\nCOPY --from=Nope!! a /a\n");
+    assert!(
+        e.starts_with("Dockerfile:2: `--from=Nope!!` is neither a stage nor an image reference"),
+        "{e}"
+    );
+}
+
+#[test]
+fn run_shell_exec_and_build_args() {
+    let mut inp = input();
+    inp.build_args = vec![("V".into(), Some("2".into()))];
+    let p = plan_with(
+        "FROM alpine\nARG V=1\nARG W\nRUN echo $V\nRUN [\"a\", \"b\"]\n",
+        &inp,
+    )
+    .unwrap();
+    let s = &p.stages[0].steps;
+    let Some(FsChange::Run(run)) = &s[0].fs else {
+        panic!()
+    };
+    assert_eq!(run.argv, vec!["/bin/sh", "-c", "echo $V"]);
+    assert_eq!(run.env, vec![("V".to_string(), "2".to_string())]);
+    assert_eq!(s[0].created_by, "RUN |1 V=2 /bin/sh -c echo $V # buildkit");
+    let Some(FsChange::Run(run)) = &s[1].fs else {
+        panic!()
+    };
+    assert_eq!(run.argv, vec!["a", "b"]);
+}
+
+#[test]
+fn run_heredoc() {
+    let s = steps("FROM alpine\nRUN <<EOF\necho a\necho b\nEOF\n");
+    let Some(FsChange::Run(run)) = &s[0].fs else {
+        panic!()
+    };
+    assert_eq!(run.argv, vec!["/bin/sh", "-c", "echo a\necho b\n"]);
+}
+
+#[test]
+fn copy_heredoc_is_inline() {
+    let s = steps("FROM alpine\nARG N=x\nCOPY <<EOF /f\nhi $N\nEOF\n");
+    let Some(FsChange::Copy(c)) = &s[0].fs else {
+        panic!()
+    };
+    assert_eq!(
+        c.source,
+        CopySource::Inline(vec![crate::plan::InlineFile {
+            name: "EOF".into(),
+            content: "hi x\n".into()
+        }])
+    );
+}
+
+#[test]
+fn global_args_feed_from_and_stage_redeclaration() {
+    let p = plan(
+        "ARG TAG=3.19\nARG UNUSED=u\nFROM alpine:${TAG}\nARG TAG\nARG UNUSED2\nENV T=$TAG U=$UNUSED\n",
+    );
+    assert_eq!(p.stages[0].base, Base::Image(r("alpine:3.19")));
+    assert_eq!(
+        p.stages[0].steps[0].config,
+        vec![ConfigChange::Env(vec![
+            ("T".into(), "3.19".into()),
+            ("U".into(), "".into())
+        ])]
+    );
+}
+
+#[test]
+fn automatic_platform_args() {
+    let p = plan(
+        "FROM alpine\nARG TARGETARCH\nARG TARGETPLATFORM\nENV A=$TARGETARCH P=$TARGETPLATFORM\n",
+    );
+    assert_eq!(
+        p.stages[0].steps[0].config,
+        vec![ConfigChange::Env(vec![
+            ("A".into(), "amd64".into()),
+            ("P".into(), "linux/amd64".into())
+        ])]
+    );
+}
+
+#[test]
+fn env_overrides_arg_in_expansion() {
+    let s = steps("FROM alpine\nARG X=arg\nENV X=env\nLABEL l=$X\n");
+    assert_eq!(
+        s[1].config,
+        vec![ConfigChange::Labels(vec![("l".into(), "env".into())])]
+    );
+}
+
+#[test]
+fn stages_target_and_dependencies() {
+    let text = "FROM alpine AS base\nRUN a\nFROM golang AS build\nCOPY --from=base /a /a\nFROM scratch AS unused\nFROM base\nCOPY --from=build /out /out\nCOPY --from=1 /x /y\nCOPY --from=busybox /bin/sh /sh\n";
+    let df = from_text(text, &input()).unwrap();
+    assert_eq!(
+        df.external_images(),
+        vec![r("alpine"), r("golang"), r("busybox")]
+    );
+    let p = df.plan(&images(&df)).unwrap();
+    let names: Vec<&str> = p.stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["base", "build", "3"]);
+    assert_eq!(p.stages[2].base, Base::Stage(StageId(0)));
+    let sources: Vec<CopySource> = p.stages[2]
+        .steps
+        .iter()
+        .filter_map(|s| match &s.fs {
+            Some(FsChange::Copy(c)) => Some(c.source.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        vec![
+            CopySource::Stage(StageId(1)),
+            CopySource::Stage(StageId(1)),
+            CopySource::Image(r("busybox"))
+        ]
+    );
+    assert_eq!(p.context.root, PathBuf::from("/ctx"));
+
+    let mut inp = input();
+    inp.target = Some("BUILD".into());
+    let p = plan_with(text, &inp).unwrap();
+    assert_eq!(
+        p.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        vec!["base", "build"]
+    );
+    inp.target = Some("2".into());
+    assert_eq!(plan_with(text, &inp).unwrap().stages.len(), 1);
+    inp.target = Some("nope".into());
+    let e = plan_with(text, &inp).unwrap_err().to_string();
+    assert!(
+        e.contains("target stage `nope`") && e.contains("`base`, `build`, `unused`, `3`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn stage_inherits_state_of_earlier_stage() {
+    let p = plan("FROM scratch AS a\nENV A=1\nWORKDIR /w\nFROM a\nCOPY x y\nRUN echo\n");
+    let Some(FsChange::Copy(c)) = &p.stages[1].steps[0].fs else {
+        panic!()
+    };
+    assert_eq!(c.dest, "/w/y");
+}
+
+#[test]
+fn bad_references_and_order_errors() {
+    let e = err("FROM Alpine\n");
+    assert!(
+        e.starts_with("Dockerfile:1: ") && e.contains("   1 | FROM Alpine"),
+        "{e}"
+    );
+    assert!(err("RUN x\nFROM a\n").contains("RUN before the first FROM"));
+    assert!(err("FROM a AS x\nFROM b AS x\n").contains("duplicate stage name"));
+}
+
+#[test]
+fn labels_from_input_go_on_last_step() {
+    let mut inp = input();
+    inp.labels = vec![("org".into(), "x".into())];
+    let p = plan_with("FROM alpine\nRUN a\n", &inp).unwrap();
+    assert_eq!(
+        p.stages[0].steps[0].config,
+        vec![ConfigChange::Labels(vec![("org".into(), "x".into())])]
+    );
+    let p = plan_with("FROM alpine\n", &inp).unwrap();
+    assert_eq!(p.stages[0].steps[0].created_by, "LABEL org=x");
+}
+
+#[test]
+fn unused_build_arg_warns() {
+    let mut inp = input();
+    inp.build_args = vec![
+        ("NOPE".into(), Some("1".into())),
+        ("HTTP_PROXY".into(), Some("p".into())),
+    ];
+    let df = from_text("FROM alpine\n", &inp).unwrap();
+    assert_eq!(df.warnings.len(), 1);
+    assert!(df.warnings[0].contains("`NOPE`"));
+}
+
+#[test]
+fn healthcheck_step() {
+    let s = steps("FROM alpine\nHEALTHCHECK --interval=30s CMD curl x\n");
+    let ConfigChange::Healthcheck(h) = &s[0].config[0] else {
+        panic!()
+    };
+    assert_eq!(
+        h.test,
+        Some(vec!["CMD-SHELL".to_string(), "curl x".to_string()])
+    );
+    assert_eq!(h.interval, Some(30_000_000_000));
+}
