@@ -4,6 +4,9 @@
 //! in order, writes every filesystem change as a deterministic, streamed, compressed layer into the blob
 //! store, and records history.
 
+pub mod compress;
+pub mod layer;
+
 use crate::image::{BlobStore, Image, ImageSet};
 use crate::plan::BuildPlan;
 use crate::progress::Reporter;
