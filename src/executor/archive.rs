@@ -47,7 +47,13 @@ fn is_tar_header(block: &[u8]) -> bool {
     let sum: u32 = block
         .iter()
         .enumerate()
-        .map(|(i, b)| if (148..156).contains(&i) { 32 } else { u32::from(*b) })
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(*b)
+            }
+        })
         .sum();
     stored == Some(sum) && block[0] != 0
 }
@@ -72,7 +78,12 @@ pub fn unpack(path: &Path) -> io::Result<Unpacked> {
             continue;
         }
         let h = entry.header();
-        let (uid, gid, mode) = (h.uid()? as u32, h.gid()? as u32, h.mode()?);
+        // Some archivers leave numeric fields blank: read them as 0 rather than refusing the archive.
+        let (uid, gid, mode) = (
+            h.uid().unwrap_or(0) as u32,
+            h.gid().unwrap_or(0) as u32,
+            h.mode().unwrap_or(0o644),
+        );
         let kind = match h.entry_type() {
             tar::EntryType::Directory => NodeKind::Dir,
             tar::EntryType::Symlink => NodeKind::Symlink(

@@ -54,11 +54,20 @@ mod tests {
     #[test]
     fn env_in_place_labels_merge_cmd_clears() {
         let mut c = ContainerConfig::default();
-        apply(&ConfigChange::Env(vec![("A".into(), "1".into()), ("B".into(), "2".into())]), &mut c);
+        apply(
+            &ConfigChange::Env(vec![("A".into(), "1".into()), ("B".into(), "2".into())]),
+            &mut c,
+        );
         apply(&ConfigChange::Env(vec![("A".into(), "3".into())]), &mut c);
         assert_eq!(c.env.as_deref().unwrap(), ["A=3", "B=2"]);
-        apply(&ConfigChange::Labels(vec![("x".into(), "1".into())]), &mut c);
-        apply(&ConfigChange::Labels(vec![("y".into(), "2".into())]), &mut c);
+        apply(
+            &ConfigChange::Labels(vec![("x".into(), "1".into())]),
+            &mut c,
+        );
+        apply(
+            &ConfigChange::Labels(vec![("y".into(), "2".into())]),
+            &mut c,
+        );
         assert_eq!(c.labels.as_ref().unwrap().len(), 2);
         apply(&ConfigChange::Cmd(Some(vec!["sh".into()])), &mut c);
         apply(&ConfigChange::Cmd(None), &mut c);

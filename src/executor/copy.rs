@@ -27,7 +27,9 @@ pub enum CopyError {
         source_path: String,
         error: SourceError,
     },
-    #[error("cannot unpack the archive `{path}`: {error}\nhint: check that it is a valid tar or tar.gz file")]
+    #[error(
+        "cannot unpack the archive `{path}`: {error}\nhint: check that it is a valid tar or tar.gz file"
+    )]
     Archive { path: String, error: std::io::Error },
     #[error("invalid `--exclude` pattern: {0}")]
     Exclude(String),
@@ -56,12 +58,14 @@ pub fn copy(
     match &spec.source {
         CopySource::Context => {
             for src in &spec.sources {
-                items.extend(source::from_context(context, src, &excludes).map_err(|error| {
-                    CopyError::Source {
-                        source_path: src.clone(),
-                        error,
-                    }
-                })?);
+                items.extend(
+                    source::from_context(context, src, &excludes).map_err(|error| {
+                        CopyError::Source {
+                            source_path: src.clone(),
+                            error,
+                        }
+                    })?,
+                );
             }
         }
         CopySource::Stage(_) | CopySource::Image(_) => {
@@ -74,12 +78,14 @@ pub fn copy(
                 }
             };
             for src in &spec.sources {
-                items.extend(source::from_stage(fs, src, &excludes, &place).map_err(|error| {
-                    CopyError::Source {
-                        source_path: src.clone(),
-                        error,
-                    }
-                })?);
+                items.extend(
+                    source::from_stage(fs, src, &excludes, &place).map_err(|error| {
+                        CopyError::Source {
+                            source_path: src.clone(),
+                            error,
+                        }
+                    })?,
+                );
             }
         }
         CopySource::Inline(files) => {
@@ -105,7 +111,9 @@ pub fn copy(
     let target = dest.resolve(&normalize(&spec.dest), true)?;
     let dest_is_dir = ends_slash || dest.get(&target).is_some_and(Node::is_dir);
     if (named > 1 || items.len() > 1) && !dest_is_dir {
-        return Err(CopyError::DestNotDir(spec.dest.trim_end_matches('/').to_string()));
+        return Err(CopyError::DestNotDir(
+            spec.dest.trim_end_matches('/').to_string(),
+        ));
     }
 
     let mut placer = Placer {
@@ -205,7 +213,10 @@ impl Placer<'_> {
 
     /// A directory at `path`: emitted when new, or when `mode` asks for other metadata than it has.
     fn dir(&mut self, path: &str, mode: Option<u32>, (uid, gid): (u32, u32)) {
-        let real = self.dest.resolve(path, true).unwrap_or_else(|_| path.to_string());
+        let real = self
+            .dest
+            .resolve(path, true)
+            .unwrap_or_else(|_| path.to_string());
         match self.dest.get(&real) {
             Some(n) if n.is_dir() => {
                 let wanted = mode.unwrap_or(n.mode);
@@ -215,14 +226,20 @@ impl Placer<'_> {
             }
             Some(_) | None => {
                 let real = self.real_path(&real);
-                self.emit(&real, Node::new(NodeKind::Dir, uid, gid, mode.unwrap_or(0o755)));
+                self.emit(
+                    &real,
+                    Node::new(NodeKind::Dir, uid, gid, mode.unwrap_or(0o755)),
+                );
             }
         }
     }
 
     fn place(&mut self, path: &str, node: &Node, (uid, gid): (u32, u32), mode: u32) {
         if node.is_dir() {
-            let real = self.dest.resolve(path, true).unwrap_or_else(|_| path.to_string());
+            let real = self
+                .dest
+                .resolve(path, true)
+                .unwrap_or_else(|_| path.to_string());
             let same = self
                 .dest
                 .get(&real)

@@ -155,7 +155,9 @@ impl LayerWriter {
 
 /// The name inside the tar: relative, without a leading `/`.
 fn tar_name(path: &str) -> String {
-    path.trim_start_matches('/').trim_end_matches('/').to_string()
+    path.trim_start_matches('/')
+        .trim_end_matches('/')
+        .to_string()
 }
 
 struct Exact<'a, R> {

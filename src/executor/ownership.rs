@@ -24,7 +24,10 @@ pub enum OwnershipError {
 }
 
 /// The uid and gid `owner` names in `fs` (`0:0` when no owner is given).
-pub fn resolve_owner(owner: Option<&Owner>, fs: &mut StageFs) -> Result<(u32, u32), OwnershipError> {
+pub fn resolve_owner(
+    owner: Option<&Owner>,
+    fs: &mut StageFs,
+) -> Result<(u32, u32), OwnershipError> {
     let Some(owner) = owner else {
         return Ok((0, 0));
     };
@@ -32,8 +35,8 @@ pub fn resolve_owner(owner: Option<&Owner>, fs: &mut StageFs) -> Result<(u32, u3
         IdSpec::Id(id) => (*id, None),
         IdSpec::Name(name) => {
             let passwd = fs.read("/etc/passwd")?.unwrap_or_default();
-            let fields = lookup(&passwd, name)
-                .ok_or_else(|| OwnershipError::UnknownUser(name.clone()))?;
+            let fields =
+                lookup(&passwd, name).ok_or_else(|| OwnershipError::UnknownUser(name.clone()))?;
             let uid = fields.get(2).and_then(|s| s.parse().ok());
             let gid = fields.get(3).and_then(|s| s.parse().ok());
             (

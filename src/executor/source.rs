@@ -21,7 +21,9 @@ pub enum SourceError {
     NotFound { source_path: String, place: String },
     #[error("cannot read `{path}` from the build context: {error}")]
     Io { path: String, error: std::io::Error },
-    #[error("invalid pattern `{pattern}`: {reason}\nhint: escape `[` `*` `?` with `\\` to match them literally")]
+    #[error(
+        "invalid pattern `{pattern}`: {reason}\nhint: escape `[` `*` `?` with `\\` to match them literally"
+    )]
     Pattern { pattern: String, reason: String },
     #[error(transparent)]
     Fs(#[from] super::stage_fs::FsError),
@@ -67,7 +69,9 @@ pub fn from_context(
             if has_glob(comp) {
                 let pat = pattern(comp)?;
                 let host = ctx.root.join(dir);
-                let Ok(read) = fs::read_dir(&host) else { continue };
+                let Ok(read) = fs::read_dir(&host) else {
+                    continue;
+                };
                 for e in read.flatten() {
                     let name = e.file_name().to_string_lossy().into_owned();
                     if pat.matches(&name) {
@@ -88,7 +92,9 @@ pub fn from_context(
         }
         let host = ctx.root.join(&rel);
         // A named source that is a symlink is followed.
-        let Ok(meta) = fs::metadata(&host) else { continue };
+        let Ok(meta) = fs::metadata(&host) else {
+            continue;
+        };
         let node = host_node(&host, &meta, false).map_err(|error| SourceError::Io {
             path: rel.clone(),
             error,
@@ -213,7 +219,9 @@ pub fn from_stage(
     let mut items = Vec::new();
     for path in found {
         let real = fs.resolve(&path, true)?;
-        let Some(node) = fs.get(&real).cloned() else { continue };
+        let Some(node) = fs.get(&real).cloned() else {
+            continue;
+        };
         if node.is_dir() {
             fs.materialize(std::slice::from_ref(&real))?;
         } else if matches!(node.kind, NodeKind::File(_)) {

@@ -23,7 +23,9 @@ pub enum FsError {
     Blob(#[from] crate::image::blobs::BlobError),
     #[error("cannot extract files for the copy into a temporary directory: {0}")]
     Temp(io::Error),
-    #[error("too many levels of symbolic links resolving `{0}`\nhint: check the image for a symlink loop")]
+    #[error(
+        "too many levels of symbolic links resolving `{0}`\nhint: check the image for a symlink loop"
+    )]
     SymlinkLoop(String),
 }
 
@@ -31,7 +33,10 @@ pub enum FsError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Content {
     /// In the image's layer `layer`, at `path` (relative tar name).
-    Layer { layer: usize, path: String },
+    Layer {
+        layer: usize,
+        path: String,
+    },
     /// In a file on the host (a context file, or one we extracted).
     Host(PathBuf),
     Bytes(Arc<Vec<u8>>),
@@ -165,9 +170,9 @@ impl StageFs {
         }
         let h = entry.header();
         let (uid, gid, mode) = (
-            h.uid()? as u32,
-            h.gid()? as u32,
-            h.mode()?,
+            h.uid().unwrap_or(0) as u32,
+            h.gid().unwrap_or(0) as u32,
+            h.mode().unwrap_or(0o644),
         );
         let kind = match h.entry_type() {
             tar::EntryType::Directory => NodeKind::Dir,
@@ -202,7 +207,10 @@ impl StageFs {
     }
 
     /// Every node at or under `dir`, in path order.
-    pub fn subtree<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = (&'a String, &'a Node)> + 'a {
+    pub fn subtree<'a>(
+        &'a self,
+        dir: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a Node)> + 'a {
         let prefix = if dir == "/" {
             "/".to_string()
         } else {
