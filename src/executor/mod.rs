@@ -2,16 +2,55 @@
 //!
 //! It knows nothing of Dockerfiles: it applies filesystem changes (copy, mkdir, run) and config changes
 //! in order, writes every filesystem change as a deterministic, streamed, compressed layer into the blob
-//! store, and records history.
+//! store (OCI image-spec `layer.md`), and records history (`config.md`). A change that turns out empty adds
+//! no layer, only a history entry marked `empty_layer`, as BuildKit does.
 
-use crate::image::{BlobStore, Image, ImageSet};
-use crate::plan::BuildPlan;
-use crate::progress::Reporter;
+pub mod archive;
+pub mod compress;
+pub mod config_change;
+pub mod copy;
+pub mod layer;
+pub mod ownership;
+pub mod source;
+pub mod stage_fs;
+
+use std::collections::BTreeMap;
+
+use crate::image::{BlobStore, History, Image, ImageSet, Reference};
+use crate::plan::{Base, BuildPlan, CopySource, FsChange, Location, StageId, Step};
+use crate::progress::{Event, Reporter};
+
+use copy::CopyError;
+use layer::{LayerError, LayerWriter};
+use stage_fs::{FsError, StageFs};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    #[error("the executor is not implemented yet")]
-    Unimplemented,
+    #[error(
+        "the image `{reference}` needed by stage `{stage}` was not resolved before the build\nhint: this is a bug in hoist: the plan's external images must all be pulled first"
+    )]
+    MissingImage { reference: String, stage: String },
+    #[error(
+        "stage `{stage}` reads stage {from}, which is not built before it\nhint: this is a bug in the frontend: stages must come after the stages they read"
+    )]
+    StageOrder { stage: String, from: usize },
+    #[error(
+        "RUN is not supported yet ({location}: `{text}`)\nhint: remove the `RUN` step or build this stage with another tool for now; hoist's RUN sandbox is not implemented yet",
+        text = location.text
+    )]
+    RunNotSupported { location: Location },
+    #[error("{location}: `{text}`: {source}", text = location.text)]
+    Copy {
+        location: Location,
+        source: CopyError,
+    },
+    #[error("cannot read the filesystem of stage `{stage}`: {source}")]
+    Base { stage: String, source: FsError },
+    #[error("{location}: cannot write the layer: {source}")]
+    Layer {
+        location: Location,
+        source: LayerError,
+    },
 }
 
 /// Builds the plan's target stage.
@@ -21,6 +60,138 @@ pub fn execute(
     blobs: &BlobStore,
     reporter: &dyn Reporter,
 ) -> Result<Image, ExecError> {
-    let _ = (plan, images, blobs, reporter);
-    Err(ExecError::Unimplemented)
+    let mut done: Vec<(Image, StageFs)> = Vec::with_capacity(plan.stages.len());
+    let mut image_fs: BTreeMap<Reference, StageFs> = BTreeMap::new();
+    let total = plan.stages.len();
+    for (index, stage) in plan.stages.iter().enumerate() {
+        let base_err = |source| ExecError::Base {
+            stage: stage.name.clone(),
+            source,
+        };
+        let (base_text, (mut image, mut fs)) = match &stage.base {
+            Base::Scratch => {
+                let image = Image::empty(&plan.platform);
+                let fs = StageFs::of_image(&image, blobs).map_err(base_err)?;
+                ("scratch".to_string(), (image, fs))
+            }
+            Base::Image(r) => {
+                let image = images.get(r).ok_or_else(|| ExecError::MissingImage {
+                    reference: r.to_string(),
+                    stage: stage.name.clone(),
+                })?;
+                let fs = StageFs::of_image(image, blobs).map_err(base_err)?;
+                (r.to_string(), (image.clone(), fs))
+            }
+            Base::Stage(StageId(id)) => {
+                let prev = done.get(*id).ok_or_else(|| ExecError::StageOrder {
+                    stage: stage.name.clone(),
+                    from: *id,
+                })?;
+                (plan.stages[*id].name.clone(), prev.clone())
+            }
+        };
+        reporter.report(Event::Stage {
+            index: index + 1,
+            total,
+            name: stage.name.clone(),
+            base: base_text,
+        });
+        for (i, step) in stage.steps.iter().enumerate() {
+            reporter.report(Event::Step {
+                stage: stage.name.clone(),
+                index: i + 1,
+                total: stage.steps.len(),
+                text: step.location.text.clone(),
+            });
+            let entries = match &step.fs {
+                None => None,
+                Some(FsChange::Run(_)) => {
+                    return Err(ExecError::RunNotSupported {
+                        location: step.location.clone(),
+                    });
+                }
+                Some(FsChange::Mkdir(spec)) => Some(copy::mkdir(spec, &mut fs)),
+                Some(FsChange::Copy(spec)) => {
+                    let from = match &spec.source {
+                        CopySource::Context | CopySource::Inline(_) => None,
+                        CopySource::Stage(StageId(id)) => Some(
+                            &mut done
+                                .get_mut(*id)
+                                .ok_or_else(|| ExecError::StageOrder {
+                                    stage: stage.name.clone(),
+                                    from: *id,
+                                })?
+                                .1,
+                        ),
+                        CopySource::Image(r) => {
+                            if !image_fs.contains_key(r) {
+                                let img = images.get(r).ok_or_else(|| ExecError::MissingImage {
+                                    reference: r.to_string(),
+                                    stage: stage.name.clone(),
+                                })?;
+                                let ifs = StageFs::of_image(img, blobs).map_err(base_err)?;
+                                image_fs.insert(r.clone(), ifs);
+                            }
+                            image_fs.get_mut(r)
+                        }
+                    };
+                    Some(copy::copy(spec, &plan.context, from, &mut fs))
+                }
+            };
+            let entries = entries
+                .transpose()
+                .map_err(|source| ExecError::Copy {
+                    location: step.location.clone(),
+                    source,
+                })?
+                .unwrap_or_default();
+            image = apply_step(plan, blobs, reporter, image, step, entries)?;
+        }
+        done.push((image, fs));
+    }
+    let (image, _) = done.pop().expect("a plan has at least one stage");
+    Ok(image
+        .with_created(Some(plan.created.clone()))
+        .with_platform(&plan.platform))
 }
+
+/// Writes the step's layer (if it has entries), applies its config changes and records its history.
+fn apply_step(
+    plan: &BuildPlan,
+    blobs: &BlobStore,
+    reporter: &dyn Reporter,
+    image: Image,
+    step: &Step,
+    entries: Vec<layer::Entry>,
+) -> Result<Image, ExecError> {
+    let history = History {
+        created: Some(plan.created.clone()),
+        created_by: Some(step.created_by.clone()),
+        ..Default::default()
+    };
+    let image = if entries.is_empty() {
+        image.with_history(history)
+    } else {
+        let layer_err = |source| ExecError::Layer {
+            location: step.location.clone(),
+            source,
+        };
+        let mut writer = LayerWriter::new(blobs, plan.epoch).map_err(layer_err)?;
+        writer.write_all(entries).map_err(layer_err)?;
+        let layer = writer.finish().map_err(layer_err)?;
+        reporter.report(Event::Layer {
+            digest: layer.descriptor.digest.to_string(),
+            size: layer.descriptor.size,
+            diff_id: layer.diff_id.to_string(),
+        });
+        image.with_layer(layer, history)
+    };
+    Ok(image.with_config(|c| {
+        for change in &step.config {
+            config_change::apply(change, c);
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests;
