@@ -12,6 +12,9 @@ mod host;
 mod pull;
 mod push;
 
+#[cfg(test)]
+mod live_tests;
+
 use std::sync::Arc;
 
 pub use error::RegistryError;
