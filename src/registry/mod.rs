@@ -1,14 +1,26 @@
-//! The registry transport: the OCI distribution-spec (pull, push, blob mounts) over HTTP(S), with the
-//! Docker token-auth flow. Used by `app` to resolve base images and by `export::registry` to push.
+//! The registry transport: the OCI distribution-spec (pull, push) over HTTP(S), with the Docker
+//! token-auth flow. Used by `app` to resolve base images and by `export::registry` to push.
+//!
+//! `host` decides scheme and mirrors, `credentials` finds logins, `auth` answers challenges, `client`
+//! sends hoist's own requests; `pull` goes through `oci-client`, `push` through reqwest (streaming).
+
+mod auth;
+mod client;
+mod credentials;
+mod error;
+mod host;
+mod pull;
+mod push;
+
+#[cfg(test)]
+mod live_tests;
+
+use std::sync::Arc;
+
+pub use error::RegistryError;
 
 use crate::image::{BlobStore, Descriptor, Image, Platform, Reference, SerializedImage};
 use crate::progress::Reporter;
-
-#[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
-    #[error("registry access is not implemented yet")]
-    Unimplemented,
-}
 
 /// How to reach registries.
 #[derive(Clone, Debug, Default)]
@@ -22,11 +34,13 @@ pub struct RegistryOptions {
 #[derive(Clone, Debug)]
 pub struct RegistryClient {
     options: RegistryOptions,
+    http: Arc<client::Http>,
 }
 
 impl RegistryClient {
     pub fn new(options: RegistryOptions) -> Result<RegistryClient, RegistryError> {
-        Ok(RegistryClient { options })
+        let http = Arc::new(client::Http::new(options.clone())?);
+        Ok(RegistryClient { options, http })
     }
 
     pub fn options(&self) -> &RegistryOptions {
@@ -42,8 +56,7 @@ impl RegistryClient {
         blobs: &BlobStore,
         reporter: &dyn Reporter,
     ) -> Result<Image, RegistryError> {
-        let _ = (reference, platform, blobs, reporter);
-        Err(RegistryError::Unimplemented)
+        pull::pull(self, reference, platform, blobs, reporter).await
     }
 
     /// Pushes the image's blobs and manifest, then tags it with every reference's tag. Returns the
@@ -55,7 +68,6 @@ impl RegistryClient {
         targets: &[Reference],
         reporter: &dyn Reporter,
     ) -> Result<Descriptor, RegistryError> {
-        let _ = (image, blobs, targets, reporter);
-        Err(RegistryError::Unimplemented)
+        push::push(self, image, blobs, targets, reporter).await
     }
 }

@@ -1,6 +1,8 @@
 //! Validation of an image before it leaves hoist, collecting every violation (go-containerregistry's
 //! `pkg/v1/validate`): structure (digests, sizes, diff_ids, platform).
 
+mod structure;
+
 use crate::image::{BlobStore, Platform, SerializedImage};
 
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +15,10 @@ pub fn image(
     blobs: &BlobStore,
     platform: &Platform,
 ) -> Result<(), Invalid> {
-    let _ = (image, blobs, platform);
-    Ok(())
+    let violations = structure::check(image, blobs, platform);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(Invalid(violations))
+    }
 }

@@ -1,0 +1,241 @@
+//! Round trips against a real registry (Debian's `docker-registry`, distribution 2.8) started on a free
+//! loopback port for the test and stopped by pid: seed with skopeo, pull, push elsewhere, read back.
+//! Skipped (with a printed reason) when `docker-registry` or `skopeo` is not installed.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::{RegistryClient, RegistryError, RegistryOptions};
+use crate::export::Exporter as _;
+use crate::export::oci_layout::{OciLayout, sample_image};
+use crate::image::{BlobStore, Descriptor, Index, Platform, Reference};
+use crate::progress::{Event, Recorder, Silent};
+
+struct Registry {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start(dir: &Path) -> Registry {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let registry = Registry { child, port };
+    let url = format!("http://127.0.0.1:{port}/v2/");
+    for _ in 0..100 {
+        if reqwest::get(&url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return registry;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("docker-registry did not start on port {port}");
+}
+
+fn skopeo(args: &[&str]) -> String {
+    let out = Command::new("skopeo").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn r(s: &str) -> Reference {
+    s.parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_push_round_trip() {
+    if !Path::new("/usr/bin/docker-registry").exists() || !Path::new("/usr/bin/skopeo").exists() {
+        eprintln!("skipped: needs /usr/bin/docker-registry and /usr/bin/skopeo");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = start(tmp.path()).await;
+    let host = format!("127.0.0.1:{}", reg.port);
+
+    // Seed: our layout, copied in by skopeo.
+    let (image, blobs) = sample_image(tmp.path());
+    let layout = tmp.path().join("layout");
+    OciLayout::new(&layout, &[r("seed/app:v1")])
+        .export(&image, &blobs, &Silent)
+        .await
+        .unwrap();
+    let dest = format!("docker://{host}/seed/app:v1");
+    skopeo(&[
+        "copy",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:v1", layout.display()),
+        &dest,
+    ]);
+
+    // Pull into a fresh store, then again: the second pull downloads nothing.
+    let client = RegistryClient::new(RegistryOptions::default()).unwrap();
+    let store = BlobStore::open(tmp.path().join("store2")).unwrap();
+    let amd64 = Platform::linux_amd64();
+    let recorder = Recorder::default();
+    let pulled = client
+        .pull(
+            &r(&format!("{host}/seed/app:v1")),
+            &amd64,
+            &store,
+            &recorder,
+        )
+        .await
+        .unwrap();
+    assert_eq!(pulled.layers().len(), 1);
+    assert_eq!(pulled.layers()[0].diff_id, image.layers[0].diff_id);
+    assert!(store.contains(&image.layers[0].descriptor.digest));
+    let recorder = Recorder::default();
+    client
+        .pull(
+            &r(&format!("{host}/seed/app:v1")),
+            &amd64,
+            &store,
+            &recorder,
+        )
+        .await
+        .unwrap();
+    let events = recorder.0.lock().unwrap();
+    assert!(
+        events.iter().all(|e| !matches!(e, Event::Blob { .. })),
+        "{events:?}"
+    );
+
+    // Through a mirror: docker.io/seed/app → HOST/seed/app.
+    let mirrored = RegistryClient::new(RegistryOptions {
+        insecure: vec![],
+        mirrors: vec![("docker.io".into(), host.clone())],
+    })
+    .unwrap();
+    mirrored
+        .pull(&r("seed/app:v1"), &amd64, &store, &Silent)
+        .await
+        .unwrap();
+
+    // Push to two other repositories; skopeo reads the result.
+    let serialized = pulled.serialize();
+    let targets = [
+        r(&format!("{host}/other/app:v2")),
+        r(&format!("{host}/third:v3")),
+    ];
+    let d = client
+        .push(&serialized, &store, &targets, &Silent)
+        .await
+        .unwrap();
+    assert_eq!(d.digest, serialized.manifest.digest);
+    for t in ["other/app:v2", "third:v3"] {
+        let out = skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{host}/{t}"),
+        ]);
+        assert!(
+            out.contains(&serialized.manifest.digest.to_string()),
+            "{out}"
+        );
+    }
+    // A second push finds every blob there already.
+    let recorder = Recorder::default();
+    client
+        .push(&serialized, &store, &targets[..1], &recorder)
+        .await
+        .unwrap();
+    assert!(
+        recorder
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|e| !matches!(e, Event::Blob { .. }))
+    );
+
+    // An index: amd64 resolves; arm64 points at an amd64 image; s390x is not offered.
+    let mut amd = serialized.manifest.clone();
+    amd.platform = Some(amd64.clone());
+    let mut arm: Descriptor = amd.clone();
+    arm.platform = Some("linux/arm64".parse().unwrap());
+    let index = serde_json::to_vec(&Index::new(vec![amd, arm])).unwrap();
+    let resp = reqwest::Client::new()
+        .put(format!("http://{host}/v2/other/app/manifests/multi"))
+        .header("content-type", crate::image::media_type::OCI_INDEX)
+        .body(index)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    let multi = r(&format!("{host}/other/app:multi"));
+    client.pull(&multi, &amd64, &store, &Silent).await.unwrap();
+    let err = client
+        .pull(&multi, &"linux/arm64".parse().unwrap(), &store, &Silent)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::PlatformMismatch { .. }),
+        "{err}"
+    );
+    let err = client
+        .pull(&multi, &"linux/s390x".parse().unwrap(), &store, &Silent)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::PlatformMissing { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("`linux/arm64`"), "{err}");
+
+    // Errors that name what to fix.
+    let err = client
+        .pull(
+            &r(&format!("{host}/seed/app:nope")),
+            &amd64,
+            &store,
+            &Silent,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, RegistryError::ManifestUnknown { .. }),
+        "{err}"
+    );
+    let err = client
+        .pull(&r("127.0.0.1:1/x:y"), &amd64, &store, &Silent)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Unreachable { .. }), "{err}");
+    let err = client
+        .push(&serialized, &store, &[r("127.0.0.1:1/x:y")], &Silent)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Unreachable { .. }), "{err}");
+}

@@ -1,0 +1,328 @@
+//! Pulling an image (distribution-spec "Pull"): manifest (index resolved to the wanted platform), config
+//! and layers, downloaded with `oci-client` into the blob store, each blob digest-checked before it
+//! becomes visible. Blobs already in the store are not downloaded again.
+
+use std::io::Write as _;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::{StreamExt as _, TryStreamExt as _};
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::secrets::RegistryAuth;
+
+use super::host::{api_host, pull_registry};
+use super::{RegistryClient, RegistryError, credentials};
+use crate::image::blobs::{BlobError, BlobWriter};
+use crate::image::manifest::{AnyManifest, media_type};
+use crate::image::{BlobStore, Descriptor, Digest, Image, ImageConfig, Layer, Platform, Reference};
+use crate::progress::{Event, Reporter};
+
+/// Downloads at most this many layers at once.
+const CONCURRENT_DOWNLOADS: usize = 3;
+
+/// One pull: the oci-client configured for the host, the reference on that host, and its auth.
+struct Puller<'a> {
+    client: oci_client::Client,
+    reference: &'a Reference,
+    remote: oci_client::Reference,
+    auth: RegistryAuth,
+    blobs: &'a BlobStore,
+    reporter: &'a dyn Reporter,
+}
+
+pub async fn pull(
+    registry: &RegistryClient,
+    reference: &Reference,
+    platform: &Platform,
+    blobs: &BlobStore,
+    reporter: &dyn Reporter,
+) -> Result<Image, RegistryError> {
+    let name = pull_registry(registry.options(), reference.registry());
+    let host = api_host(name).to_string();
+    let (base, verify) = registry.http.base(&host).await;
+    let http_hosts = if base.starts_with("http://") {
+        vec![host.clone()]
+    } else {
+        Vec::new()
+    };
+    let client = oci_client::Client::try_from(ClientConfig {
+        protocol: ClientProtocol::HttpsExcept(http_hosts),
+        accept_invalid_certificates: !verify,
+        ..ClientConfig::default()
+    })
+    .map_err(|source| client_error(reference, &host, &base, source))?;
+    let auth = match credentials::lookup(name) {
+        Some(c) => RegistryAuth::Basic(c.username, c.secret),
+        None => RegistryAuth::Anonymous,
+    };
+    let remote = oci_client::Reference::with_tag(
+        host.clone(),
+        reference.repository().to_string(),
+        reference.tag_or_digest(),
+    );
+    let remote = match reference.digest() {
+        Some(d) => remote.clone_with_digest(d.to_string()),
+        None => remote,
+    };
+    let puller = Puller {
+        client,
+        reference,
+        remote,
+        auth,
+        blobs,
+        reporter,
+    };
+    puller.run(platform, &host, &base).await
+}
+
+impl Puller<'_> {
+    async fn run(
+        &self,
+        platform: &Platform,
+        host: &str,
+        base: &str,
+    ) -> Result<Image, RegistryError> {
+        let err = |e| client_error(self.reference, host, base, e);
+        let (bytes, digest) = self
+            .client
+            .pull_manifest_raw(&self.remote, &self.auth, media_type::ACCEPT_MANIFESTS)
+            .await
+            .map_err(err)?;
+        if let Some(wanted) = self.reference.digest() {
+            check_digest(self.reference, wanted, &bytes)?;
+        }
+        let manifest = match self.parse(&bytes, host)? {
+            AnyManifest::Image(m) => m,
+            AnyManifest::Index(index) => {
+                let chosen =
+                    index
+                        .select(platform)
+                        .map_err(|offered| RegistryError::PlatformMissing {
+                            reference: self.reference.clone(),
+                            wanted: platform.clone(),
+                            offered,
+                        })?;
+                let pinned = self.remote.clone_with_digest(chosen.digest.to_string());
+                let (bytes, _) = self
+                    .client
+                    .pull_manifest_raw(&pinned, &self.auth, media_type::ACCEPT_MANIFESTS)
+                    .await
+                    .map_err(err)?;
+                check_digest(self.reference, &chosen.digest, &bytes)?;
+                match self.parse(&bytes, host)? {
+                    AnyManifest::Image(m) => m,
+                    AnyManifest::Index(_) => {
+                        return Err(RegistryError::Protocol {
+                            host: host.to_string(),
+                            what: self.reference.to_string(),
+                            reason: "an index entry points at another index".into(),
+                        });
+                    }
+                }
+            }
+        };
+        let _ = digest;
+        self.fetch(&manifest.config, host, base).await?;
+        let config_bytes = self
+            .blobs
+            .read(&manifest.config.digest)
+            .map_err(|e| self.blob_error(e))?;
+        let config: ImageConfig =
+            serde_json::from_slice(&config_bytes).map_err(|e| RegistryError::Protocol {
+                host: host.to_string(),
+                what: format!("the config of `{}`", self.reference),
+                reason: e.to_string(),
+            })?;
+        let actual = config.platform();
+        if !actual.satisfies(platform) {
+            return Err(RegistryError::PlatformMismatch {
+                reference: self.reference.clone(),
+                wanted: platform.clone(),
+                actual,
+            });
+        }
+        let downloads: Vec<_> = manifest
+            .layers
+            .iter()
+            .map(|l| self.fetch(l, host, base))
+            .collect();
+        futures::stream::iter(downloads)
+            .buffer_unordered(CONCURRENT_DOWNLOADS)
+            .try_collect::<Vec<()>>()
+            .await?;
+        let layers = manifest
+            .layers
+            .iter()
+            .zip(config.rootfs.diff_ids.iter())
+            .map(|(d, diff_id)| Layer {
+                descriptor: d.clone(),
+                diff_id: diff_id.clone(),
+            })
+            .collect();
+        Image::from_parts(config, layers).map_err(|e| RegistryError::Protocol {
+            host: host.to_string(),
+            what: self.reference.to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn parse(&self, bytes: &[u8], host: &str) -> Result<AnyManifest, RegistryError> {
+        AnyManifest::parse(bytes, None).map_err(|e| RegistryError::Protocol {
+            host: host.to_string(),
+            what: format!("the manifest of `{}`", self.reference),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Downloads one blob into the store unless it is there already.
+    async fn fetch(&self, d: &Descriptor, host: &str, base: &str) -> Result<(), RegistryError> {
+        let digest = d.digest.to_string();
+        if self.blobs.contains(&d.digest) {
+            self.reporter.report(Event::BlobSkipped {
+                verb: "pull",
+                digest,
+                reason: "cached",
+            });
+            return Ok(());
+        }
+        let writer = self.blobs.writer().map_err(|e| self.blob_error(e))?;
+        let mut sink = BlobSink {
+            writer: Some(writer),
+        };
+        self.client
+            .pull_blob(&self.remote, digest.as_str(), &mut sink)
+            .await
+            .map_err(|e| client_error(self.reference, host, base, e))?;
+        let writer = sink
+            .writer
+            .take()
+            .expect("sink holds its writer until here");
+        let (_, size) = writer
+            .commit(Some(&d.digest))
+            .map_err(|e| self.blob_error(e))?;
+        self.reporter.report(Event::Blob {
+            verb: "pull",
+            digest,
+            done: size,
+            total: Some(d.size),
+        });
+        Ok(())
+    }
+
+    fn blob_error(&self, source: BlobError) -> RegistryError {
+        match source {
+            BlobError::DigestMismatch { expected, actual } => RegistryError::DigestMismatch {
+                reference: self.reference.to_string(),
+                digest: expected.to_string(),
+                actual: actual.to_string(),
+            },
+            BlobError::Io { .. } | BlobError::Missing(..) => RegistryError::Blob {
+                reference: self.reference.to_string(),
+                source,
+            },
+        }
+    }
+}
+
+fn check_digest(reference: &Reference, wanted: &Digest, bytes: &[u8]) -> Result<(), RegistryError> {
+    let actual = Digest::of(bytes);
+    if actual != *wanted {
+        return Err(RegistryError::DigestMismatch {
+            reference: reference.to_string(),
+            digest: wanted.to_string(),
+            actual: actual.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Maps oci-client's errors onto ours, keeping the ones with a clear meaning distinct.
+fn client_error(
+    reference: &Reference,
+    host: &str,
+    base: &str,
+    e: OciDistributionError,
+) -> RegistryError {
+    match e {
+        OciDistributionError::RequestError(ref re) if re.is_connect() || re.is_timeout() => {
+            RegistryError::Unreachable {
+                host: host.to_string(),
+                url: format!("{base}/v2/"),
+                reason: super::auth::without_url(re),
+            }
+        }
+        OciDistributionError::UnauthorizedError { .. }
+        | OciDistributionError::AuthenticationFailure(_) => RegistryError::Denied {
+            host: host.to_string(),
+            status: 401,
+            what: reference.repository().to_string(),
+            action: "pull",
+        },
+        OciDistributionError::ImageManifestNotFoundError(_) => RegistryError::ManifestUnknown {
+            reference: reference.to_string(),
+        },
+        OciDistributionError::ServerError { code: 404, .. } => RegistryError::ManifestUnknown {
+            reference: reference.to_string(),
+        },
+        OciDistributionError::RegistryError { ref envelope, .. }
+            if envelope.errors.iter().any(|e| {
+                matches!(
+                    format!("{:?}", e.code).as_str(),
+                    "ManifestUnknown" | "NameUnknown"
+                )
+            }) =>
+        {
+            RegistryError::ManifestUnknown {
+                reference: reference.to_string(),
+            }
+        }
+        OciDistributionError::RegistryError { ref envelope, .. }
+            if envelope
+                .errors
+                .iter()
+                .any(|e| matches!(format!("{:?}", e.code).as_str(), "Unauthorized" | "Denied")) =>
+        {
+            RegistryError::Denied {
+                host: host.to_string(),
+                status: 401,
+                what: reference.repository().to_string(),
+                action: "pull",
+            }
+        }
+        OciDistributionError::DigestError(ref d) => RegistryError::DigestMismatch {
+            reference: reference.to_string(),
+            digest: "(see below)".into(),
+            actual: d.to_string(),
+        },
+        other => RegistryError::Client {
+            reference: reference.to_string(),
+            source: other,
+        },
+    }
+}
+
+/// A tokio writer over a [`BlobWriter`] (which writes to a buffered temporary file).
+struct BlobSink {
+    writer: Option<BlobWriter>,
+}
+
+impl tokio::io::AsyncWrite for BlobSink {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let writer = self.get_mut().writer.as_mut().expect("sink is open");
+        Poll::Ready(writer.write(buf))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let writer = self.get_mut().writer.as_mut().expect("sink is open");
+        Poll::Ready(writer.flush())
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}

@@ -1,0 +1,273 @@
+//! Pushing an image (distribution-spec "Push"): each blob is checked with `HEAD`, uploaded when missing
+//! with `POST` + one streaming monolithic `PUT` (never held whole in memory), then the exact manifest
+//! bytes are `PUT` under every target tag. Targets in several repositories get the blobs in each.
+
+use std::collections::BTreeMap;
+
+use futures::{StreamExt as _, TryStreamExt as _};
+use reqwest::{Method, StatusCode, Url, header};
+
+use super::client::unexpected;
+use super::host::api_host;
+use super::{RegistryClient, RegistryError};
+use crate::image::{BlobStore, Descriptor, Digest, Reference, SerializedImage, media_type};
+use crate::progress::{Event, Reporter};
+
+const CONCURRENT_UPLOADS: usize = 4;
+
+/// Where one repository's pushes go.
+struct Repo<'a> {
+    registry: &'a str,
+    host: String,
+    name: &'a str,
+    base: String,
+    verify: bool,
+    scope: String,
+}
+
+/// A blob to push: from the store, or (the config) from memory.
+enum Source<'a> {
+    Store(&'a Descriptor),
+    Bytes(&'a Descriptor, &'a [u8]),
+}
+
+impl Source<'_> {
+    fn descriptor(&self) -> &Descriptor {
+        match self {
+            Source::Store(d) | Source::Bytes(d, _) => d,
+        }
+    }
+}
+
+pub async fn push(
+    client: &RegistryClient,
+    image: &SerializedImage,
+    blobs: &BlobStore,
+    targets: &[Reference],
+    reporter: &dyn Reporter,
+) -> Result<Descriptor, RegistryError> {
+    if targets.is_empty() {
+        return Err(RegistryError::NoTargets);
+    }
+    let mut repos: BTreeMap<(String, String), Vec<&Reference>> = BTreeMap::new();
+    for t in targets {
+        repos
+            .entry((t.registry().to_string(), t.repository().to_string()))
+            .or_default()
+            .push(t);
+    }
+    for ((registry, name), refs) in &repos {
+        let host = api_host(registry).to_string();
+        let (base, verify) = client.http.base(&host).await;
+        let repo = Repo {
+            registry,
+            scope: format!("repository:{name}:pull,push"),
+            host,
+            name,
+            base,
+            verify,
+        };
+        let mut sources: Vec<Source> = image
+            .layers
+            .iter()
+            .map(|l| Source::Store(&l.descriptor))
+            .collect();
+        sources.push(Source::Bytes(&image.config, &image.config_bytes));
+        // The first HEAD also obtains the token, so no streamed body is ever answered with a 401.
+        let mut sources = sources.into_iter();
+        if let Some(first) = sources.next() {
+            upload(client, &repo, first, blobs, reporter).await?;
+        }
+        let uploads: Vec<_> = sources
+            .map(|s| upload(client, &repo, s, blobs, reporter))
+            .collect();
+        futures::stream::iter(uploads)
+            .buffer_unordered(CONCURRENT_UPLOADS)
+            .try_collect::<Vec<()>>()
+            .await?;
+        for target in refs {
+            put_manifest(client, &repo, image, target).await?;
+        }
+    }
+    Ok(image.manifest.clone())
+}
+
+async fn upload(
+    client: &RegistryClient,
+    repo: &Repo<'_>,
+    source: Source<'_>,
+    blobs: &BlobStore,
+    reporter: &dyn Reporter,
+) -> Result<(), RegistryError> {
+    let d = source.descriptor();
+    let http = &client.http;
+    let blob_url = format!("{}/v2/{}/blobs/{}", repo.base, repo.name, d.digest);
+    let resp = http
+        .send(
+            repo.registry,
+            &repo.host,
+            &repo.scope,
+            Method::HEAD,
+            &blob_url,
+            repo.verify,
+            &Ok,
+        )
+        .await?;
+    if resp.status() == StatusCode::OK {
+        reporter.report(Event::BlobSkipped {
+            verb: "push",
+            digest: d.digest.to_string(),
+            reason: "exists",
+        });
+        return Ok(());
+    }
+    let start_url = format!("{}/v2/{}/blobs/uploads/", repo.base, repo.name);
+    let resp = http
+        .send(
+            repo.registry,
+            &repo.host,
+            &repo.scope,
+            Method::POST,
+            &start_url,
+            repo.verify,
+            &|r| Ok(r.header(header::CONTENT_LENGTH, 0)),
+        )
+        .await?;
+    if resp.status() != StatusCode::ACCEPTED {
+        return Err(unexpected(&repo.host, "POST", &start_url, resp).await);
+    }
+    let location = resp
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| RegistryError::Protocol {
+            host: repo.host.clone(),
+            what: format!("the upload of {}", d.digest),
+            reason: "the registry did not say where to upload (no `Location` header)".into(),
+        })?;
+    let put_url =
+        upload_url(&start_url, location, &d.digest).map_err(|reason| RegistryError::Protocol {
+            host: repo.host.clone(),
+            what: format!("the upload of {}", d.digest),
+            reason,
+        })?;
+    let size = d.size;
+    let digest = &d.digest;
+    let build = |r: reqwest::RequestBuilder| -> Result<reqwest::RequestBuilder, RegistryError> {
+        let r = r
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::CONTENT_LENGTH, size);
+        Ok(match &source {
+            Source::Bytes(_, bytes) => r.body(bytes.to_vec()),
+            Source::Store(_) => {
+                let file = blobs.open_blob(digest).map_err(|e| RegistryError::Io {
+                    digest: digest.clone(),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+                let file = tokio::fs::File::from_std(file);
+                let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
+                r.body(reqwest::Body::wrap_stream(stream))
+            }
+        })
+    };
+    let resp = http
+        .send(
+            repo.registry,
+            &repo.host,
+            &repo.scope,
+            Method::PUT,
+            &put_url,
+            repo.verify,
+            &build,
+        )
+        .await?;
+    if resp.status() != StatusCode::CREATED {
+        return Err(unexpected(&repo.host, "PUT", &put_url, resp).await);
+    }
+    reporter.report(Event::Blob {
+        verb: "push",
+        digest: d.digest.to_string(),
+        done: size,
+        total: Some(size),
+    });
+    Ok(())
+}
+
+/// The `PUT` URL for a monolithic upload: `Location` (maybe relative) plus `digest=`.
+pub fn upload_url(start_url: &str, location: &str, digest: &Digest) -> Result<String, String> {
+    let base = Url::parse(start_url).map_err(|e| e.to_string())?;
+    let mut url = base
+        .join(location)
+        .map_err(|e| format!("bad `Location` `{location}`: {e}"))?;
+    url.query_pairs_mut()
+        .append_pair("digest", &digest.to_string());
+    Ok(url.into())
+}
+
+async fn put_manifest(
+    client: &RegistryClient,
+    repo: &Repo<'_>,
+    image: &SerializedImage,
+    target: &Reference,
+) -> Result<(), RegistryError> {
+    let tag = match target.tag() {
+        Some(t) => t.to_string(),
+        None => image.manifest.digest.to_string(),
+    };
+    let url = format!("{}/v2/{}/manifests/{}", repo.base, repo.name, tag);
+    let bytes = &image.manifest_bytes;
+    let resp = client
+        .http
+        .send(
+            repo.registry,
+            &repo.host,
+            &repo.scope,
+            Method::PUT,
+            &url,
+            repo.verify,
+            &|r| {
+                Ok(r.header(header::CONTENT_TYPE, media_type::OCI_MANIFEST)
+                    .body(bytes.clone()))
+            },
+        )
+        .await?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(unexpected(&repo.host, "PUT", &url, resp).await);
+    }
+    if let Some(echoed) = resp
+        .headers()
+        .get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
+    {
+        if echoed != image.manifest.digest.to_string() {
+            return Err(RegistryError::DigestMismatch {
+                reference: target.to_string(),
+                digest: image.manifest.digest.to_string(),
+                actual: echoed.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_url_handles_relative_and_absolute_locations() {
+        let d = Digest::of(b"x");
+        let start = "http://127.0.0.1:5000/v2/app/blobs/uploads/";
+        let rel = upload_url(start, "/v2/app/blobs/uploads/abc?_state=s", &d).unwrap();
+        assert_eq!(
+            rel,
+            format!(
+                "http://127.0.0.1:5000/v2/app/blobs/uploads/abc?_state=s&digest=sha256%3A{}",
+                d.hex()
+            )
+        );
+        let abs = upload_url(start, "https://cdn.example/u/1", &d).unwrap();
+        assert!(abs.starts_with("https://cdn.example/u/1?digest=sha256%3A"));
+    }
+}

@@ -1,0 +1,155 @@
+//! Structural validation (OCI image-spec `manifest.md`, `config.md`, `descriptor.md`): the manifest's
+//! config descriptor names the config bytes, every layer blob is present with its declared size, the
+//! config lists one diff_id per layer, and the config's platform is the target platform. Layers are not
+//! re-hashed: their digests were computed while they were written.
+
+use crate::image::{BlobStore, Digest, ImageConfig, Manifest, Platform, SerializedImage};
+
+/// Every violation found, as what/why/fix sentences.
+pub fn check(image: &SerializedImage, blobs: &BlobStore, platform: &Platform) -> Vec<String> {
+    let mut out = Vec::new();
+    let config_digest = Digest::of(&image.config_bytes);
+    if image.config.digest != config_digest {
+        out.push(format!(
+            "the config descriptor names {} but the config bytes hash to {config_digest}; this is a bug in hoist (please report it)",
+            image.config.digest
+        ));
+    }
+    if image.config.size != image.config_bytes.len() as u64 {
+        out.push(format!(
+            "the config descriptor says {} bytes but the config is {} bytes; this is a bug in hoist (please report it)",
+            image.config.size,
+            image.config_bytes.len()
+        ));
+    }
+    if Digest::of(&image.manifest_bytes) != image.manifest.digest {
+        out.push("the manifest descriptor does not match the manifest bytes; this is a bug in hoist (please report it)".into());
+    }
+    match serde_json::from_slice::<Manifest>(&image.manifest_bytes) {
+        Ok(m) => {
+            if m.config.digest != image.config.digest {
+                out.push(format!(
+                    "the manifest names config {} but the image's config is {}; this is a bug in hoist (please report it)",
+                    m.config.digest, image.config.digest
+                ));
+            }
+            let listed: Vec<_> = m.layers.iter().map(|d| &d.digest).collect();
+            let held: Vec<_> = image.layers.iter().map(|l| &l.descriptor.digest).collect();
+            if listed != held {
+                out.push("the manifest's layers differ from the image's layers; this is a bug in hoist (please report it)".into());
+            }
+        }
+        Err(e) => out.push(format!(
+            "the manifest is not valid JSON ({e}); this is a bug in hoist (please report it)"
+        )),
+    }
+    for (i, layer) in image.layers.iter().enumerate() {
+        let d = &layer.descriptor;
+        match std::fs::metadata(blobs.path(&d.digest)) {
+            Ok(m) if m.len() == d.size => {}
+            Ok(m) => out.push(format!(
+                "layer {} ({}) is {} bytes in the blob store but its descriptor says {}; the cache may be corrupt\nhint: remove the cache directory and build again",
+                i + 1,
+                d.digest,
+                m.len(),
+                d.size
+            )),
+            Err(_) => out.push(format!(
+                "layer {} ({}) is missing from the blob store `{}`; the cache may have been cleaned during the build\nhint: build again",
+                i + 1,
+                d.digest,
+                blobs.root().display()
+            )),
+        }
+    }
+    match serde_json::from_slice::<ImageConfig>(&image.config_bytes) {
+        Ok(config) => {
+            let diff_ids = config.rootfs.diff_ids.len();
+            if diff_ids != image.layers.len() {
+                out.push(format!(
+                    "the config lists {diff_ids} diff_ids but the image has {} layers; runtimes would refuse it. This is a bug in hoist (please report it)",
+                    image.layers.len()
+                ));
+            }
+            for (i, (layer, diff_id)) in
+                image.layers.iter().zip(&config.rootfs.diff_ids).enumerate()
+            {
+                if layer.diff_id != *diff_id {
+                    out.push(format!(
+                        "layer {} has diff_id {} but the config lists {diff_id}; this is a bug in hoist (please report it)",
+                        i + 1,
+                        layer.diff_id
+                    ));
+                }
+            }
+            let actual = config.platform();
+            let wanted = Platform::normalized(
+                &platform.os,
+                &platform.architecture,
+                platform.variant.as_deref(),
+            );
+            if actual != wanted {
+                out.push(format!(
+                    "the image config says platform `{actual}` but the build targets `{wanted}`; a runtime on `{wanted}` would pull an image for the wrong machine\nhint: use a base image for `{wanted}`, or pass `--platform {actual}`"
+                ));
+            }
+        }
+        Err(e) => out.push(format!(
+            "the config is not valid JSON ({e}); this is a bug in hoist (please report it)"
+        )),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::{Descriptor, History, Image, Layer, media_type};
+
+    fn image_with_layer(store: &BlobStore, platform: &Platform) -> SerializedImage {
+        let digest = store.put(b"layer bytes").unwrap();
+        let layer = Layer {
+            descriptor: Descriptor::new(media_type::OCI_LAYER_GZIP, digest, 11),
+            diff_id: Digest::of(b"tar"),
+        };
+        Image::empty(platform)
+            .with_layer(layer, History::default())
+            .serialize()
+    }
+
+    #[test]
+    fn a_good_image_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let img = image_with_layer(&store, &Platform::linux_amd64());
+        assert!(check(&img, &store, &Platform::linux_amd64()).is_empty());
+    }
+
+    #[test]
+    fn collects_every_violation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let mut img = image_with_layer(&store, &Platform::linux_amd64());
+        img.config.size += 1;
+        img.layers[0].descriptor.size = 99;
+        img.layers.push(Layer {
+            descriptor: Descriptor::new(media_type::OCI_LAYER_GZIP, Digest::of(b"absent"), 6),
+            diff_id: Digest::of(b"x"),
+        });
+        let arm64: Platform = "linux/arm64".parse().unwrap();
+        let v = check(&img, &store, &arm64);
+        let all = v.join("\n");
+        assert!(all.contains("config descriptor says"), "{all}");
+        assert!(all.contains("descriptor says 99"), "{all}");
+        assert!(all.contains("missing from the blob store"), "{all}");
+        assert!(
+            all.contains("1 diff_ids but the image has 2 layers"),
+            "{all}"
+        );
+        assert!(
+            all.contains("`linux/amd64` but the build targets `linux/arm64`"),
+            "{all}"
+        );
+        assert!(crate::validate::image(&img, &store, &arm64).is_err());
+    }
+}
