@@ -35,7 +35,9 @@ pub fn seed_busybox(registry: &Registry) -> String {
     let skopeo = require_tool("skopeo", "skopeo");
     let dest = format!("{}/library/busybox:latest", registry.host());
     let mut cmd = Command::new(skopeo);
-    cmd.arg("copy").arg("--quiet").arg("--dest-tls-verify=false");
+    cmd.arg("copy")
+        .arg("--quiet")
+        .arg("--dest-tls-verify=false");
     if let Some((user, pass)) = &registry.credentials {
         cmd.arg(format!("--dest-creds={user}:{pass}"));
     }
@@ -83,7 +85,11 @@ fn build_or_reuse() -> PathBuf {
         // Someone else finished first; theirs is identical.
         let _ = std::fs::remove_dir_all(&staged);
     }
-    assert!(dest.join("index.json").is_file(), "busybox layout missing at {}", dest.display());
+    assert!(
+        dest.join("index.json").is_file(),
+        "busybox layout missing at {}",
+        dest.display()
+    );
     dest
 }
 
@@ -95,7 +101,15 @@ fn applets(busybox: &Path) -> Vec<String> {
         .map(|l| l.trim().trim_start_matches('/').to_string())
         .filter(|l| !l.is_empty() && l != "bin/busybox")
         .collect();
-    for required in ["bin/sh", "bin/ls", "bin/cat", "bin/echo", "usr/bin/id", "usr/bin/env", "bin/true"] {
+    for required in [
+        "bin/sh",
+        "bin/ls",
+        "bin/cat",
+        "bin/echo",
+        "usr/bin/id",
+        "usr/bin/env",
+        "bin/true",
+    ] {
         let name = required.rsplit('/').next().unwrap();
         if !applets.iter().any(|a| a.rsplit('/').next() == Some(name)) {
             applets.push(required.to_string());
@@ -124,7 +138,8 @@ fn layer_tar(busybox: &Path) -> Vec<u8> {
         let mut h = header(tar::EntryType::Directory, mode, 0);
         h.set_uid(owner);
         h.set_gid(owner);
-        b.append_data(&mut h, format!("{path}/"), std::io::empty()).unwrap();
+        b.append_data(&mut h, format!("{path}/"), std::io::empty())
+            .unwrap();
     };
     let file = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, data: &[u8]| {
         let mut h = header(tar::EntryType::Regular, mode, data.len() as u64);
@@ -222,7 +237,11 @@ fn write_layout(layout: &Path, busybox: &Path) {
             "platform": { "architecture": "amd64", "os": "linux" }
         }]
     });
-    std::fs::write(layout.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(
+        layout.join("index.json"),
+        serde_json::to_vec(&index).unwrap(),
+    )
+    .unwrap();
     std::fs::write(
         layout.join("oci-layout"),
         br#"{"imageLayoutVersion":"1.0.0"}"#,

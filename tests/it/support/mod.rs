@@ -13,9 +13,7 @@ use std::process::{Command, Output};
 
 pub use base_image::{busybox_layout, seed_busybox};
 pub use registry::Registry;
-pub use tools::{
-    Inspect, TreeEntry, layer_entries, skopeo, skopeo_inspect, tree_snapshot, umoci_unpack,
-};
+pub use tools::{Inspect, TreeEntry, skopeo, skopeo_inspect, tree_snapshot, umoci_unpack};
 
 /// The repository's `fixtures/` directory.
 pub fn fixtures() -> PathBuf {
@@ -128,7 +126,12 @@ impl HoistRun {
     /// The single line of stdout (a digest or `REF@DIGEST`).
     pub fn line(&self) -> &str {
         let lines: Vec<&str> = self.stdout.lines().collect();
-        assert_eq!(lines.len(), 1, "expected one stdout line, got {:?}", self.stdout);
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one stdout line, got {:?}",
+            self.stdout
+        );
         lines[0]
     }
 }
@@ -190,4 +193,82 @@ pub fn hoist_run(cmd: &mut Command) -> HoistRun {
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(data))
+}
+
+/// A registry seeded with `library/busybox:latest` and a sandbox, for tests whose Dockerfile says
+/// `FROM busybox`; pass [`mirror`] to hoist.
+pub fn busybox_world() -> (Registry, Sandbox) {
+    let registry = Registry::start();
+    seed_busybox(&registry);
+    (registry, Sandbox::new())
+}
+
+/// `--registry-mirror docker.io=127.0.0.1:PORT` for `registry`.
+pub fn mirror(registry: &Registry) -> [String; 2] {
+    [
+        "--registry-mirror".to_string(),
+        format!("docker.io={}", registry.host()),
+    ]
+}
+
+/// Writes `bundle.tar.gz` (for `ADD` auto-extraction) into `context`: `bin/tool` (0755), `share/readme.txt`
+/// (0644), a `share/link` symlink and their directories, all owned by 0:0.
+pub fn write_bundle(context: &Path) {
+    use std::io::Write;
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, kind: tar::EntryType, mode: u32, data: &[u8], link: Option<&str>| {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_size(data.len() as u64);
+        h.set_mtime(1_600_000_000);
+        h.set_uid(0);
+        h.set_gid(0);
+        match link {
+            Some(target) => b.append_link(&mut h, path, target).unwrap(),
+            None => b.append_data(&mut h, path, data).unwrap(),
+        }
+    };
+    add("bin/", tar::EntryType::Directory, 0o755, b"", None);
+    add(
+        "bin/tool",
+        tar::EntryType::Regular,
+        0o755,
+        b"#!/bin/sh\necho tool\n",
+        None,
+    );
+    add("share/", tar::EntryType::Directory, 0o755, b"", None);
+    add(
+        "share/readme.txt",
+        tar::EntryType::Regular,
+        0o644,
+        b"from the archive\n",
+        None,
+    );
+    add(
+        "share/link",
+        tar::EntryType::Symlink,
+        0o777,
+        b"",
+        Some("readme.txt"),
+    );
+    let tar = b.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    std::fs::write(context.join("bundle.tar.gz"), gz.finish().unwrap()).unwrap();
+}
+
+/// The manifest digest an OCI layout's index.json gives for `tag`.
+pub fn layout_digest(layout: &Path, tag: &str) -> String {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        .unwrap_or_else(|| panic!("no manifest tagged {tag:?} in {index}"))["digest"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }

@@ -52,7 +52,10 @@ pub fn skopeo_inspect(reference: &str, what: Inspect) -> Value {
 /// `umoci unpack --rootless --image LAYOUT:TAG BUNDLE` into a fresh dir under `work`; returns the rootfs.
 pub fn umoci_unpack(layout: &Path, tag: &str, work: &Path) -> PathBuf {
     let umoci = require_tool("umoci", "umoci");
-    let bundle = work.join(format!("bundle-{}", sha256_hex(layout.as_os_str().as_encoded_bytes())));
+    let bundle = work.join(format!(
+        "bundle-{}",
+        sha256_hex(layout.as_os_str().as_encoded_bytes())
+    ));
     run_ok(
         Command::new(umoci)
             .arg("unpack")
@@ -84,7 +87,9 @@ pub struct TreeEntry {
 /// the parsed manifest.
 pub fn layout_manifest(layout: &Path, tag: Option<&str>) -> Value {
     let index: Value = read_json(&layout.join("index.json"));
-    let manifests = index["manifests"].as_array().expect("index.json has manifests");
+    let manifests = index["manifests"]
+        .as_array()
+        .expect("index.json has manifests");
     let chosen = match tag {
         Some(tag) => manifests
             .iter()
@@ -103,7 +108,11 @@ pub fn read_blob(layout: &Path, digest: &str) -> Vec<u8> {
     let hex = digest.strip_prefix("sha256:").expect("sha256 digest");
     let data = std::fs::read(layout.join("blobs/sha256").join(hex))
         .unwrap_or_else(|e| panic!("blob {digest} missing from {}: {e}", layout.display()));
-    assert_eq!(sha256_hex(&data), hex, "blob {digest} does not match its digest");
+    assert_eq!(
+        sha256_hex(&data),
+        hex,
+        "blob {digest} does not match its digest"
+    );
     data
 }
 
@@ -236,24 +245,35 @@ fn join(dir: &str, name: &str) -> String {
 /// The file tree of `tag` in an OCI layout, read from its layers, and checked against the root
 /// filesystem umoci unpacked (`rootfs`): same paths, kinds, symlink targets and contents. Owners and
 /// modes come from the layers (a rootless unpack cannot chown, and loosens some modes).
-pub fn tree_snapshot(layout: &Path, tag: Option<&str>, rootfs: &Path) -> BTreeMap<String, TreeEntry> {
+pub fn tree_snapshot(
+    layout: &Path,
+    tag: Option<&str>,
+    rootfs: &Path,
+) -> BTreeMap<String, TreeEntry> {
     let tree = flatten(&layer_entries(layout, tag));
     let mut on_disk = BTreeMap::new();
     for entry in walkdir::WalkDir::new(rootfs).min_depth(1) {
         let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(rootfs).unwrap().to_string_lossy().into_owned();
+        let rel = entry
+            .path()
+            .strip_prefix(rootfs)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         on_disk.insert(rel, entry.path().to_path_buf());
     }
     // umoci creates parent directories a layer leaves implicit; every other path must match.
-    let implicit = |p: &String| {
-        on_disk[p].is_dir() && tree.keys().any(|t| t.starts_with(&format!("{p}/")))
-    };
+    let implicit =
+        |p: &String| on_disk[p].is_dir() && tree.keys().any(|t| t.starts_with(&format!("{p}/")));
     let layer_paths: Vec<&String> = tree.keys().collect();
     let disk_paths: Vec<&String> = on_disk
         .keys()
         .filter(|p| tree.contains_key(*p) || !implicit(p))
         .collect();
-    assert_eq!(layer_paths, disk_paths, "umoci's rootfs differs from the layers' paths");
+    assert_eq!(
+        layer_paths, disk_paths,
+        "umoci's rootfs differs from the layers' paths"
+    );
     for (path, entry) in &tree {
         let disk = &on_disk[path];
         let meta = std::fs::symlink_metadata(disk).unwrap();
@@ -286,4 +306,71 @@ pub fn tree_snapshot(layout: &Path, tag: Option<&str>, rootfs: &Path) -> BTreeMa
         }
     }
     tree
+}
+
+/// Reference builds with buildah (vfs storage, chroot isolation, everything under `work`).
+pub struct Buildah {
+    root: PathBuf,
+    runroot: PathBuf,
+}
+
+impl Buildah {
+    /// Checks that buildah can run here (`buildah from scratch` in private storage). `Err` says why
+    /// not; only that lets a differential test return early.
+    pub fn new(work: &Path) -> Result<Buildah, String> {
+        let buildah = Buildah {
+            root: work.join("buildah-root"),
+            runroot: work.join("buildah-runroot"),
+        };
+        let out = buildah
+            .command()
+            .args(["from", "--name", "probe", "scratch"])
+            .output()
+            .map_err(|e| format!("cannot run buildah: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "`buildah from scratch` failed here: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(buildah)
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(require_tool("buildah", "buildah"));
+        cmd.env("BUILDAH_ISOLATION", "chroot")
+            .env("STORAGE_DRIVER", "vfs")
+            .arg("--storage-driver")
+            .arg("vfs")
+            .arg("--root")
+            .arg(&self.root)
+            .arg("--runroot")
+            .arg(&self.runroot);
+        cmd
+    }
+
+    /// `buildah bud` of `dockerfile` in `context`, then `buildah push` to an OCI layout `out` tagged
+    /// `latest`.
+    pub fn build_to_layout(&self, dockerfile: &Path, context: &Path, out: &Path) {
+        let tag = "localhost/hoist-differential:latest";
+        run_ok(
+            self.command()
+                .args([
+                    "bud",
+                    "--isolation",
+                    "chroot",
+                    "--tls-verify=false",
+                    "--quiet",
+                ])
+                .arg("-f")
+                .arg(dockerfile)
+                .args(["-t", tag])
+                .arg(context),
+        );
+        run_ok(
+            self.command()
+                .args(["push", "--quiet", tag])
+                .arg(format!("oci:{}:latest", out.display())),
+        );
+    }
 }
