@@ -1,1 +1,13 @@
-//! Integration tests: the one test binary (see testing guide).
+//! Integration tests: the one test binary (see testing guide). Every test drives the `hoist` CLI the
+//! way a user does and reads the result back with independent tools (skopeo, umoci, buildah) against a
+//! real registry on loopback.
+
+mod support;
+
+mod bad_input;
+mod build;
+mod differential;
+mod layout;
+mod multistage;
+mod reproducible;
+mod support_smoke;

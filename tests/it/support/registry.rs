@@ -1,0 +1,171 @@
+//! A real registry on loopback: Debian's `docker-registry` (CNCF distribution 2.8) with its own config,
+//! storage dir and free port, optionally behind htpasswd auth with the `<token>` user (the seed's login
+//! shape). Stopped and reaped on drop.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{require_tool, run_ok};
+
+/// A running `docker-registry` on 127.0.0.1.
+pub struct Registry {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+    /// `(user, password)` when started with htpasswd auth.
+    pub credentials: Option<(String, String)>,
+}
+
+impl Registry {
+    /// Starts an open registry (no auth).
+    pub fn start() -> Registry {
+        Registry::start_inner(None)
+    }
+
+    /// Starts a registry with htpasswd auth; the user is literally `<token>` and the password is `key`.
+    pub fn start_with_token(key: &str) -> Registry {
+        Registry::start_inner(Some(key))
+    }
+
+    fn start_inner(key: Option<&str>) -> Registry {
+        let binary = require_tool("docker-registry", "docker-registry");
+        let mut last_error = String::new();
+        // The free port is found by binding and releasing it; another process can take it in between,
+        // so try a few times.
+        for _ in 0..5 {
+            let dir = tempfile::Builder::new()
+                .prefix("hoist-registry-")
+                .tempdir()
+                .expect("tempdir");
+            let port = free_port();
+            let storage = dir.path().join("storage");
+            std::fs::create_dir_all(&storage).unwrap();
+            let mut config = format!(
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  \
+                 filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  \
+                 addr: 127.0.0.1:{port}\n  secret: hoist-test-secret\n",
+                storage.display()
+            );
+            if let Some(key) = key {
+                let htpasswd = require_tool("htpasswd", "apache2-utils");
+                let line = run_ok(Command::new(htpasswd).args(["-Bbn", "<token>", key]));
+                let file = dir.path().join("htpasswd");
+                std::fs::write(&file, line.trim_end().to_string() + "\n").unwrap();
+                config.push_str(&format!(
+                    "auth:\n  htpasswd:\n    realm: hoist-test\n    path: {}\n",
+                    file.display()
+                ));
+            }
+            let config_path = dir.path().join("config.yml");
+            std::fs::write(&config_path, &config).unwrap();
+            let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+            let child = Command::new(&binary)
+                .arg("serve")
+                .arg(&config_path)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+            let mut registry = Registry {
+                child,
+                port,
+                dir,
+                credentials: key.map(|k| ("<token>".to_string(), k.to_string())),
+            };
+            match registry.wait_ready(Duration::from_secs(15)) {
+                Ok(()) => return registry,
+                Err(e) => {
+                    last_error = format!(
+                        "{e}; registry log:\n{}",
+                        std::fs::read_to_string(registry.dir.path().join("registry.log"))
+                            .unwrap_or_default()
+                    );
+                    // Drop kills and reaps it; try another port.
+                }
+            }
+        }
+        panic!("docker-registry did not come up: {last_error}");
+    }
+
+    /// `127.0.0.1:PORT`
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The registry's storage root (to look at what was written, or corrupt it on purpose).
+    pub fn storage(&self) -> PathBuf {
+        self.dir.path().join("storage")
+    }
+
+    /// The registry's own log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// Status code of a plain-HTTP GET on this registry (no auth).
+    pub fn get_status(&self, path: &str) -> std::io::Result<u16> {
+        http_get_status(self.port, path)
+    }
+
+    fn wait_ready(&mut self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        let want_auth = self.credentials.is_some();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("docker-registry exited early ({status})"));
+            }
+            match http_get_status(self.port, "/v2/") {
+                Ok(200) if !want_auth => return Ok(()),
+                Ok(401) if want_auth => return Ok(()),
+                Ok(code) => return Err(format!("GET /v2/ answered {code}")),
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => return Err(format!("GET /v2/ never answered: {e}")),
+            }
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().unwrap().port()
+}
+
+/// A minimal HTTP/1.0 GET over std, returning the status code.
+pub fn http_get_status(port: u16, path: &str) -> std::io::Result<u16> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let response = String::from_utf8_lossy(&raw);
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not an HTTP response: {response:?}"),
+            )
+        })
+}
