@@ -47,7 +47,14 @@ pub async fn build(
         });
         let image = registry
             .pull(&reference, &req.platform, &blobs, reporter.as_ref())
-            .await?;
+            .await
+            .map_err(|err| match dockerfile.used_at(&reference) {
+                Some(at) => anyhow::Error::from(err).context(format!(
+                    "{at}: cannot resolve `{reference}`, named here: `{}`",
+                    at.text.trim()
+                )),
+                None => err.into(),
+            })?;
         images.insert(reference, image);
     }
     let plan = dockerfile.plan(&images)?;
@@ -63,7 +70,15 @@ pub async fn build(
     let serialized = image.serialize();
     crate::validate::image(&serialized, &blobs, &req.platform)?;
 
+    // Pushes go first: when a push fails, no local output has been written yet, so a failed build
+    // leaves nothing behind. Each local output is itself written atomically.
     let mut exporters: Vec<Box<dyn Exporter>> = Vec::new();
+    if req.push {
+        exporters.push(Box::new(RegistryExporter {
+            client: registry.clone(),
+            targets: req.names.clone(),
+        }));
+    }
     for output in &req.outputs {
         exporters.push(match output {
             Output::OciLayout(dir) => {
@@ -73,12 +88,6 @@ pub async fn build(
                 crate::export::docker_archive::DockerArchive::new(file, &req.names),
             ),
         });
-    }
-    if req.push {
-        exporters.push(Box::new(RegistryExporter {
-            client: registry.clone(),
-            targets: req.names.clone(),
-        }));
     }
     let mut exported = Vec::new();
     for exporter in &exporters {

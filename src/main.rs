@@ -19,11 +19,14 @@ fn main() -> ExitCode {
     match result {
         Ok(exported) => {
             printer.finish();
-            for e in exported {
-                match e.pushed {
-                    true => println!("{}@{}", e.destination, e.descriptor.digest),
-                    false => println!("{}", e.descriptor.digest),
-                }
+            // stdout: `NAME@DIGEST` per pushed name; the bare digest when nothing was pushed.
+            let pushed: Vec<_> = exported.iter().filter(|e| e.pushed).collect();
+            match (pushed.is_empty(), exported.first()) {
+                (false, _) => pushed
+                    .iter()
+                    .for_each(|e| println!("{}@{}", e.destination, e.descriptor.digest)),
+                (true, Some(e)) => println!("{}", e.descriptor.digest),
+                (true, None) => {}
             }
             ExitCode::SUCCESS
         }

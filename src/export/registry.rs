@@ -28,7 +28,7 @@ impl Exporter for RegistryExporter {
             .targets
             .iter()
             .map(|t| Exported {
-                destination: t.name(),
+                destination: t.to_string(),
                 descriptor: descriptor.clone(),
                 pushed: true,
             })

@@ -19,7 +19,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 const MODULES: &[&str] = &[
-    "app", "cli", "executor", "export", "frontend", "image", "output", "plan", "progress", "registry", "validate",
+    "app", "cli", "executor", "export", "frontend", "image", "output", "plan", "progress",
+    "registry", "validate",
 ];
 
 fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
@@ -50,8 +51,15 @@ fn modules_depend_only_on_what_the_architecture_allows() {
         assert!(!files.is_empty(), "module `{module}` has no source files");
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap();
-            for other in MODULES.iter().filter(|m| *m != module && !allowed.contains(m)) {
-                for needle in [format!("crate::{other}::"), format!("crate::{other};"), format!("crate::{{{other}")] {
+            for other in MODULES
+                .iter()
+                .filter(|m| *m != module && !allowed.contains(m))
+            {
+                for needle in [
+                    format!("crate::{other}::"),
+                    format!("crate::{other};"),
+                    format!("crate::{{{other}"),
+                ] {
                     if text.contains(&needle) {
                         violations.insert(format!("{} uses `{other}`", file.display()), ());
                     }
@@ -59,13 +67,27 @@ fn modules_depend_only_on_what_the_architecture_allows() {
             }
         }
     }
-    assert!(violations.is_empty(), "dependency direction violated:\n{:#?}", violations.keys());
+    assert!(
+        violations.is_empty(),
+        "dependency direction violated:\n{:#?}",
+        violations.keys()
+    );
 }
 
 #[test]
 fn no_docker_engine_client_in_the_lock_file() {
-    let lock = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock")).unwrap();
-    for client in ["bollard", "shiplift", "docker-api", "dockworker", "rs-docker"] {
-        assert!(!lock.contains(&format!("name = \"{client}\"")), "Cargo.lock contains the Docker-engine client `{client}`");
+    let lock =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock")).unwrap();
+    for client in [
+        "bollard",
+        "shiplift",
+        "docker-api",
+        "dockworker",
+        "rs-docker",
+    ] {
+        assert!(
+            !lock.contains(&format!("name = \"{client}\"")),
+            "Cargo.lock contains the Docker-engine client `{client}`"
+        );
     }
 }

@@ -413,6 +413,26 @@ impl Stages {
         out
     }
 
+    /// Where the target's stages first name registry image `reference` (a FROM or a `COPY --from`).
+    pub fn used_at(
+        &self,
+        reference: &Reference,
+        file: &std::path::Path,
+    ) -> Option<crate::plan::Location> {
+        self.needed.iter().map(|&i| &self.defs[i]).find_map(|def| {
+            if matches!(&def.base, BaseDef::Image(r) if r == reference) {
+                return Some(def.from.node.location(file));
+            }
+            def.instructions
+                .iter()
+                .zip(&def.copy_from)
+                .find_map(|(ins, from)| match from {
+                    Some(SourceDef::Image(r)) if r == reference => Some(ins.node.location(file)),
+                    _ => None,
+                })
+        })
+    }
+
     /// The plan, given the resolved images.
     pub fn plan(
         &self,

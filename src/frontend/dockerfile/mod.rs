@@ -100,6 +100,11 @@ impl Dockerfile {
         self.stages.external_images()
     }
 
+    /// Where the Dockerfile first names registry image `reference`, for error messages.
+    pub fn used_at(&self, reference: &Reference) -> Option<crate::plan::Location> {
+        self.stages.used_at(reference, &self.input.dockerfile)
+    }
+
     /// The plan, given the resolved registry images.
     pub fn plan(&self, images: &ImageSet) -> Result<BuildPlan, FrontendError> {
         self.stages.plan(images, &self.input, &self.filter)

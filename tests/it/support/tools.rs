@@ -40,8 +40,9 @@ pub fn skopeo_inspect(reference: &str, what: Inspect) -> Value {
         Inspect::Raw => {
             cmd.arg("--raw");
         }
+        // `--raw` keeps fields skopeo's OCI types drop (Healthcheck, OnBuild): the bytes we wrote.
         Inspect::Config => {
-            cmd.arg("--config");
+            cmd.args(["--config", "--raw"]);
         }
     }
     cmd.arg(reference);
