@@ -189,9 +189,12 @@ fn run_is_not_supported_yet_and_writes_nothing() {
 fn offline_sample_builds_without_any_registry() {
     let sandbox = Sandbox::new();
     let out = sandbox.path("sample-oci");
+    let digest_file = sandbox.path("digest.txt");
     let run = hoist_run(
         sandbox
             .hoist()
+            .arg("--digest-file")
+            .arg(&digest_file)
             .arg("--dir")
             .arg(fixtures().join("sample"))
             .arg("--output")
@@ -199,6 +202,8 @@ fn offline_sample_builds_without_any_registry() {
     )
     .ok();
     assert_eq!(run.line(), layout_digest(&out, "latest"));
+    let written = std::fs::read_to_string(&digest_file).expect("--digest-file was written");
+    assert_eq!(written.trim(), run.line(), "--digest-file holds the digest");
     let config = skopeo_inspect(&format!("oci:{}:latest", out.display()), Inspect::Config);
     assert_eq!(config["config"]["WorkingDir"], "/srv/www");
     assert_eq!(config["config"]["Cmd"], json!(["/srv/www/index.html"]));

@@ -118,3 +118,17 @@ fn buildah_meets_the_config_push_expectations() {
     let config = skopeo_inspect(&reference, Inspect::Config);
     crate::build::check_config_push(&config, raw["layers"].as_array().unwrap().len());
 }
+
+/// And for the multi-stage case: buildah too skips the stages the target does not need.
+#[test]
+fn buildah_meets_the_multistage_expectations() {
+    let registry = Registry::start();
+    seed_busybox(&registry);
+    let sandbox = Sandbox::new();
+    let Some((out, _)) = buildah_build(&registry, &sandbox, "multistage") else {
+        return;
+    };
+    let rootfs = umoci_unpack(&out, "latest", sandbox.dir.path());
+    let tree = tree_snapshot(&out, Some("latest"), &rootfs);
+    crate::multistage::check_final_stage(&tree);
+}
