@@ -52,30 +52,12 @@ fn push_writes_config_read_back_by_skopeo() {
     assert!(layers.len() >= 2, "layers: {layers:?}");
 
     let config = skopeo_inspect(&reference, Inspect::Config);
-    assert_eq!(config["architecture"], "amd64");
-    assert_eq!(config["os"], "linux");
-    let c = &config["config"];
-    let env: Vec<&str> = c["Env"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    assert!(
-        env.contains(&format!("PATH=/app/bin:{BUSYBOX_PATH}").as_str()),
-        "Env: {env:?}"
+    check_config_push(&config, layers.len());
+    assert_eq!(
+        config["config"]["Labels"]["build.by"], "it",
+        "--label lands in Labels"
     );
-    assert!(env.contains(&"GREETING=hello world"), "Env: {env:?}");
-    assert_eq!(c["Entrypoint"], json!(["/bin/sh", "-c"]));
-    assert_eq!(c["Cmd"], json!(["cat /app/hello.txt"]));
-    assert_eq!(c["WorkingDir"], "/app");
-    assert_eq!(c["User"], "app");
-    assert_eq!(c["Labels"]["org.example.team"], "core");
-    assert_eq!(c["Labels"]["version"], "1.0");
-    assert_eq!(c["Labels"]["build.by"], "it", "--label lands in Labels");
-    assert_eq!(c["ExposedPorts"], json!({"8080/tcp": {}, "9090/udp": {}}));
-    assert_eq!(c["Volumes"], json!({"/data": {}}));
-    assert_eq!(c["StopSignal"], "SIGTERM");
+    let c = &config["config"];
     assert_eq!(
         c["Healthcheck"]["Test"],
         json!(["CMD", "wget", "-q", "-O-", "http://127.0.0.1:8080/"])
@@ -83,22 +65,6 @@ fn push_writes_config_read_back_by_skopeo() {
     assert_eq!(c["Healthcheck"]["Interval"], 30_000_000_000u64);
     assert_eq!(c["Healthcheck"]["Timeout"], 5_000_000_000u64);
     assert_eq!(c["Healthcheck"]["Retries"], 3);
-
-    let history = config["history"].as_array().unwrap();
-    assert!(
-        history.len() > 1,
-        "history keeps the base's entry and adds ours: {history:?}"
-    );
-    let non_empty = history.iter().filter(|h| h["empty_layer"] != true).count();
-    assert_eq!(
-        non_empty,
-        layers.len(),
-        "one non-empty history entry per layer"
-    );
-    assert_eq!(
-        config["rootfs"]["diff_ids"].as_array().unwrap().len(),
-        layers.len()
-    );
 }
 
 #[test]
@@ -223,9 +189,12 @@ fn run_is_not_supported_yet_and_writes_nothing() {
 fn offline_sample_builds_without_any_registry() {
     let sandbox = Sandbox::new();
     let out = sandbox.path("sample-oci");
+    let digest_file = sandbox.path("digest.txt");
     let run = hoist_run(
         sandbox
             .hoist()
+            .arg("--digest-file")
+            .arg(&digest_file)
             .arg("--dir")
             .arg(fixtures().join("sample"))
             .arg("--output")
@@ -233,6 +202,8 @@ fn offline_sample_builds_without_any_registry() {
     )
     .ok();
     assert_eq!(run.line(), layout_digest(&out, "latest"));
+    let written = std::fs::read_to_string(&digest_file).expect("--digest-file was written");
+    assert_eq!(written.trim(), run.line(), "--digest-file holds the digest");
     let config = skopeo_inspect(&format!("oci:{}:latest", out.display()), Inspect::Config);
     assert_eq!(config["config"]["WorkingDir"], "/srv/www");
     assert_eq!(config["config"]["Cmd"], json!(["/srv/www/index.html"]));
@@ -254,4 +225,46 @@ fn offline_sample_builds_without_any_registry() {
             "{path}: {tree:?}"
         );
     }
+}
+
+/// The config `fixtures/dockerfile/config_push` must produce (HEALTHCHECK aside, also checked against
+/// buildah's build of it: OCI-format buildah drops HEALTHCHECK).
+pub fn check_config_push(config: &serde_json::Value, layer_count: usize) {
+    assert_eq!(config["architecture"], "amd64");
+    assert_eq!(config["os"], "linux");
+    let c = &config["config"];
+    let env: Vec<&str> = c["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        env.contains(&format!("PATH=/app/bin:{BUSYBOX_PATH}").as_str()),
+        "Env: {env:?}"
+    );
+    assert!(env.contains(&"GREETING=hello world"), "Env: {env:?}");
+    assert_eq!(c["Entrypoint"], json!(["/bin/sh", "-c"]));
+    assert_eq!(c["Cmd"], json!(["cat /app/hello.txt"]));
+    assert_eq!(c["WorkingDir"], "/app");
+    assert_eq!(c["User"], "app");
+    assert_eq!(c["Labels"]["org.example.team"], "core");
+    assert_eq!(c["Labels"]["version"], "1.0");
+    assert_eq!(c["ExposedPorts"], json!({"8080/tcp": {}, "9090/udp": {}}));
+    assert_eq!(c["Volumes"], json!({"/data": {}}));
+    assert_eq!(c["StopSignal"], "SIGTERM");
+    let history = config["history"].as_array().unwrap();
+    assert!(
+        history.len() > 1,
+        "history keeps the base's entry and adds ours: {history:?}"
+    );
+    let non_empty = history.iter().filter(|h| h["empty_layer"] != true).count();
+    assert_eq!(
+        non_empty, layer_count,
+        "one non-empty history entry per layer"
+    );
+    assert_eq!(
+        config["rootfs"]["diff_ids"].as_array().unwrap().len(),
+        layer_count
+    );
 }

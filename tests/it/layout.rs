@@ -62,7 +62,6 @@ fn copy_and_add_build_the_expected_tree() {
 /// What `fixtures/dockerfile/copy_layout` must produce (also checked against buildah's build of it, so
 /// these expectations are the reference builder's behaviour).
 pub fn check_copy_layout(tree: &BTreeMap<String, TreeEntry>, rootfs: &std::path::Path) {
-    let tree = tree;
     // The base is still there.
     assert_eq!(entry(tree, "bin/busybox").kind, "file");
     assert_eq!(entry(tree, "bin/sh").link.as_deref(), Some("/bin/busybox"));

@@ -24,13 +24,7 @@ fn final_stage_copies_from_builder_and_skips_unneeded_stages() {
     .ok();
     let rootfs = umoci_unpack(&out, "latest", sandbox.dir.path());
     let tree = tree_snapshot(&out, Some("latest"), &rootfs);
-    assert_eq!(tree["app/data.txt"].kind, "file");
-    assert_eq!(tree["app/bin/tool.sh"].mode, 0o755);
-    assert_eq!(tree["etc/passwd"].kind, "file");
-    assert!(
-        !tree.contains_key("bin/busybox"),
-        "FROM scratch: nothing of busybox but what was copied"
-    );
+    check_final_stage(&tree);
     let config = skopeo_inspect(&format!("oci:{}:latest", out.display()), Inspect::Config);
     assert_eq!(config["config"]["Cmd"], json!(["/app/bin/tool.sh"]));
 }
@@ -111,4 +105,15 @@ fn from_scratch_needs_no_registry() {
     assert_eq!(paths, ["only.txt"]);
     let raw = skopeo_inspect(&format!("oci:{}:latest", out.display()), Inspect::Raw);
     assert_eq!(raw["layers"].as_array().unwrap().len(), 1);
+}
+
+/// What the final stage of `fixtures/dockerfile/multistage` holds (also checked against buildah).
+pub fn check_final_stage(tree: &std::collections::BTreeMap<String, crate::support::TreeEntry>) {
+    assert_eq!(tree["app/data.txt"].kind, "file");
+    assert_eq!(tree["app/bin/tool.sh"].mode, 0o755);
+    assert_eq!(tree["etc/passwd"].kind, "file");
+    assert!(
+        !tree.contains_key("bin/busybox"),
+        "FROM scratch: nothing of busybox but what was copied"
+    );
 }

@@ -62,21 +62,21 @@ fn busybox_layout_unpacks_with_umoci() {
     );
 }
 
-/// The copy_layout expectations hold for buildah's build of the same Dockerfile: the fixture tests
-/// Docker semantics, not hoist's guesses.
-#[test]
-fn buildah_meets_the_copy_layout_expectations() {
-    let registry = Registry::start();
-    seed_busybox(&registry);
-    let sandbox = Sandbox::new();
+/// Builds fixture `case` with buildah (base pinned to the loopback registry's busybox) into an OCI
+/// layout tagged `latest`; `None` (printed) only when buildah cannot run here.
+fn buildah_build(
+    registry: &Registry,
+    sandbox: &Sandbox,
+    case: &str,
+) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
     let buildah = match crate::support::tools::Buildah::new(sandbox.dir.path()) {
         Ok(b) => b,
         Err(why) => {
             println!("buildah cannot run here: {why}");
-            return;
+            return None;
         }
     };
-    let context = sandbox.context("copy_layout");
+    let context = sandbox.context(case);
     crate::support::write_bundle(&context);
     let dockerfile = context.join("Dockerfile");
     let text = std::fs::read_to_string(&dockerfile).unwrap().replace(
@@ -86,7 +86,49 @@ fn buildah_meets_the_copy_layout_expectations() {
     std::fs::write(&dockerfile, text).unwrap();
     let out = sandbox.path("buildah-oci");
     buildah.build_to_layout(&dockerfile, &context, &out);
+    Some((out, context))
+}
+
+/// The copy_layout expectations hold for buildah's build of the same Dockerfile: the fixture tests
+/// Docker semantics, not hoist's guesses.
+#[test]
+fn buildah_meets_the_copy_layout_expectations() {
+    let registry = Registry::start();
+    seed_busybox(&registry);
+    let sandbox = Sandbox::new();
+    let Some((out, _)) = buildah_build(&registry, &sandbox, "copy_layout") else {
+        return;
+    };
     let rootfs = umoci_unpack(&out, "latest", sandbox.dir.path());
     let tree = tree_snapshot(&out, Some("latest"), &rootfs);
     crate::layout::check_copy_layout(&tree, &rootfs);
+}
+
+/// Likewise for the config instructions of config_push.
+#[test]
+fn buildah_meets_the_config_push_expectations() {
+    let registry = Registry::start();
+    seed_busybox(&registry);
+    let sandbox = Sandbox::new();
+    let Some((out, _)) = buildah_build(&registry, &sandbox, "config_push") else {
+        return;
+    };
+    let reference = format!("oci:{}:latest", out.display());
+    let raw = skopeo_inspect(&reference, Inspect::Raw);
+    let config = skopeo_inspect(&reference, Inspect::Config);
+    crate::build::check_config_push(&config, raw["layers"].as_array().unwrap().len());
+}
+
+/// And for the multi-stage case: buildah too skips the stages the target does not need.
+#[test]
+fn buildah_meets_the_multistage_expectations() {
+    let registry = Registry::start();
+    seed_busybox(&registry);
+    let sandbox = Sandbox::new();
+    let Some((out, _)) = buildah_build(&registry, &sandbox, "multistage") else {
+        return;
+    };
+    let rootfs = umoci_unpack(&out, "latest", sandbox.dir.path());
+    let tree = tree_snapshot(&out, Some("latest"), &rootfs);
+    crate::multistage::check_final_stage(&tree);
 }
