@@ -126,7 +126,7 @@ async fn pull_push_round_trip() {
         )
         .await
         .unwrap();
-    let events = recorder.0.lock().unwrap();
+    let events = recorder.0.lock().unwrap().clone();
     assert!(
         events.iter().all(|e| !matches!(e, Event::Blob { .. })),
         "{events:?}"

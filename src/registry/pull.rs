@@ -99,9 +99,9 @@ impl Puller<'_> {
                     index
                         .select(platform)
                         .map_err(|offered| RegistryError::PlatformMissing {
-                            reference: self.reference.clone(),
-                            wanted: platform.clone(),
-                            offered,
+                            reference: self.reference.to_string(),
+                            wanted: platform.to_string(),
+                            offered: offered.iter().map(ToString::to_string).collect(),
                         })?;
                 let pinned = self.remote.clone_with_digest(chosen.digest.to_string());
                 let (bytes, _) = self
@@ -137,9 +137,9 @@ impl Puller<'_> {
         let actual = config.platform();
         if !actual.satisfies(platform) {
             return Err(RegistryError::PlatformMismatch {
-                reference: self.reference.clone(),
-                wanted: platform.clone(),
-                actual,
+                reference: self.reference.to_string(),
+                wanted: platform.to_string(),
+                actual: actual.to_string(),
             });
         }
         let downloads: Vec<_> = manifest
@@ -297,7 +297,7 @@ fn client_error(
         },
         other => RegistryError::Client {
             reference: reference.to_string(),
-            source: other,
+            source: Box::new(other),
         },
     }
 }

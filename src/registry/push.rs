@@ -239,14 +239,13 @@ async fn put_manifest(
         .headers()
         .get("docker-content-digest")
         .and_then(|v| v.to_str().ok())
+        && echoed != image.manifest.digest.to_string()
     {
-        if echoed != image.manifest.digest.to_string() {
-            return Err(RegistryError::DigestMismatch {
-                reference: target.to_string(),
-                digest: image.manifest.digest.to_string(),
-                actual: echoed.to_string(),
-            });
-        }
+        return Err(RegistryError::DigestMismatch {
+            reference: target.to_string(),
+            digest: image.manifest.digest.to_string(),
+            actual: echoed.to_string(),
+        });
     }
     Ok(())
 }
