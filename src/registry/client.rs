@@ -23,6 +23,8 @@ pub struct Http {
     /// host → (base URL, verify TLS)
     bases: Mutex<HashMap<String, (String, bool)>>,
     pub tokens: TokenCache,
+    /// Logins given through the API; they take precedence over `HOIST_TOKEN` and `config.json`.
+    logins: Mutex<HashMap<String, credentials::Credentials>>,
 }
 
 impl Http {
@@ -41,6 +43,7 @@ impl Http {
             unverified: build(false)?,
             bases: Mutex::new(HashMap::new()),
             tokens: TokenCache::default(),
+            logins: Mutex::new(HashMap::new()),
         })
     }
 
@@ -65,6 +68,20 @@ impl Http {
             .expect("bases lock")
             .insert(host.to_string(), base.clone());
         base
+    }
+
+    pub fn login(&self, registry: &str, credentials: credentials::Credentials) {
+        let mut logins = self.logins.lock().expect("logins lock");
+        logins.insert(registry.to_string(), credentials);
+    }
+
+    /// The credentials for a registry name: an API login, else `HOIST_TOKEN`, else `config.json`.
+    pub fn credentials(&self, registry: &str) -> Option<credentials::Credentials> {
+        let logins = self.logins.lock().expect("logins lock");
+        logins
+            .get(registry)
+            .cloned()
+            .or_else(|| credentials::lookup(registry))
     }
 
     fn client(&self, verify: bool) -> &reqwest::Client {
@@ -126,7 +143,7 @@ impl Http {
                 let Some(challenge) = challenge else {
                     return Err(denied(host, status, url, &method));
                 };
-                let creds = credentials::lookup(registry);
+                let creds = self.credentials(registry);
                 let answer = self
                     .tokens
                     .answer(self.client(verify), host, scope, &challenge, creds.as_ref())

@@ -24,7 +24,7 @@ impl Drop for Registry {
     }
 }
 
-async fn start(dir: &Path) -> Registry {
+async fn start(dir: &Path, extra: &str) -> Registry {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -34,7 +34,7 @@ async fn start(dir: &Path) -> Registry {
     std::fs::write(
         &config,
         format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{extra}",
             dir.join("data").display()
         ),
     )
@@ -51,7 +51,7 @@ async fn start(dir: &Path) -> Registry {
     for _ in 0..100 {
         if reqwest::get(&url)
             .await
-            .is_ok_and(|r| r.status().is_success())
+            .is_ok_and(|r| r.status().is_success() || r.status() == 401)
         {
             return registry;
         }
@@ -81,7 +81,7 @@ async fn pull_push_round_trip() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let reg = start(tmp.path()).await;
+    let reg = start(tmp.path(), "").await;
     let host = format!("127.0.0.1:{}", reg.port);
 
     // Seed: our layout, copied in by skopeo.
@@ -238,4 +238,62 @@ async fn pull_push_round_trip() {
         .await
         .unwrap_err();
     assert!(matches!(err, RegistryError::Unreachable { .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_with_a_service_account_key() {
+    if !Path::new("/usr/bin/docker-registry").exists() || !Path::new("/usr/bin/htpasswd").exists() {
+        eprintln!("skipped: needs /usr/bin/docker-registry and /usr/bin/htpasswd");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new("htpasswd")
+        .args(["-Bbn", "<token>", "s3cret-key"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let htpasswd = tmp.path().join("htpasswd");
+    std::fs::write(&htpasswd, &out.stdout).unwrap();
+    let extra = format!(
+        "auth:\n  htpasswd:\n    realm: hoist-test\n    path: {}\n",
+        htpasswd.display()
+    );
+    let reg = start(tmp.path(), &extra).await;
+    let host = format!("127.0.0.1:{}", reg.port);
+    let (image, blobs) = sample_image(tmp.path());
+    let target = r(&format!("{host}/private/app:v1"));
+
+    let anonymous = RegistryClient::new(RegistryOptions::default()).unwrap();
+    let err = anonymous
+        .push(&image, &blobs, std::slice::from_ref(&target), &Silent)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Denied { .. }), "{err}");
+    assert!(err.to_string().contains("HOIST_TOKEN"), "{err}");
+
+    let wrong = RegistryClient::new(RegistryOptions::default()).unwrap();
+    wrong.login(&host, "<token>", "wrong-key");
+    let err = wrong
+        .push(&image, &blobs, std::slice::from_ref(&target), &Silent)
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains("wrong-key"), "{err}");
+
+    let client = RegistryClient::new(RegistryOptions::default()).unwrap();
+    client.login(&host, "<token>", "s3cret-key");
+    client
+        .push(&image, &blobs, std::slice::from_ref(&target), &Silent)
+        .await
+        .unwrap();
+    let store = BlobStore::open(tmp.path().join("pulled")).unwrap();
+    let pulled = client
+        .pull(&target, &Platform::linux_amd64(), &store, &Silent)
+        .await
+        .unwrap();
+    assert_eq!(pulled.serialize().manifest.digest, image.manifest.digest);
+    let err = anonymous
+        .pull(&target, &Platform::linux_amd64(), &store, &Silent)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Denied { .. }), "{err}");
 }

@@ -12,7 +12,7 @@ use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
 
 use super::host::{api_host, pull_registry};
-use super::{RegistryClient, RegistryError, credentials};
+use super::{RegistryClient, RegistryError};
 use crate::image::blobs::{BlobError, BlobWriter};
 use crate::image::manifest::{AnyManifest, media_type};
 use crate::image::{BlobStore, Descriptor, Digest, Image, ImageConfig, Layer, Platform, Reference};
@@ -52,7 +52,7 @@ pub async fn pull(
         ..ClientConfig::default()
     })
     .map_err(|source| client_error(reference, &host, &base, source))?;
-    let auth = match credentials::lookup(name) {
+    let auth = match registry.http.credentials(name) {
         Some(c) => RegistryAuth::Basic(c.username, c.secret),
         None => RegistryAuth::Anonymous,
     };
