@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use futures::{StreamExt as _, TryStreamExt as _};
 use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::OciDistributionError;
+use oci_client::errors::{DigestError, OciDistributionError};
 use oci_client::secrets::RegistryAuth;
 
 use super::host::{api_host, pull_registry};
@@ -290,10 +290,13 @@ fn client_error(
                 action: "pull",
             }
         }
-        OciDistributionError::DigestError(ref d) => RegistryError::DigestMismatch {
+        OciDistributionError::DigestError(DigestError::VerificationError {
+            ref expected,
+            ref actual,
+        }) => RegistryError::DigestMismatch {
             reference: reference.to_string(),
-            digest: "(see below)".into(),
-            actual: d.to_string(),
+            digest: expected.clone(),
+            actual: actual.clone(),
         },
         other => RegistryError::Client {
             reference: reference.to_string(),
