@@ -11,6 +11,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 use super::auth::{Challenge, TokenCache, without_url};
 use super::host::{Security, security};
 use super::{RegistryError, RegistryOptions, credentials};
+use crate::image::Digest;
 
 const ATTEMPTS: u32 = 3;
 
@@ -25,6 +26,8 @@ pub struct Http {
     pub tokens: TokenCache,
     /// Logins given through the API; they take precedence over `HOIST_TOKEN` and `config.json`.
     logins: Mutex<HashMap<String, credentials::Credentials>>,
+    /// Where pulled blobs came from (registry name, repository): candidates for cross-repo mounts.
+    origins: Mutex<HashMap<Digest, (String, String)>>,
 }
 
 impl Http {
@@ -44,6 +47,7 @@ impl Http {
             bases: Mutex::new(HashMap::new()),
             tokens: TokenCache::default(),
             logins: Mutex::new(HashMap::new()),
+            origins: Mutex::new(HashMap::new()),
         })
     }
 
@@ -68,6 +72,22 @@ impl Http {
             .expect("bases lock")
             .insert(host.to_string(), base.clone());
         base
+    }
+
+    pub fn remember_origin(&self, digest: &Digest, registry: &str, repository: &str) {
+        let mut origins = self.origins.lock().expect("origins lock");
+        origins.insert(
+            digest.clone(),
+            (registry.to_string(), repository.to_string()),
+        );
+    }
+
+    pub fn origin(&self, digest: &Digest) -> Option<(String, String)> {
+        self.origins
+            .lock()
+            .expect("origins lock")
+            .get(digest)
+            .cloned()
     }
 
     pub fn login(&self, registry: &str, credentials: credentials::Credentials) {

@@ -149,10 +149,23 @@ async fn pull_push_round_trip() {
         r(&format!("{host}/other/app:v2")),
         r(&format!("{host}/third:v3")),
     ];
+    let recorder = Recorder::default();
     let d = client
-        .push(&serialized, &store, &targets, &Silent)
+        .push(&serialized, &store, &targets, &recorder)
         .await
         .unwrap();
+    // The layer came from `seed/app` on the same registry: it is mounted, not uploaded.
+    let events = recorder.0.lock().unwrap().clone();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::BlobSkipped {
+                reason: "mounted",
+                ..
+            }
+        )),
+        "{events:?}"
+    );
     assert_eq!(d.digest, serialized.manifest.digest);
     for t in ["other/app:v2", "third:v3"] {
         let out = skopeo(&[

@@ -73,7 +73,13 @@ pub async fn pull(
         blobs,
         reporter,
     };
-    puller.run(platform, &host, &base).await
+    let image = puller.run(platform, &host, &base).await?;
+    for layer in image.layers() {
+        registry
+            .http
+            .remember_origin(&layer.descriptor.digest, name, reference.repository());
+    }
+    Ok(image)
 }
 
 impl Puller<'_> {
