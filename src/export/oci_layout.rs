@@ -274,6 +274,38 @@ mod tests {
             let bytes = fs::read(dir.join("blobs/sha256").join(d.hex())).unwrap();
             assert_eq!(Digest::of(&bytes), d);
         }
+        // Independent readers, when installed: umoci unpacks the tag, skopeo inspects it.
+        if Path::new("/usr/bin/umoci").exists() {
+            let bundle = tmp.path().join("bundle");
+            let out = std::process::Command::new("umoci")
+                .args(["unpack", "--rootless", "--image"])
+                .arg(format!("{}:v1", dir.display()))
+                .arg(&bundle)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                fs::read(bundle.join("rootfs/hello.txt")).unwrap(),
+                b"hello\n"
+            );
+            fs::remove_dir_all(&bundle).unwrap();
+        }
+        if Path::new("/usr/bin/skopeo").exists() {
+            let out = std::process::Command::new("skopeo")
+                .arg("inspect")
+                .arg(format!("oci:{}:v2", dir.display()))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         // Again, with no names: replaced, one `latest` entry, no leftovers beside it.
         OciLayout::new(&dir, &[])
             .export(&image, &blobs, &Silent)

@@ -11,6 +11,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 use super::auth::{Challenge, TokenCache, without_url};
 use super::host::{Security, security};
 use super::{RegistryError, RegistryOptions, credentials};
+use crate::image::Digest;
 
 const ATTEMPTS: u32 = 3;
 
@@ -23,6 +24,10 @@ pub struct Http {
     /// host → (base URL, verify TLS)
     bases: Mutex<HashMap<String, (String, bool)>>,
     pub tokens: TokenCache,
+    /// Logins given through the API; they take precedence over `HOIST_TOKEN` and `config.json`.
+    logins: Mutex<HashMap<String, credentials::Credentials>>,
+    /// Where pulled blobs came from (registry name, repository): candidates for cross-repo mounts.
+    origins: Mutex<HashMap<Digest, (String, String)>>,
 }
 
 impl Http {
@@ -41,6 +46,8 @@ impl Http {
             unverified: build(false)?,
             bases: Mutex::new(HashMap::new()),
             tokens: TokenCache::default(),
+            logins: Mutex::new(HashMap::new()),
+            origins: Mutex::new(HashMap::new()),
         })
     }
 
@@ -65,6 +72,36 @@ impl Http {
             .expect("bases lock")
             .insert(host.to_string(), base.clone());
         base
+    }
+
+    pub fn remember_origin(&self, digest: &Digest, registry: &str, repository: &str) {
+        let mut origins = self.origins.lock().expect("origins lock");
+        origins.insert(
+            digest.clone(),
+            (registry.to_string(), repository.to_string()),
+        );
+    }
+
+    pub fn origin(&self, digest: &Digest) -> Option<(String, String)> {
+        self.origins
+            .lock()
+            .expect("origins lock")
+            .get(digest)
+            .cloned()
+    }
+
+    pub fn login(&self, registry: &str, credentials: credentials::Credentials) {
+        let mut logins = self.logins.lock().expect("logins lock");
+        logins.insert(registry.to_string(), credentials);
+    }
+
+    /// The credentials for a registry name: an API login, else `HOIST_TOKEN`, else `config.json`.
+    pub fn credentials(&self, registry: &str) -> Option<credentials::Credentials> {
+        let logins = self.logins.lock().expect("logins lock");
+        logins
+            .get(registry)
+            .cloned()
+            .or_else(|| credentials::lookup(registry))
     }
 
     fn client(&self, verify: bool) -> &reqwest::Client {
@@ -126,7 +163,7 @@ impl Http {
                 let Some(challenge) = challenge else {
                     return Err(denied(host, status, url, &method));
                 };
-                let creds = credentials::lookup(registry);
+                let creds = self.credentials(registry);
                 let answer = self
                     .tokens
                     .answer(self.client(verify), host, scope, &challenge, creds.as_ref())

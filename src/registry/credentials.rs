@@ -21,13 +21,13 @@ impl std::fmt::Debug for Credentials {
 
 /// The credentials for `registry` (a registry name as in a reference, e.g. `docker.io`), if any.
 pub fn lookup(registry: &str) -> Option<Credentials> {
-    if let Ok(token) = std::env::var("HOIST_TOKEN") {
-        if !token.is_empty() {
-            return Some(Credentials {
-                username: "<token>".into(),
-                secret: token,
-            });
-        }
+    if let Ok(token) = std::env::var("HOIST_TOKEN")
+        && !token.is_empty()
+    {
+        return Some(Credentials {
+            username: "<token>".into(),
+            secret: token,
+        });
     }
     let path = docker_config_path()?;
     let text = std::fs::read_to_string(path).ok()?;

@@ -1,7 +1,7 @@
 //! Registry errors: what went wrong talking to a registry (distribution-spec "Error Codes"), phrased as
 //! what happened, why, and what to do. Credentials never appear in these messages.
 
-use crate::image::{Digest, Platform, Reference};
+use crate::image::Digest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -39,17 +39,17 @@ pub enum RegistryError {
         offered.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
     )]
     PlatformMissing {
-        reference: Reference,
-        wanted: Platform,
-        offered: Vec<Platform>,
+        reference: String,
+        wanted: String,
+        offered: Vec<String>,
     },
     #[error(
         "`{reference}` is an image for `{actual}`, not for the requested platform `{wanted}`\nhint: pass `--platform {actual}` or use a base image built for `{wanted}`"
     )]
     PlatformMismatch {
-        reference: Reference,
-        wanted: Platform,
-        actual: Platform,
+        reference: String,
+        wanted: String,
+        actual: String,
     },
     #[error("registry `{host}` answered {status} to {method} `{url}`: {body}")]
     Status {
@@ -68,7 +68,7 @@ pub enum RegistryError {
     #[error("cannot pull `{reference}`: {source}")]
     Client {
         reference: String,
-        source: oci_client::errors::OciDistributionError,
+        source: Box<oci_client::errors::OciDistributionError>,
     },
     #[error("the blob cache failed while handling `{reference}`: {source}")]
     Blob {

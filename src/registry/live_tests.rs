@@ -24,8 +24,14 @@ impl Drop for Registry {
     }
 }
 
-async fn start(dir: &Path) -> Registry {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+async fn start(dir: &Path, extra: &str) -> Registry {
+    start_on(dir, "127.0.0.1", extra).await
+}
+
+/// Starts a registry on `ip`; `extra` is appended after the `http: addr:` line (indent it by two spaces
+/// for more `http:` keys, or not at all for top-level keys).
+async fn start_on(dir: &Path, ip: &str, extra: &str) -> Registry {
+    let port = std::net::TcpListener::bind((ip, 0))
         .unwrap()
         .local_addr()
         .unwrap()
@@ -34,7 +40,7 @@ async fn start(dir: &Path) -> Registry {
     std::fs::write(
         &config,
         format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {ip}:{port}\n{extra}",
             dir.join("data").display()
         ),
     )
@@ -47,17 +53,13 @@ async fn start(dir: &Path) -> Registry {
         .spawn()
         .unwrap();
     let registry = Registry { child, port };
-    let url = format!("http://127.0.0.1:{port}/v2/");
     for _ in 0..100 {
-        if reqwest::get(&url)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
+        if tokio::net::TcpStream::connect((ip, port)).await.is_ok() {
             return registry;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("docker-registry did not start on port {port}");
+    panic!("docker-registry did not start on {ip}:{port}");
 }
 
 fn skopeo(args: &[&str]) -> String {
@@ -81,7 +83,7 @@ async fn pull_push_round_trip() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let reg = start(tmp.path()).await;
+    let reg = start(tmp.path(), "").await;
     let host = format!("127.0.0.1:{}", reg.port);
 
     // Seed: our layout, copied in by skopeo.
@@ -126,7 +128,7 @@ async fn pull_push_round_trip() {
         )
         .await
         .unwrap();
-    let events = recorder.0.lock().unwrap();
+    let events = recorder.0.lock().unwrap().clone();
     assert!(
         events.iter().all(|e| !matches!(e, Event::Blob { .. })),
         "{events:?}"
@@ -149,10 +151,23 @@ async fn pull_push_round_trip() {
         r(&format!("{host}/other/app:v2")),
         r(&format!("{host}/third:v3")),
     ];
+    let recorder = Recorder::default();
     let d = client
-        .push(&serialized, &store, &targets, &Silent)
+        .push(&serialized, &store, &targets, &recorder)
         .await
         .unwrap();
+    // The layer came from `seed/app` on the same registry: it is mounted, not uploaded.
+    let events = recorder.0.lock().unwrap().clone();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::BlobSkipped {
+                reason: "mounted",
+                ..
+            }
+        )),
+        "{events:?}"
+    );
     assert_eq!(d.digest, serialized.manifest.digest);
     for t in ["other/app:v2", "third:v3"] {
         let out = skopeo(&[
@@ -238,4 +253,159 @@ async fn pull_push_round_trip() {
         .await
         .unwrap_err();
     assert!(matches!(err, RegistryError::Unreachable { .. }), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_with_a_service_account_key() {
+    if !Path::new("/usr/bin/docker-registry").exists() || !Path::new("/usr/bin/htpasswd").exists() {
+        eprintln!("skipped: needs /usr/bin/docker-registry and /usr/bin/htpasswd");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new("htpasswd")
+        .args(["-Bbn", "<token>", "s3cret-key"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let htpasswd = tmp.path().join("htpasswd");
+    std::fs::write(&htpasswd, &out.stdout).unwrap();
+    let extra = format!(
+        "auth:\n  htpasswd:\n    realm: hoist-test\n    path: {}\n",
+        htpasswd.display()
+    );
+    let reg = start(tmp.path(), &extra).await;
+    let host = format!("127.0.0.1:{}", reg.port);
+    let (image, blobs) = sample_image(tmp.path());
+    let target = r(&format!("{host}/private/app:v1"));
+
+    let anonymous = RegistryClient::new(RegistryOptions::default()).unwrap();
+    let err = anonymous
+        .push(&image, &blobs, std::slice::from_ref(&target), &Silent)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Denied { .. }), "{err}");
+    assert!(err.to_string().contains("HOIST_TOKEN"), "{err}");
+
+    let wrong = RegistryClient::new(RegistryOptions::default()).unwrap();
+    wrong.login(&host, "<token>", "wrong-key");
+    let err = wrong
+        .push(&image, &blobs, std::slice::from_ref(&target), &Silent)
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains("wrong-key"), "{err}");
+
+    let client = RegistryClient::new(RegistryOptions::default()).unwrap();
+    client.login(&host, "<token>", "s3cret-key");
+    client
+        .push(&image, &blobs, std::slice::from_ref(&target), &Silent)
+        .await
+        .unwrap();
+    let store = BlobStore::open(tmp.path().join("pulled")).unwrap();
+    let pulled = client
+        .pull(&target, &Platform::linux_amd64(), &store, &Silent)
+        .await
+        .unwrap();
+    assert_eq!(pulled.serialize().manifest.digest, image.manifest.digest);
+    let err = anonymous
+        .pull(&target, &Platform::linux_amd64(), &store, &Silent)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Denied { .. }), "{err}");
+}
+
+/// A non-loopback IPv4 address of this machine, if it has one.
+fn outward_ip() -> Option<String> {
+    let out = Command::new("hostname").arg("-I").output().ok()?;
+    String::from_utf8(out.stdout)
+        .ok()?
+        .split_whitespace()
+        .find(|a| {
+            a.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| !ip.is_loopback())
+        })
+        .map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn insecure_hosts_use_unverified_tls_or_plain_http() {
+    let Some(ip) = outward_ip() else {
+        eprintln!("skipped: this machine has no non-loopback IPv4 address");
+        return;
+    };
+    if !Path::new("/usr/bin/docker-registry").exists() || !Path::new("/usr/bin/openssl").exists() {
+        eprintln!("skipped: needs /usr/bin/docker-registry and /usr/bin/openssl");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=hoist-test",
+        ])
+        .arg("-addext")
+        .arg(format!("subjectAltName=IP:{ip}"))
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (image, blobs) = sample_image(tmp.path());
+    let store = BlobStore::open(tmp.path().join("pulled")).unwrap();
+
+    // A self-signed TLS registry: refused when verified, used when insecure.
+    let tls_dir = tmp.path().join("tls");
+    std::fs::create_dir(&tls_dir).unwrap();
+    let tls = format!(
+        "  tls:\n    certificate: {}\n    key: {}\n",
+        cert.display(),
+        key.display()
+    );
+    let tls_reg = start_on(&tls_dir, &ip, &tls).await;
+    let target = r(&format!("{ip}:{}/secure/app:v1", tls_reg.port));
+    let strict = RegistryClient::new(RegistryOptions::default()).unwrap();
+    let err = strict
+        .push(&image, &blobs, std::slice::from_ref(&target), &Silent)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::Unreachable { .. }), "{err}");
+    let lax = RegistryClient::new(RegistryOptions {
+        insecure: vec![format!("{ip}:{}", tls_reg.port)],
+        mirrors: vec![],
+    })
+    .unwrap();
+    lax.push(&image, &blobs, std::slice::from_ref(&target), &Silent)
+        .await
+        .unwrap();
+    lax.pull(&target, &Platform::linux_amd64(), &store, &Silent)
+        .await
+        .unwrap();
+
+    // A plain-HTTP registry on the same address: insecure falls back to HTTP.
+    let plain_dir = tmp.path().join("plain");
+    std::fs::create_dir(&plain_dir).unwrap();
+    let plain_reg = start_on(&plain_dir, &ip, "").await;
+    let target = r(&format!("{ip}:{}/plain/app:v1", plain_reg.port));
+    let lax = RegistryClient::new(RegistryOptions {
+        insecure: vec![ip.clone()],
+        mirrors: vec![],
+    })
+    .unwrap();
+    lax.push(&image, &blobs, std::slice::from_ref(&target), &Silent)
+        .await
+        .unwrap();
+    let fresh = BlobStore::open(tmp.path().join("pulled-plain")).unwrap();
+    lax.pull(&target, &Platform::linux_amd64(), &fresh, &Silent)
+        .await
+        .unwrap();
 }

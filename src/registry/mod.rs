@@ -43,6 +43,18 @@ impl RegistryClient {
         Ok(RegistryClient { options, http })
     }
 
+    /// Uses `username`/`secret` for `registry` (a registry name as in references, e.g. `docker.io`),
+    /// ahead of `HOIST_TOKEN` and Docker's `config.json`.
+    pub fn login(&self, registry: &str, username: &str, secret: &str) {
+        self.http.login(
+            registry,
+            credentials::Credentials {
+                username: username.to_string(),
+                secret: secret.to_string(),
+            },
+        );
+    }
+
     pub fn options(&self) -> &RegistryOptions {
         &self.options
     }

@@ -8,11 +8,11 @@ use std::task::{Context, Poll};
 
 use futures::{StreamExt as _, TryStreamExt as _};
 use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::OciDistributionError;
+use oci_client::errors::{DigestError, OciDistributionError};
 use oci_client::secrets::RegistryAuth;
 
 use super::host::{api_host, pull_registry};
-use super::{RegistryClient, RegistryError, credentials};
+use super::{RegistryClient, RegistryError};
 use crate::image::blobs::{BlobError, BlobWriter};
 use crate::image::manifest::{AnyManifest, media_type};
 use crate::image::{BlobStore, Descriptor, Digest, Image, ImageConfig, Layer, Platform, Reference};
@@ -52,7 +52,7 @@ pub async fn pull(
         ..ClientConfig::default()
     })
     .map_err(|source| client_error(reference, &host, &base, source))?;
-    let auth = match credentials::lookup(name) {
+    let auth = match registry.http.credentials(name) {
         Some(c) => RegistryAuth::Basic(c.username, c.secret),
         None => RegistryAuth::Anonymous,
     };
@@ -73,7 +73,13 @@ pub async fn pull(
         blobs,
         reporter,
     };
-    puller.run(platform, &host, &base).await
+    let image = puller.run(platform, &host, &base).await?;
+    for layer in image.layers() {
+        registry
+            .http
+            .remember_origin(&layer.descriptor.digest, name, reference.repository());
+    }
+    Ok(image)
 }
 
 impl Puller<'_> {
@@ -99,9 +105,9 @@ impl Puller<'_> {
                     index
                         .select(platform)
                         .map_err(|offered| RegistryError::PlatformMissing {
-                            reference: self.reference.clone(),
-                            wanted: platform.clone(),
-                            offered,
+                            reference: self.reference.to_string(),
+                            wanted: platform.to_string(),
+                            offered: offered.iter().map(ToString::to_string).collect(),
                         })?;
                 let pinned = self.remote.clone_with_digest(chosen.digest.to_string());
                 let (bytes, _) = self
@@ -137,9 +143,9 @@ impl Puller<'_> {
         let actual = config.platform();
         if !actual.satisfies(platform) {
             return Err(RegistryError::PlatformMismatch {
-                reference: self.reference.clone(),
-                wanted: platform.clone(),
-                actual,
+                reference: self.reference.to_string(),
+                wanted: platform.to_string(),
+                actual: actual.to_string(),
             });
         }
         let downloads: Vec<_> = manifest
@@ -290,14 +296,17 @@ fn client_error(
                 action: "pull",
             }
         }
-        OciDistributionError::DigestError(ref d) => RegistryError::DigestMismatch {
+        OciDistributionError::DigestError(DigestError::VerificationError {
+            ref expected,
+            ref actual,
+        }) => RegistryError::DigestMismatch {
             reference: reference.to_string(),
-            digest: "(see below)".into(),
-            actual: d.to_string(),
+            digest: expected.clone(),
+            actual: actual.clone(),
         },
         other => RegistryError::Client {
             reference: reference.to_string(),
-            source: other,
+            source: Box::new(other),
         },
     }
 }

@@ -122,17 +122,35 @@ async fn upload(
         return Ok(());
     }
     let start_url = format!("{}/v2/{}/blobs/uploads/", repo.base, repo.name);
-    let resp = http
-        .send(
-            repo.registry,
-            &repo.host,
-            &repo.scope,
-            Method::POST,
-            &start_url,
-            repo.verify,
-            &|r| Ok(r.header(header::CONTENT_LENGTH, 0)),
-        )
-        .await?;
+    let mounted = match http.origin(&d.digest) {
+        Some((registry, from)) if registry == repo.registry && from != repo.name => {
+            mount(client, repo, &d.digest, &from).await?
+        }
+        Some(_) | None => None,
+    };
+    let resp = match mounted {
+        Some(Mount::Done) => {
+            reporter.report(Event::BlobSkipped {
+                verb: "push",
+                digest: d.digest.to_string(),
+                reason: "mounted",
+            });
+            return Ok(());
+        }
+        Some(Mount::Upload(resp)) => resp,
+        None => {
+            http.send(
+                repo.registry,
+                &repo.host,
+                &repo.scope,
+                Method::POST,
+                &start_url,
+                repo.verify,
+                &|r| Ok(r.header(header::CONTENT_LENGTH, 0)),
+            )
+            .await?
+        }
+    };
     if resp.status() != StatusCode::ACCEPTED {
         return Err(unexpected(&repo.host, "POST", &start_url, resp).await);
     }
@@ -193,6 +211,47 @@ async fn upload(
     Ok(())
 }
 
+enum Mount {
+    /// 201: the registry linked the blob from the other repository.
+    Done,
+    /// 202: the registry opened an upload instead (its answer carries the `Location`).
+    Upload(reqwest::Response),
+}
+
+/// Tries a cross-repository mount of `digest` from `from` (same registry). `None` when the registry
+/// answers anything else, or refuses the wider token: the caller then uploads normally.
+async fn mount(
+    client: &RegistryClient,
+    repo: &Repo<'_>,
+    digest: &Digest,
+    from: &str,
+) -> Result<Option<Mount>, RegistryError> {
+    let mut url = Url::parse(&format!("{}/v2/{}/blobs/uploads/", repo.base, repo.name))
+        .map_err(|e| RegistryError::Setup(e.to_string()))?;
+    url.query_pairs_mut()
+        .append_pair("mount", &digest.to_string())
+        .append_pair("from", from);
+    let scope = format!("{} repository:{from}:pull", repo.scope);
+    let sent = client
+        .http
+        .send(
+            repo.registry,
+            &repo.host,
+            &scope,
+            Method::POST,
+            url.as_str(),
+            repo.verify,
+            &|r| Ok(r.header(header::CONTENT_LENGTH, 0)),
+        )
+        .await;
+    Ok(match sent {
+        Ok(resp) if resp.status() == StatusCode::CREATED => Some(Mount::Done),
+        Ok(resp) if resp.status() == StatusCode::ACCEPTED => Some(Mount::Upload(resp)),
+        Ok(_) | Err(RegistryError::Denied { .. }) => None,
+        Err(e) => return Err(e),
+    })
+}
+
 /// The `PUT` URL for a monolithic upload: `Location` (maybe relative) plus `digest=`.
 pub fn upload_url(start_url: &str, location: &str, digest: &Digest) -> Result<String, String> {
     let base = Url::parse(start_url).map_err(|e| e.to_string())?;
@@ -239,14 +298,13 @@ async fn put_manifest(
         .headers()
         .get("docker-content-digest")
         .and_then(|v| v.to_str().ok())
+        && echoed != image.manifest.digest.to_string()
     {
-        if echoed != image.manifest.digest.to_string() {
-            return Err(RegistryError::DigestMismatch {
-                reference: target.to_string(),
-                digest: image.manifest.digest.to_string(),
-                actual: echoed.to_string(),
-            });
-        }
+        return Err(RegistryError::DigestMismatch {
+            reference: target.to_string(),
+            digest: image.manifest.digest.to_string(),
+            actual: echoed.to_string(),
+        });
     }
     Ok(())
 }
