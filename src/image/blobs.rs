@@ -113,13 +113,13 @@ impl BlobWriter {
             source,
         };
         let tmp = buf.into_inner().map_err(|e| io_err(e.into_error()))?;
-        if let Some(expected) = expected {
-            if *expected != digest {
-                return Err(BlobError::DigestMismatch {
-                    expected: expected.clone(),
-                    actual: digest,
-                });
-            }
+        if let Some(expected) = expected
+            && *expected != digest
+        {
+            return Err(BlobError::DigestMismatch {
+                expected: expected.clone(),
+                actual: digest,
+            });
         }
         let dest = self.store.path(&digest);
         if !dest.exists() {

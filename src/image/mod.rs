@@ -19,6 +19,9 @@ pub use manifest::{Descriptor, Index, Manifest, media_type};
 pub use platform::Platform;
 pub use reference::Reference;
 
+/// Registry images resolved for a build, by the reference the build definition named.
+pub type ImageSet = std::collections::BTreeMap<Reference, Image>;
+
 /// One filesystem layer: the compressed blob's descriptor and the digest of the uncompressed tar.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layer {
@@ -197,6 +200,3 @@ mod tests {
         assert_eq!(a.manifest.platform, Some(Platform::linux_amd64()));
     }
 }
-
-/// Registry images resolved for a build, by the reference the build definition named.
-pub type ImageSet = std::collections::BTreeMap<Reference, Image>;

@@ -143,13 +143,13 @@ impl FromStr for Reference {
             Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
             None => (rest, None),
         };
-        if let Some(tag) = tag {
-            if !valid_tag(tag) {
-                return Err(ReferenceError::BadTag {
-                    input: input.to_string(),
-                    tag: tag.to_string(),
-                });
-            }
+        if let Some(tag) = tag
+            && !valid_tag(tag)
+        {
+            return Err(ReferenceError::BadTag {
+                input: input.to_string(),
+                tag: tag.to_string(),
+            });
         }
         let (registry, path) = split_registry(name);
         let registry = match registry {
