@@ -222,11 +222,7 @@ pub fn from_stage(
         let Some(node) = fs.get(&real).cloned() else {
             continue;
         };
-        if node.is_dir() {
-            fs.materialize(std::slice::from_ref(&real))?;
-        } else if matches!(node.kind, NodeKind::File(_)) {
-            fs.materialize(std::slice::from_ref(&real))?;
-        }
+        fs.materialize(std::slice::from_ref(&real))?;
         let node = fs.get(&real).cloned().unwrap_or(node);
         let mut tree = Vec::new();
         if node.is_dir() {

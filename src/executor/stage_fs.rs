@@ -339,10 +339,10 @@ impl StageFs {
             }
         }
         for node in self.nodes.values_mut() {
-            if let NodeKind::File(Content::Layer { layer, path }) = &node.kind {
-                if let Some(host) = extracted.get(&(*layer, path.clone())) {
-                    node.kind = NodeKind::File(Content::Host(host.clone()));
-                }
+            if let NodeKind::File(Content::Layer { layer, path }) = &node.kind
+                && let Some(host) = extracted.get(&(*layer, path.clone()))
+            {
+                node.kind = NodeKind::File(Content::Host(host.clone()));
             }
         }
         self.keep(tmp);
