@@ -252,6 +252,18 @@ fn named_symlinks_are_followed_inside_the_context_only() {
 }
 
 #[test]
+fn parents_keep_the_source_path() {
+    let f = fixture();
+    let mut spec = copy(&["src/sub/b.txt", "top.txt"], "/p/");
+    spec.parents = true;
+    let img = run(&f, vec![step("COPY --parents", Some(FsChange::Copy(spec)))]).unwrap();
+    assert_eq!(
+        names(&f.blobs, &img.layers()[1]),
+        ["p/", "p/src/", "p/src/sub/", "p/src/sub/b.txt", "p/top.txt"]
+    );
+}
+
+#[test]
 fn several_sources_need_a_directory_dest() {
     let f = fixture();
     let err = run(
