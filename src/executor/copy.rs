@@ -128,8 +128,11 @@ pub fn copy(
         } else {
             target.clone()
         };
-        if spec.extract_archives && matches!(spec.source, CopySource::Context) {
-            if let NodeKind::File(Content::Host(host)) = &item.node.kind {
+        if spec.extract_archives
+            && matches!(spec.source, CopySource::Context)
+            && let NodeKind::File(Content::Host(host)) = &item.node.kind
+        {
+            {
                 let err = |error| CopyError::Archive {
                     path: item.rel.clone(),
                     error,

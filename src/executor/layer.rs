@@ -76,7 +76,7 @@ impl LayerWriter {
 
     /// Writes `entries` sorted by path (parents before children, as `tar` readers expect).
     pub fn write_all(&mut self, mut entries: Vec<Entry>) -> Result<(), LayerError> {
-        entries.sort_by(|a, b| tar_name(&a.path).cmp(&tar_name(&b.path)));
+        entries.sort_by_key(|e| tar_name(&e.path));
         entries.dedup_by(|b, a| a.path == b.path);
         for e in &entries {
             self.append(e)?;

@@ -38,18 +38,18 @@ pub enum ExecError {
         "RUN is not supported yet ({location}: `{text}`)\nhint: remove the `RUN` step or build this stage with another tool for now; hoist's RUN sandbox is not implemented yet",
         text = location.text
     )]
-    RunNotSupported { location: Location },
+    RunNotSupported { location: Box<Location> },
     #[error("{location}: `{text}`: {source}", text = location.text)]
     Copy {
-        location: Location,
-        source: CopyError,
+        location: Box<Location>,
+        source: Box<CopyError>,
     },
     #[error("cannot read the filesystem of stage `{stage}`: {source}")]
     Base { stage: String, source: FsError },
     #[error("{location}: cannot write the layer: {source}")]
     Layer {
-        location: Location,
-        source: LayerError,
+        location: Box<Location>,
+        source: Box<LayerError>,
     },
 }
 
@@ -107,7 +107,7 @@ pub fn execute(
                 None => None,
                 Some(FsChange::Run(_)) => {
                     return Err(ExecError::RunNotSupported {
-                        location: step.location.clone(),
+                        location: Box::new(step.location.clone()),
                     });
                 }
                 Some(FsChange::Mkdir(spec)) => Some(copy::mkdir(spec, &mut fs)),
@@ -141,8 +141,8 @@ pub fn execute(
             let entries = entries
                 .transpose()
                 .map_err(|source| ExecError::Copy {
-                    location: step.location.clone(),
-                    source,
+                    location: Box::new(step.location.clone()),
+                    source: Box::new(source),
                 })?
                 .unwrap_or_default();
             image = apply_step(plan, blobs, reporter, image, step, entries)?;
@@ -173,8 +173,8 @@ fn apply_step(
         image.with_history(history)
     } else {
         let layer_err = |source| ExecError::Layer {
-            location: step.location.clone(),
-            source,
+            location: Box::new(step.location.clone()),
+            source: Box::new(source),
         };
         let mut writer = LayerWriter::new(blobs, plan.epoch).map_err(layer_err)?;
         writer.write_all(entries).map_err(layer_err)?;

@@ -90,8 +90,10 @@ pub fn from_context(
         if !rel.is_empty() && ctx.filter.is_excluded(&rel) {
             continue;
         }
-        let host = ctx.root.join(&rel);
-        // A named source that is a symlink is followed.
+        // A named source that is a symlink is followed, but never out of the context.
+        let Some(host) = scoped(&ctx.root, &rel) else {
+            continue;
+        };
         let Ok(meta) = fs::metadata(&host) else {
             continue;
         };
@@ -100,7 +102,7 @@ pub fn from_context(
             error,
         })?;
         let tree = if meta.is_dir() {
-            walk_context(ctx, &rel, excludes)?
+            walk_context(ctx, &host, &rel, excludes)?
         } else {
             Vec::new()
         };
@@ -137,14 +139,61 @@ fn host_node(path: &Path, meta: &fs::Metadata, link: bool) -> std::io::Result<No
     Ok(Node::new(kind, 0, 0, meta.mode()))
 }
 
+/// `rel` inside `root` with every symlink on the way resolved inside `root` (absolute targets and `..`
+/// are clamped at `root`, as Docker scopes the context); `None` when a component is missing.
+fn scoped(root: &Path, rel: &str) -> Option<std::path::PathBuf> {
+    let mut todo: Vec<String> = rel
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .rev()
+        .map(str::to_string)
+        .collect();
+    let mut cur: Vec<String> = Vec::new();
+    let mut hops = 0;
+    while let Some(c) = todo.pop() {
+        match c.as_str() {
+            "." => continue,
+            ".." => {
+                cur.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let candidate = root.join(cur.join("/")).join(&c);
+        let meta = fs::symlink_metadata(&candidate).ok()?;
+        if meta.file_type().is_symlink() {
+            hops += 1;
+            if hops > 40 {
+                return None;
+            }
+            let target = fs::read_link(&candidate).ok()?;
+            let target = target.to_string_lossy();
+            if target.starts_with('/') {
+                cur.clear();
+            }
+            todo.extend(
+                target
+                    .split('/')
+                    .filter(|c| !c.is_empty())
+                    .rev()
+                    .map(str::to_string),
+            );
+        } else {
+            cur.push(c);
+        }
+    }
+    Some(root.join(cur.join("/")))
+}
+
 fn walk_context(
     ctx: &BuildContext,
+    root: &Path,
     rel: &str,
     excludes: &ContextFilter,
 ) -> Result<Vec<(String, Node)>, SourceError> {
     let reincludes = ctx.filter.patterns().iter().any(|p| p.starts_with('!'))
         || excludes.patterns().iter().any(|p| p.starts_with('!'));
-    let root = ctx.root.join(rel);
+    let root = root.to_path_buf();
     let mut out = Vec::new();
     let mut walk = walkdir::WalkDir::new(&root)
         .min_depth(1)
@@ -222,11 +271,7 @@ pub fn from_stage(
         let Some(node) = fs.get(&real).cloned() else {
             continue;
         };
-        if node.is_dir() {
-            fs.materialize(std::slice::from_ref(&real))?;
-        } else if matches!(node.kind, NodeKind::File(_)) {
-            fs.materialize(std::slice::from_ref(&real))?;
-        }
+        fs.materialize(std::slice::from_ref(&real))?;
         let node = fs.get(&real).cloned().unwrap_or(node);
         let mut tree = Vec::new();
         if node.is_dir() {

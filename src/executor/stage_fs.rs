@@ -339,10 +339,10 @@ impl StageFs {
             }
         }
         for node in self.nodes.values_mut() {
-            if let NodeKind::File(Content::Layer { layer, path }) = &node.kind {
-                if let Some(host) = extracted.get(&(*layer, path.clone())) {
-                    node.kind = NodeKind::File(Content::Host(host.clone()));
-                }
+            if let NodeKind::File(Content::Layer { layer, path }) = &node.kind
+                && let Some(host) = extracted.get(&(*layer, path.clone()))
+            {
+                node.kind = NodeKind::File(Content::Host(host.clone()));
             }
         }
         self.keep(tmp);
@@ -378,4 +378,60 @@ fn open_layer(blobs: &BlobStore, layer: &Layer) -> Result<Box<dyn Read>, FsError
     } else {
         Box::new(reader)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::layer::{Entry, EntryKind, FileContent, LayerWriter};
+    use crate::image::{History, Platform};
+
+    fn layer(blobs: &BlobStore, paths: &[(&str, EntryKind)]) -> Layer {
+        let mut w = LayerWriter::new(blobs, 0).unwrap();
+        let entries = paths
+            .iter()
+            .map(|(p, kind)| Entry {
+                path: p.to_string(),
+                kind: kind.clone(),
+                uid: 0,
+                gid: 0,
+                mode: 0o755,
+            })
+            .collect();
+        w.write_all(entries).unwrap();
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn whiteouts_opaque_dirs_and_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        let file = |s: &str| EntryKind::File(FileContent::Bytes(s.as_bytes().to_vec()));
+        let l1 = layer(
+            &blobs,
+            &[
+                ("/a/x", file("x")),
+                ("/a/y", file("y")),
+                ("/b/z", file("z")),
+            ],
+        );
+        let l2 = layer(
+            &blobs,
+            &[
+                ("/a/.wh..wh..opq", file("")),
+                ("/a/new", file("new")),
+                ("/b/.wh.z", file("")),
+                ("/l", EntryKind::Symlink("a".into())),
+            ],
+        );
+        let image = Image::empty(&Platform::linux_amd64())
+            .with_layer(l1, History::default())
+            .with_layer(l2, History::default());
+        let mut fs = StageFs::of_image(&image, &blobs).unwrap();
+        assert!(fs.get("/a/x").is_none() && fs.get("/a/y").is_none());
+        assert!(fs.get("/b/z").is_none() && fs.get("/b").is_some_and(Node::is_dir));
+        assert_eq!(fs.resolve("/l/new", true).unwrap(), "/a/new");
+        assert_eq!(fs.resolve("/l", false).unwrap(), "/l");
+        assert_eq!(fs.read("/l/new").unwrap().as_deref(), Some(&b"new"[..]));
+    }
 }

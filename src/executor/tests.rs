@@ -74,6 +74,9 @@ fn fixture() -> Fixture {
     std::os::unix::fs::symlink("a.txt", ctx.join("src/link")).unwrap();
     std::fs::write(ctx.join("top.txt"), "top").unwrap();
     std::fs::write(ctx.join("x.txt"), "x").unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", ctx.join("escape")).unwrap();
+    std::os::unix::fs::symlink("../../../../../../etc/passwd", ctx.join("escape2")).unwrap();
+    std::os::unix::fs::symlink("/top.txt", ctx.join("inside")).unwrap();
     let gz = flate2::write::GzEncoder::new(
         std::fs::File::create(ctx.join("arch.tar.gz")).unwrap(),
         Default::default(),
@@ -220,6 +223,43 @@ fn directory_contents_and_file_into_existing_dir() {
     assert_eq!(
         img.config().created.as_deref(),
         Some("1970-01-01T00:00:00Z")
+    );
+}
+
+#[test]
+fn named_symlinks_are_followed_inside_the_context_only() {
+    let f = fixture();
+    let img = run(
+        &f,
+        vec![step(
+            "COPY inside /i",
+            Some(FsChange::Copy(copy(&["inside"], "/i"))),
+        )],
+    )
+    .unwrap();
+    assert_eq!(
+        read_layer(&f.blobs, &img.layers()[1]),
+        [("i".into(), 0, 0, 0o644, "top".into())]
+    );
+    for src in ["escape", "escape2"] {
+        let err = run(
+            &f,
+            vec![step("COPY", Some(FsChange::Copy(copy(&[src], "/e"))))],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("was not found"), "{err}");
+    }
+}
+
+#[test]
+fn parents_keep_the_source_path() {
+    let f = fixture();
+    let mut spec = copy(&["src/sub/b.txt", "top.txt"], "/p/");
+    spec.parents = true;
+    let img = run(&f, vec![step("COPY --parents", Some(FsChange::Copy(spec)))]).unwrap();
+    assert_eq!(
+        names(&f.blobs, &img.layers()[1]),
+        ["p/", "p/src/", "p/src/sub/", "p/src/sub/b.txt", "p/top.txt"]
     );
 }
 
