@@ -1,15 +1,19 @@
 //! The Dockerfile frontend: text → AST (`parser`) → typed instructions (`instruction`) → plan (`convert`),
 //! following the Dockerfile reference and BuildKit's `frontend/dockerfile` behaviour.
 
+pub mod args;
 pub mod convert;
+pub mod copy;
 pub mod dispatch;
 pub mod dockerignore;
+pub mod duration;
 pub mod error;
 pub mod expand;
 pub mod instruction;
 pub mod parser;
 #[cfg(test)]
 mod plan_tests;
+pub mod suggest;
 
 use std::path::PathBuf;
 
