@@ -80,6 +80,7 @@ pub fn stages(
     let escape = ast.escape;
     let mut args = Args::new(build_args, platform);
     let mut declared: BTreeSet<String> = BTreeSet::new();
+    let mut warnings = Vec::new();
     let mut defs: Vec<StageDef> = Vec::new();
     for inst in instructions {
         match (&inst.kind, defs.last_mut()) {
@@ -97,6 +98,18 @@ pub fn stages(
                 }
             }
             (Kind::From(from), _) => {
+                if let Some(p) = &from.platform {
+                    let lookup = |k: &str| args.global(k);
+                    let p =
+                        expand::word(p, escape, &lookup).map_err(|e| expand_err(&inst, file, e))?;
+                    if p.parse::<Platform>().ok().as_ref() != Some(platform) {
+                        warnings.push(format!(
+                            "{}:{}: `FROM --platform={p}` is ignored: hoist builds every stage for `{platform}`",
+                            file.display(),
+                            inst.node.start_line
+                        ));
+                    }
+                }
                 let lookup = |k: &str| args.global(k);
                 let image = expand::word(&from.image, escape, &lookup)
                     .map_err(|e| expand_err(&inst, file, e))?;
@@ -156,7 +169,6 @@ pub fn stages(
             })?,
     };
     let needed = order(&defs, target_index, file)?;
-    let mut warnings = Vec::new();
     for (name, _) in build_args {
         if !declared.contains(name) && !PREDEFINED.contains(&name.as_str()) {
             warnings.push(format!(

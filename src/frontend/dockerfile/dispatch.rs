@@ -113,9 +113,16 @@ pub fn stage(
         match &inst.kind {
             Kind::Arg(decls) => {
                 for decl in decls {
+                    // Later declarations of one ARG line see the earlier ones.
+                    let scope = args.clone();
+                    let chained = |k: &str| {
+                        let env = state.env.iter().rev().find(|(n, _)| n == k);
+                        let arg = scope.iter().rev().find(|(n, _)| n == k);
+                        env.or(arg).map(|(_, v)| v.clone())
+                    };
                     let value = ctx
                         .args
-                        .declare(decl, false, ctx.escape, &lookup)
+                        .declare(decl, false, ctx.escape, &chained)
                         .map_err(|e| err(e.0))?;
                     if let Some(v) = value {
                         set(&mut args, &decl.name, v);

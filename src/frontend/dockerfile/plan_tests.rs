@@ -393,3 +393,32 @@ fn healthcheck_step() {
     );
     assert_eq!(h.interval, Some(30_000_000_000));
 }
+
+#[test]
+fn arg_defaults_see_earlier_args_of_the_same_line() {
+    let s = steps("FROM alpine\nARG A=1 B=${A}2\nENV B=$B\n");
+    assert_eq!(
+        s[0].config,
+        vec![ConfigChange::Env(vec![("B".into(), "12".into())])]
+    );
+}
+
+#[test]
+fn expansion_error_names_the_line() {
+    let e = err("FROM alpine\nENV A=${NOPE:?must be set}\n");
+    assert!(
+        e.starts_with("Dockerfile:2: ") && e.contains("must be set"),
+        "{e}"
+    );
+}
+
+#[test]
+fn from_platform_other_than_target_warns() {
+    let df = from_text(
+        "FROM --platform=$TARGETPLATFORM alpine\nFROM --platform=linux/arm64 alpine\n",
+        &input(),
+    )
+    .unwrap();
+    assert_eq!(df.warnings.len(), 1, "{:?}", df.warnings);
+    assert!(df.warnings[0].starts_with("Dockerfile:2: `FROM --platform=linux/arm64` is ignored"));
+}
