@@ -1,5 +1,12 @@
 //! The Dockerfile frontend: text → AST (`parser`) → typed instructions (`instruction`) → plan (`convert`),
 //! following the Dockerfile reference and BuildKit's `frontend/dockerfile` behaviour.
+//!
+//! - `parser`: directives, continuations, flags, heredocs → [`parser::Ast`] (no semantics).
+//! - `instruction`: each node checked and typed ([`instruction::Kind`]); `suggest`, `duration` help it.
+//! - `expand`: BuildKit's shell-lexer word expansion (`$VAR`, `${VAR:-x}`, quotes).
+//! - `convert`: stages, `--target`, dependencies, external images; `args` scopes build arguments.
+//! - `dispatch` (and `copy` for COPY/ADD): one stage's instructions → plan steps.
+//! - `dockerignore`: the context filter; `error`: located errors with hints.
 
 pub mod args;
 pub mod convert;

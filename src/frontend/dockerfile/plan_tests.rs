@@ -422,3 +422,31 @@ fn from_platform_other_than_target_warns() {
     assert_eq!(df.warnings.len(), 1, "{:?}", df.warnings);
     assert!(df.warnings[0].starts_with("Dockerfile:2: `FROM --platform=linux/arm64` is ignored"));
 }
+
+/// `fixtures/dockerfile/<case>/Dockerfile`: `error.txt` holds the expected error, `history.txt` the
+/// expected `created_by` of every step of the result.
+#[test]
+fn fixture_cases() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/dockerfile");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let dir = entry.unwrap().path();
+        let text = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+        let result = plan_with(&text, &input());
+        if let Ok(expected) = std::fs::read_to_string(dir.join("error.txt")) {
+            let e = result.unwrap_err().to_string();
+            assert_eq!(e, expected.trim_end(), "{}", dir.display());
+        } else {
+            let plan = result.unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            let history: Vec<String> = plan
+                .stages
+                .iter()
+                .flat_map(|s| s.steps.iter().map(|st| st.created_by.clone()))
+                .collect();
+            let expected = std::fs::read_to_string(dir.join("history.txt")).unwrap();
+            assert_eq!(history.join("\n"), expected.trim_end(), "{}", dir.display());
+        }
+        seen += 1;
+    }
+    assert!(seen >= 4);
+}
