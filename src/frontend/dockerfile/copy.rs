@@ -100,7 +100,18 @@ pub fn copy_spec(
     } else {
         sources.clone()
     };
-    let text = format!("{keyword} {} {dest_word} # buildkit", words.join(" "));
+    // BuildKit's order: `--parents`, `--chown=`, `--chmod=` (as written, expanded), sources, dest.
+    let mut text = keyword.to_string();
+    if copy.parents {
+        text.push_str(" --parents");
+    }
+    if let Some(chown) = &copy.chown {
+        text.push_str(&format!(" --chown={}", x(chown)?));
+    }
+    if let Some(chmod) = &copy.chmod {
+        text.push_str(&format!(" --chmod={}", x(chmod)?));
+    }
+    let text = format!("{text} {} {dest_word} # buildkit", words.join(" "));
     let spec = CopySpec {
         source,
         sources,

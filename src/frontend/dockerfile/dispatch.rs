@@ -84,6 +84,8 @@ pub fn stage(
 ) -> Result<(Vec<Step>, State), FrontendError> {
     let mut steps = Vec::new();
     let mut args: Vec<(String, String)> = Vec::new();
+    // Every ARG of the stage, valueless ones as empty: BuildKit lists them all in RUN's history.
+    let mut declared: Vec<(String, String)> = Vec::new();
     let mut cmd_set = false;
     for (inst, source) in def.instructions.iter().zip(&def.copy_from) {
         let file = ctx.file;
@@ -124,6 +126,7 @@ pub fn stage(
                         .args
                         .declare(decl, false, ctx.escape, &chained)
                         .map_err(|e| err(e.0))?;
+                    set(&mut declared, &decl.name, value.clone().unwrap_or_default());
                     if let Some(v) = value {
                         set(&mut args, &decl.name, v);
                     }
@@ -292,17 +295,23 @@ pub fn stage(
                     .filter(|(k, _)| !state.env.iter().any(|(e, _)| e == k))
                     .cloned()
                     .collect();
-                let prefix = if env.is_empty() {
+                // BuildKit's `runCommandString`: `|N k=v ...`, an ENV value shadowing its ARG.
+                let shown: Vec<String> = declared
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = state
+                            .env
+                            .iter()
+                            .rev()
+                            .find(|(e, _)| e == k)
+                            .map_or(v, |(_, ev)| ev);
+                        format!("{k}={v}")
+                    })
+                    .collect();
+                let prefix = if shown.is_empty() {
                     String::new()
                 } else {
-                    format!(
-                        "|{} {} ",
-                        env.len(),
-                        env.iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    )
+                    format!("|{} {} ", shown.len(), shown.join(" "))
                 };
                 created_by = format!("RUN {prefix}{} # buildkit", argv.join(" "));
                 fs = Some(FsChange::Run(RunSpec { argv, env }));

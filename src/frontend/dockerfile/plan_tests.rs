@@ -182,7 +182,10 @@ fn copy_and_add() {
     );
     assert_eq!(c.chmod, Some(crate::plan::Chmod::Octal(0o644)));
     assert!(!c.extract_archives);
-    assert_eq!(s[1].created_by, "COPY a b ./ # buildkit");
+    assert_eq!(
+        s[1].created_by,
+        "COPY --chown=app:1 --chmod=644 a b ./ # buildkit"
+    );
     let Some(FsChange::Copy(c)) = &s[2].fs else {
         panic!()
     };
@@ -220,7 +223,10 @@ fn run_shell_exec_and_build_args() {
     };
     assert_eq!(run.argv, vec!["/bin/sh", "-c", "echo $V"]);
     assert_eq!(run.env, vec![("V".to_string(), "2".to_string())]);
-    assert_eq!(s[0].created_by, "RUN |1 V=2 /bin/sh -c echo $V # buildkit");
+    assert_eq!(
+        s[0].created_by,
+        "RUN |2 V=2 W= /bin/sh -c echo $V # buildkit"
+    );
     let Some(FsChange::Run(run)) = &s[1].fs else {
         panic!()
     };
