@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::image::{ImageSet, Platform, Reference};
-use crate::plan::{Base, BuildContext, BuildPlan, ContextFilter, Stage, StageId};
+use crate::plan::{
+    Base, BuildContext, BuildPlan, ConfigChange, ContextFilter, FsChange, Stage, StageId,
+};
 
 use super::args::{Args, get, set};
 use super::dispatch::{self, State};
@@ -186,6 +188,9 @@ pub fn stages(
         warnings,
     })
 }
+
+/// The PATH BuildKit sets when a stage's base has none (`system.DefaultPathEnv("linux")`).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Build args Docker knows without an ARG.
 const PREDEFINED: &[&str] = &[
@@ -387,7 +392,23 @@ impl Stages {
                 args: &self.args,
                 stage_id: &position,
             };
-            let (steps, state) = dispatch::stage(&ctx, def, state)?;
+            // BuildKit makes sure PATH is always set, in the config, without a history entry.
+            let mut state = state;
+            let add_path = !state.env.iter().any(|(k, _)| k == "PATH");
+            if add_path {
+                state.env.push(("PATH".into(), DEFAULT_PATH.into()));
+            }
+            let (mut steps, state) = dispatch::stage(&ctx, def, state)?;
+            if add_path && let Some(first) = steps.first_mut() {
+                let path = ("PATH".to_string(), DEFAULT_PATH.to_string());
+                first
+                    .config
+                    .insert(0, ConfigChange::Env(vec![path.clone()]));
+                if let Some(FsChange::Run(run)) = &mut first.fs {
+                    run.env.retain(|(k, _)| k != "PATH");
+                    run.env.push(path);
+                }
+            }
             finals[i] = Some(state);
             stages.push(Stage {
                 name: def.display_name(),

@@ -456,3 +456,25 @@ fn fixture_cases() {
     }
     assert!(seen >= 4);
 }
+
+#[test]
+fn scratch_stage_gets_default_path_without_history() {
+    let p = plan("FROM scratch\nRUN a\nENV B=$PATH\n");
+    let s = &p.stages[0].steps;
+    let path = ("PATH".to_string(), super::convert::DEFAULT_PATH.to_string());
+    assert_eq!(s[0].config, vec![ConfigChange::Env(vec![path.clone()])]);
+    let Some(FsChange::Run(run)) = &s[0].fs else {
+        panic!()
+    };
+    assert_eq!(run.env, vec![path.clone()]);
+    assert_eq!(
+        s[1].config,
+        vec![ConfigChange::Env(vec![("B".into(), path.1.clone())])]
+    );
+    assert_eq!(s.len(), 2);
+    // Registry bases with a PATH are left alone.
+    assert_eq!(
+        steps("FROM alpine\nUSER x\n")[0].config,
+        vec![ConfigChange::User("x".into())]
+    );
+}
