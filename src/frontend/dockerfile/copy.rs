@@ -49,7 +49,7 @@ pub fn copy_spec(
             });
             continue;
         }
-        let s = if copy.json { s.clone() } else { x(s)? };
+        let s = x(s)?;
         if copy.add && (s.contains("://") || s.starts_with("git@")) {
             return Err(unsupported("of a URL or git repository"));
         }
@@ -64,11 +64,7 @@ pub fn copy_spec(
     if !inline.is_empty() && !sources.is_empty() {
         return Err(unsupported("mixing heredocs and files"));
     }
-    let dest_word = if copy.json {
-        copy.dest.clone()
-    } else {
-        x(&copy.dest)?
-    };
+    let dest_word = x(&copy.dest)?;
     let dest = absolute(&dest_word, &state.workdir);
     if sources.len() + inline.len() > 1 && !dest.ends_with('/') {
         return Err(FrontendError::instruction(inst.node.located(file, format!("when using {keyword} with more than one source file, the destination must be a directory and end with a `/`")).hint(format!("write `{dest_word}/`"))));

@@ -275,14 +275,19 @@ pub fn stage(
                     {
                         CommandLine::Shell(h.content.clone())
                     }
-                    _ => {
+                    // A heredoc fed to a command: the shell reads the heredoc itself.
+                    (CommandLine::Shell(s), docs) => {
+                        let bodies: String = docs
+                            .iter()
+                            .map(|h| format!("{}{}\n", h.content, h.name))
+                            .collect();
+                        CommandLine::Shell(format!("{s}\n{bodies}"))
+                    }
+                    (CommandLine::Exec(_), _) => {
                         return Err(FrontendError::unsupported(
                             inst.node
-                                .located(
-                                    file,
-                                    "RUN with a heredoc fed to a command is not supported yet",
-                                )
-                                .hint("write the script as `RUN <<EOF` alone, or use `&&`"),
+                                .located(file, "heredocs in the exec form of RUN are not supported")
+                                .hint("use the shell form: `RUN cat <<EOF > /file`"),
                         ));
                     }
                 };

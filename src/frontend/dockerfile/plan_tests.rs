@@ -478,3 +478,24 @@ fn scratch_stage_gets_default_path_without_history() {
         vec![ConfigChange::User("x".into())]
     );
 }
+
+#[test]
+fn run_heredoc_fed_to_a_command_goes_to_the_shell() {
+    let s = steps("FROM alpine\nRUN cat <<EOF > /f\nhello\nEOF\n");
+    let Some(FsChange::Run(run)) = &s[0].fs else {
+        panic!()
+    };
+    assert_eq!(
+        run.argv,
+        vec!["/bin/sh", "-c", "cat <<EOF > /f\nhello\nEOF\n"]
+    );
+}
+
+#[test]
+fn copy_json_form_is_expanded_too() {
+    let s = steps("FROM alpine\nARG D=/dst/\nCOPY [\"a\", \"$D\"]\n");
+    let Some(FsChange::Copy(c)) = &s[0].fs else {
+        panic!()
+    };
+    assert_eq!(c.dest, "/dst/");
+}
