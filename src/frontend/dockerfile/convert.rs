@@ -376,6 +376,20 @@ impl Stages {
                         .ok_or_else(|| FrontendError::UnresolvedImage {
                             reference: r.to_string(),
                         })?;
+                    if let Some(triggers) = image
+                        .config()
+                        .config
+                        .on_build
+                        .as_ref()
+                        .filter(|t| !t.is_empty())
+                    {
+                        return Err(FrontendError::unsupported(
+                            def.from
+                                .node
+                                .located(&self.file, format!("base image `{r}` has ONBUILD triggers ({}), which hoist does not run yet", triggers.join("; ")))
+                                .hint("write the triggers' instructions into this stage, or use a base image without ONBUILD"),
+                        ));
+                    }
                     (
                         Base::Image(r.clone()),
                         State::from_config(&image.config().config),

@@ -499,3 +499,19 @@ fn copy_json_form_is_expanded_too() {
     };
     assert_eq!(c.dest, "/dst/");
 }
+
+#[test]
+fn base_image_onbuild_triggers_are_refused() {
+    let df = from_text("FROM alpine\n", &input()).unwrap();
+    let mut set = ImageSet::new();
+    let mut config = ImageConfig::empty(&Platform::linux_amd64());
+    config.config.on_build = Some(vec!["RUN x".into()]);
+    set.insert(r("alpine"), Image::from_parts(config, Vec::new()).unwrap());
+    let e = df.plan(&set).unwrap_err().to_string();
+    assert!(
+        e.starts_with(
+            "Dockerfile:1: base image `docker.io/library/alpine:latest` has ONBUILD triggers"
+        ),
+        "{e}"
+    );
+}
