@@ -4,7 +4,8 @@
 //! - `parser`: directives, continuations, flags, heredocs → [`parser::Ast`] (no semantics).
 //! - `instruction`: each node checked and typed ([`instruction::Kind`]); `suggest`, `duration` help it.
 //! - `expand`: BuildKit's shell-lexer word expansion (`$VAR`, `${VAR:-x}`, quotes).
-//! - `convert`: stages, `--target`, dependencies, external images; `args` scopes build arguments.
+//! - `convert`: stages, `--target`, external images; `graph` resolves `COPY --from` and dependency
+//!   order; `args` scopes build arguments.
 //! - `dispatch` (and `copy` for COPY/ADD): one stage's instructions → plan steps.
 //! - `dockerignore`: the context filter; `error`: located errors with hints.
 
@@ -16,6 +17,7 @@ pub mod dockerignore;
 pub mod duration;
 pub mod error;
 pub mod expand;
+pub mod graph;
 pub mod instruction;
 pub mod parser;
 #[cfg(test)]
