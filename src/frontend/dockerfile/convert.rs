@@ -8,12 +8,16 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::image::{ImageSet, Platform, Reference};
-use crate::plan::{Base, BuildContext, BuildPlan, ContextFilter, Stage, StageId};
+use crate::plan::{
+    Base, BuildContext, BuildPlan, ConfigChange, ContextFilter, FsChange, Stage, StageId,
+};
 
+use super::args::{Args, set};
 use super::dispatch::{self, State};
 use super::error::FrontendError;
 use super::expand;
-use super::instruction::{ArgDecl, Instruction, Kind};
+use super::graph;
+use super::instruction::{Instruction, Kind};
 use super::parser::Ast;
 
 /// What a stage starts from, resolved at load time.
@@ -48,81 +52,6 @@ impl StageDef {
     }
 }
 
-/// Build arguments: `--build-arg` values, global ARGs, automatic platform ARGs.
-#[derive(Clone, Debug, Default)]
-pub struct Args {
-    pub overrides: Vec<(String, String)>,
-    pub meta: Vec<(String, String)>,
-    pub automatic: Vec<(String, String)>,
-}
-
-fn get<'a>(list: &'a [(String, String)], key: &str) -> Option<&'a String> {
-    list.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
-}
-
-pub fn set(list: &mut Vec<(String, String)>, key: &str, value: String) {
-    list.retain(|(k, _)| k != key);
-    list.push((key.to_string(), value));
-}
-
-impl Args {
-    pub fn new(build_args: &[(String, Option<String>)], target: &Platform) -> Args {
-        let overrides = build_args
-            .iter()
-            .filter_map(|(k, v)| {
-                let value = v.clone().or_else(|| std::env::var(k).ok())?;
-                Some((k.clone(), value))
-            })
-            .collect();
-        let build = Platform::normalized("linux", std::env::consts::ARCH, None);
-        let mut automatic = Vec::new();
-        for (prefix, p) in [("TARGET", target), ("BUILD", &build)] {
-            automatic.push((format!("{prefix}PLATFORM"), p.to_string()));
-            automatic.push((format!("{prefix}OS"), p.os.clone()));
-            automatic.push((format!("{prefix}ARCH"), p.architecture.clone()));
-            automatic.push((
-                format!("{prefix}VARIANT"),
-                p.variant.clone().unwrap_or_default(),
-            ));
-        }
-        Args {
-            overrides,
-            meta: Vec::new(),
-            automatic,
-        }
-    }
-
-    /// The value an `ARG` declaration gets: a `--build-arg`, else its default (expanded by `lookup`),
-    /// else (inside a stage) the global ARG or automatic ARG of that name.
-    pub fn declare(
-        &self,
-        decl: &ArgDecl,
-        global: bool,
-        escape: char,
-        lookup: expand::Lookup<'_>,
-    ) -> Result<Option<String>, expand::ExpandError> {
-        if let Some(v) = get(&self.overrides, &decl.name) {
-            return Ok(Some(v.clone()));
-        }
-        if let Some(default) = &decl.default {
-            return expand::word(default, escape, lookup).map(Some);
-        }
-        if global {
-            return Ok(get(&self.automatic, &decl.name).cloned());
-        }
-        Ok(get(&self.meta, &decl.name)
-            .or_else(|| get(&self.automatic, &decl.name))
-            .cloned())
-    }
-
-    /// Lookup for FROM lines: global ARGs and automatic ARGs.
-    pub fn global(&self, key: &str) -> Option<String> {
-        get(&self.meta, key)
-            .or_else(|| get(&self.automatic, key))
-            .cloned()
-    }
-}
-
 /// The loaded Dockerfile: stages, the ones the target needs, and the args.
 #[derive(Clone, Debug)]
 pub struct Stages {
@@ -135,7 +64,7 @@ pub struct Stages {
     pub warnings: Vec<String>,
 }
 
-fn expand_err(inst: &Instruction, file: &Path, e: expand::ExpandError) -> FrontendError {
+pub(super) fn expand_err(inst: &Instruction, file: &Path, e: expand::ExpandError) -> FrontendError {
     FrontendError::expansion(
         inst.node
             .located(file, format!("cannot expand variables: {}", e.0)),
@@ -154,6 +83,7 @@ pub fn stages(
     let escape = ast.escape;
     let mut args = Args::new(build_args, platform);
     let mut declared: BTreeSet<String> = BTreeSet::new();
+    let mut warnings = Vec::new();
     let mut defs: Vec<StageDef> = Vec::new();
     for inst in instructions {
         match (&inst.kind, defs.last_mut()) {
@@ -171,6 +101,18 @@ pub fn stages(
                 }
             }
             (Kind::From(from), _) => {
+                if let Some(p) = &from.platform {
+                    let lookup = |k: &str| args.global(k);
+                    let p =
+                        expand::word(p, escape, &lookup).map_err(|e| expand_err(&inst, file, e))?;
+                    if p.parse::<Platform>().ok().as_ref() != Some(platform) {
+                        warnings.push(format!(
+                            "{}:{}: `FROM --platform={p}` is ignored: hoist builds every stage for `{platform}`",
+                            file.display(),
+                            inst.node.start_line
+                        ));
+                    }
+                }
                 let lookup = |k: &str| args.global(k);
                 let image = expand::word(&from.image, escape, &lookup)
                     .map_err(|e| expand_err(&inst, file, e))?;
@@ -214,7 +156,7 @@ pub fn stages(
             }
         }
     }
-    resolve_copy_sources(&mut defs, &args, file, escape)?;
+    graph::resolve_copy_sources(&mut defs, &args, file, escape)?;
     let target_index = match target {
         None => defs.len() - 1,
         Some(t) => find_stage(&defs, t)
@@ -229,8 +171,7 @@ pub fn stages(
                     .join(", "),
             })?,
     };
-    let needed = order(&defs, target_index, file)?;
-    let mut warnings = Vec::new();
+    let needed = graph::order(&defs, target_index, file)?;
     for (name, _) in build_args {
         if !declared.contains(name) && !PREDEFINED.contains(&name.as_str()) {
             warnings.push(format!(
@@ -248,6 +189,9 @@ pub fn stages(
         warnings,
     })
 }
+
+/// The PATH BuildKit sets when a stage's base has none (`system.DefaultPathEnv("linux")`).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Build args Docker knows without an ARG.
 const PREDEFINED: &[&str] = &[
@@ -284,110 +228,6 @@ fn parse_reference(
         }
         FrontendError::stage(l)
     })
-}
-
-/// Resolves every `COPY --from` (stage name, stage index, or image), expanding it with the stage's ARGs.
-fn resolve_copy_sources(
-    defs: &mut [StageDef],
-    args: &Args,
-    file: &Path,
-    escape: char,
-) -> Result<(), FrontendError> {
-    let names: Vec<Option<String>> = defs.iter().map(|d| d.name.clone()).collect();
-    let count = defs.len();
-    for def in defs.iter_mut() {
-        let mut scope: Vec<(String, String)> = Vec::new();
-        let mut resolved = Vec::new();
-        for inst in &def.instructions {
-            let lookup = |k: &str| get(&scope, k).cloned();
-            let mut source = None;
-            match &inst.kind {
-                Kind::Arg(decls) => {
-                    for decl in decls {
-                        let lookup = |k: &str| get(&scope, k).cloned();
-                        let value = args
-                            .declare(decl, false, escape, &lookup)
-                            .map_err(|e| expand_err(inst, file, e))?;
-                        if let Some(v) = value {
-                            set(&mut scope, &decl.name, v);
-                        }
-                    }
-                }
-                Kind::Copy(copy) => {
-                    if let Some(from) = &copy.from {
-                        let from = expand::word(from, escape, &lookup)
-                            .map_err(|e| expand_err(inst, file, e))?;
-                        let lower = from.to_ascii_lowercase();
-                        source = Some(
-                            if let Some(j) = names
-                                .iter()
-                                .position(|n| n.as_deref() == Some(lower.as_str()))
-                            {
-                                SourceDef::Stage(j)
-                            } else if let Ok(j) = from.parse::<usize>() {
-                                if j >= def.index {
-                                    return Err(FrontendError::stage(inst.node.located(file, format!("`--from={from}` names stage {j}, which is not an earlier stage")).hint(format!("stage indexes start at 0; there are {count} stages"))));
-                                }
-                                SourceDef::Stage(j)
-                            } else {
-                                let reference = Reference::from_str(&from).map_err(|_| {
-                                FrontendError::stage(inst.node.located(file, format!("`--from={from}` is neither a stage nor an image reference")).hint(format!(
-                                    "stages are: {}",
-                                    names.iter().enumerate().map(|(i, n)| format!("`{}`", n.clone().unwrap_or_else(|| i.to_string()))).collect::<Vec<_>>().join(", ")
-                                )))
-                            })?;
-                                SourceDef::Image(reference)
-                            },
-                        );
-                    }
-                }
-                _ => {}
-            }
-            resolved.push(source);
-        }
-        def.copy_from = resolved;
-    }
-    Ok(())
-}
-
-/// The stages `target` needs, dependencies first (depth-first post-order), rejecting cycles.
-fn order(defs: &[StageDef], target: usize, file: &Path) -> Result<Vec<usize>, FrontendError> {
-    fn visit(
-        defs: &[StageDef],
-        i: usize,
-        file: &Path,
-        stack: &mut Vec<usize>,
-        out: &mut Vec<usize>,
-    ) -> Result<(), FrontendError> {
-        if out.contains(&i) {
-            return Ok(());
-        }
-        if stack.contains(&i) {
-            let from = &defs[i].from;
-            return Err(FrontendError::stage(from.node.located(
-                file,
-                format!("circular dependency on stage `{}`", defs[i].display_name()),
-            )));
-        }
-        stack.push(i);
-        let mut deps = Vec::new();
-        if let BaseDef::Stage(j) = defs[i].base {
-            deps.push(j);
-        }
-        deps.extend(defs[i].copy_from.iter().flatten().filter_map(|s| match s {
-            SourceDef::Stage(j) => Some(*j),
-            SourceDef::Image(_) => None,
-        }));
-        for j in deps {
-            visit(defs, j, file, stack, out)?;
-        }
-        stack.pop();
-        out.push(i);
-        Ok(())
-    }
-    let mut out = Vec::new();
-    visit(defs, target, file, &mut Vec::new(), &mut out)?;
-    Ok(out)
 }
 
 impl Stages {
@@ -453,6 +293,20 @@ impl Stages {
                         .ok_or_else(|| FrontendError::UnresolvedImage {
                             reference: r.to_string(),
                         })?;
+                    if let Some(triggers) = image
+                        .config()
+                        .config
+                        .on_build
+                        .as_ref()
+                        .filter(|t| !t.is_empty())
+                    {
+                        return Err(FrontendError::unsupported(
+                            def.from
+                                .node
+                                .located(&self.file, format!("base image `{r}` has ONBUILD triggers ({}), which hoist does not run yet", triggers.join("; ")))
+                                .hint("write the triggers' instructions into this stage, or use a base image without ONBUILD"),
+                        ));
+                    }
                     (
                         Base::Image(r.clone()),
                         State::from_config(&image.config().config),
@@ -469,7 +323,23 @@ impl Stages {
                 args: &self.args,
                 stage_id: &position,
             };
-            let (steps, state) = dispatch::stage(&ctx, def, state)?;
+            // BuildKit makes sure PATH is always set, in the config, without a history entry.
+            let mut state = state;
+            let add_path = !state.env.iter().any(|(k, _)| k == "PATH");
+            if add_path {
+                state.env.push(("PATH".into(), DEFAULT_PATH.into()));
+            }
+            let (mut steps, state) = dispatch::stage(&ctx, def, state)?;
+            if add_path && let Some(first) = steps.first_mut() {
+                let path = ("PATH".to_string(), DEFAULT_PATH.to_string());
+                first
+                    .config
+                    .insert(0, ConfigChange::Env(vec![path.clone()]));
+                if let Some(FsChange::Run(run)) = &mut first.fs {
+                    run.env.retain(|(k, _)| k != "PATH");
+                    run.env.push(path);
+                }
+            }
             finals[i] = Some(state);
             stages.push(Stage {
                 name: def.display_name(),

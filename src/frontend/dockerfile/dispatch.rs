@@ -6,15 +6,14 @@ use std::path::Path;
 
 use crate::image::ContainerConfig;
 use crate::image::config::Healthcheck;
-use crate::plan::{
-    Chmod, ConfigChange, CopySource, CopySpec, FsChange, IdSpec, InlineFile, MkdirSpec, Owner,
-    RunSpec, Stage, StageId, Step,
-};
+use crate::plan::{ConfigChange, FsChange, MkdirSpec, RunSpec, Stage, StageId, Step};
 
-use super::convert::{Args, SourceDef, StageDef, set};
+use super::args::{Args, set};
+use super::convert::StageDef;
+use super::copy::{absolute, copy_spec, owner};
 use super::error::FrontendError;
 use super::expand;
-use super::instruction::{CommandLine, CopyArgs, Instruction, Kind};
+use super::instruction::{CommandLine, Instruction, Kind};
 
 /// What the stage looks like so far, as far as planning needs to know.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +84,8 @@ pub fn stage(
 ) -> Result<(Vec<Step>, State), FrontendError> {
     let mut steps = Vec::new();
     let mut args: Vec<(String, String)> = Vec::new();
+    // Every ARG of the stage, valueless ones as empty: BuildKit lists them all in RUN's history.
+    let mut declared: Vec<(String, String)> = Vec::new();
     let mut cmd_set = false;
     for (inst, source) in def.instructions.iter().zip(&def.copy_from) {
         let file = ctx.file;
@@ -114,10 +115,18 @@ pub fn stage(
         match &inst.kind {
             Kind::Arg(decls) => {
                 for decl in decls {
+                    // Later declarations of one ARG line see the earlier ones.
+                    let scope = args.clone();
+                    let chained = |k: &str| {
+                        let env = state.env.iter().rev().find(|(n, _)| n == k);
+                        let arg = scope.iter().rev().find(|(n, _)| n == k);
+                        env.or(arg).map(|(_, v)| v.clone())
+                    };
                     let value = ctx
                         .args
-                        .declare(decl, false, ctx.escape, &lookup)
+                        .declare(decl, false, ctx.escape, &chained)
                         .map_err(|e| err(e.0))?;
+                    set(&mut declared, &decl.name, value.clone().unwrap_or_default());
                     if let Some(v) = value {
                         set(&mut args, &decl.name, v);
                     }
@@ -266,14 +275,19 @@ pub fn stage(
                     {
                         CommandLine::Shell(h.content.clone())
                     }
-                    _ => {
+                    // A heredoc fed to a command: the shell reads the heredoc itself.
+                    (CommandLine::Shell(s), docs) => {
+                        let bodies: String = docs
+                            .iter()
+                            .map(|h| format!("{}{}\n", h.content, h.name))
+                            .collect();
+                        CommandLine::Shell(format!("{s}\n{bodies}"))
+                    }
+                    (CommandLine::Exec(_), _) => {
                         return Err(FrontendError::unsupported(
                             inst.node
-                                .located(
-                                    file,
-                                    "RUN with a heredoc fed to a command is not supported yet",
-                                )
-                                .hint("write the script as `RUN <<EOF` alone, or use `&&`"),
+                                .located(file, "heredocs in the exec form of RUN are not supported")
+                                .hint("use the shell form: `RUN cat <<EOF > /file`"),
                         ));
                     }
                 };
@@ -286,17 +300,23 @@ pub fn stage(
                     .filter(|(k, _)| !state.env.iter().any(|(e, _)| e == k))
                     .cloned()
                     .collect();
-                let prefix = if env.is_empty() {
+                // BuildKit's `runCommandString`: `|N k=v ...`, an ENV value shadowing its ARG.
+                let shown: Vec<String> = declared
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = state
+                            .env
+                            .iter()
+                            .rev()
+                            .find(|(e, _)| e == k)
+                            .map_or(v, |(_, ev)| ev);
+                        format!("{k}={v}")
+                    })
+                    .collect();
+                let prefix = if shown.is_empty() {
                     String::new()
                 } else {
-                    format!(
-                        "|{} {} ",
-                        env.len(),
-                        env.iter()
-                            .map(|(k, v)| format!("{k}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    )
+                    format!("|{} {} ", shown.len(), shown.join(" "))
                 };
                 created_by = format!("RUN {prefix}{} # buildkit", argv.join(" "));
                 fs = Some(FsChange::Run(RunSpec { argv, env }));
@@ -315,146 +335,6 @@ pub fn stage(
         });
     }
     Ok((steps, state))
-}
-
-type Expander<'a> = dyn Fn(&str) -> Result<String, FrontendError> + 'a;
-
-fn copy_spec(
-    ctx: &Context<'_>,
-    inst: &Instruction,
-    copy: &CopyArgs,
-    source: Option<&SourceDef>,
-    state: &State,
-    x: &Expander<'_>,
-) -> Result<(CopySpec, String), FrontendError> {
-    let file = ctx.file;
-    let keyword = if copy.add { "ADD" } else { "COPY" };
-    let unsupported = |what: &str| {
-        FrontendError::unsupported(
-            inst.node
-                .located(file, format!("{keyword} {what} is not supported yet"))
-                .hint("download or clone in a `RUN` step, or copy the files from the context"),
-        )
-    };
-    let mut sources = Vec::new();
-    let mut inline = Vec::new();
-    for s in &copy.sources {
-        if let Some(h) = copy.heredocs.iter().find(|h| {
-            s.trim_start_matches("<<-")
-                .trim_start_matches("<<")
-                .trim_matches(['"', '\''])
-                == h.name
-                && s.starts_with("<<")
-        }) {
-            let content = if h.expand {
-                x(&h.content)?
-            } else {
-                h.content.clone()
-            };
-            inline.push(InlineFile {
-                name: h.name.clone(),
-                content,
-            });
-            continue;
-        }
-        let s = if copy.json { s.clone() } else { x(s)? };
-        if copy.add && (s.contains("://") || s.starts_with("git@")) {
-            return Err(unsupported("of a URL or git repository"));
-        }
-        sources.push(s);
-    }
-    if copy.checksum.is_some() {
-        return Err(unsupported("`--checksum`"));
-    }
-    if copy.keep_git_dir {
-        return Err(unsupported("`--keep-git-dir`"));
-    }
-    if !inline.is_empty() && !sources.is_empty() {
-        return Err(unsupported("mixing heredocs and files"));
-    }
-    let dest_word = if copy.json {
-        copy.dest.clone()
-    } else {
-        x(&copy.dest)?
-    };
-    let dest = absolute(&dest_word, &state.workdir);
-    if sources.len() + inline.len() > 1 && !dest.ends_with('/') {
-        return Err(FrontendError::instruction(inst.node.located(file, format!("when using {keyword} with more than one source file, the destination must be a directory and end with a `/`")).hint(format!("write `{dest_word}/`"))));
-    }
-    let source = match (source, inline.is_empty()) {
-        (_, false) => CopySource::Inline(inline),
-        (Some(SourceDef::Stage(j)), true) => CopySource::Stage((ctx.stage_id)(*j)),
-        (Some(SourceDef::Image(r)), true) => CopySource::Image(r.clone()),
-        (None, true) => CopySource::Context,
-    };
-    let chmod = match &copy.chmod {
-        None => None,
-        Some(c) => {
-            let c = x(c)?;
-            Some(match u32::from_str_radix(&c, 8) {
-                Ok(bits) if bits <= 0o7777 => Chmod::Octal(bits),
-                _ => Chmod::Symbolic(c),
-            })
-        }
-    };
-    let owner = copy.chown.as_deref().map(x).transpose()?.map(|c| owner(&c));
-    let excludes = copy
-        .excludes
-        .iter()
-        .map(|e| x(e))
-        .collect::<Result<Vec<_>, _>>()?;
-    let words: Vec<String> = if let CopySource::Inline(files) = &source {
-        files.iter().map(|f| format!("<<{}", f.name)).collect()
-    } else {
-        sources.clone()
-    };
-    let text = format!("{keyword} {} {dest_word} # buildkit", words.join(" "));
-    let spec = CopySpec {
-        source,
-        sources,
-        dest,
-        owner,
-        chmod,
-        extract_archives: copy.add,
-        excludes,
-        parents: copy.parents,
-    };
-    Ok((spec, text))
-}
-
-/// `user[:group]`, each numeric or a name.
-pub fn owner(text: &str) -> Owner {
-    let id = |s: &str| {
-        s.parse::<u32>()
-            .map(IdSpec::Id)
-            .unwrap_or_else(|_| IdSpec::Name(s.to_string()))
-    };
-    match text.split_once(':') {
-        Some((u, g)) => Owner {
-            user: id(u),
-            group: Some(id(g)),
-        },
-        None => Owner {
-            user: id(text),
-            group: None,
-        },
-    }
-}
-
-/// `path` made absolute against `workdir`, cleaned; a trailing `/` (or a final `.`) kept as `/`.
-pub fn absolute(path: &str, workdir: &str) -> String {
-    let dir = path.ends_with('/') || path == "." || path.ends_with("/.");
-    let joined = if path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("{workdir}/{path}")
-    };
-    let cleaned = format!("/{}", crate::plan::context::clean(&joined));
-    if dir && !cleaned.ends_with('/') {
-        format!("{cleaned}/")
-    } else {
-        cleaned
-    }
 }
 
 /// `80` → `80/tcp`; `8000-8001/udp` → each port.

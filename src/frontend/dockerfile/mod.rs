@@ -1,15 +1,28 @@
 //! The Dockerfile frontend: text → AST (`parser`) → typed instructions (`instruction`) → plan (`convert`),
 //! following the Dockerfile reference and BuildKit's `frontend/dockerfile` behaviour.
+//!
+//! - `parser`: directives, continuations, flags, heredocs → [`parser::Ast`] (no semantics).
+//! - `instruction`: each node checked and typed ([`instruction::Kind`]); `suggest`, `duration` help it.
+//! - `expand`: BuildKit's shell-lexer word expansion (`$VAR`, `${VAR:-x}`, quotes).
+//! - `convert`: stages, `--target`, external images; `graph` resolves `COPY --from` and dependency
+//!   order; `args` scopes build arguments.
+//! - `dispatch` (and `copy` for COPY/ADD): one stage's instructions → plan steps.
+//! - `dockerignore`: the context filter; `error`: located errors with hints.
 
+pub mod args;
 pub mod convert;
+pub mod copy;
 pub mod dispatch;
 pub mod dockerignore;
+pub mod duration;
 pub mod error;
 pub mod expand;
+pub mod graph;
 pub mod instruction;
 pub mod parser;
 #[cfg(test)]
 mod plan_tests;
+pub mod suggest;
 
 use std::path::PathBuf;
 

@@ -182,7 +182,10 @@ fn copy_and_add() {
     );
     assert_eq!(c.chmod, Some(crate::plan::Chmod::Octal(0o644)));
     assert!(!c.extract_archives);
-    assert_eq!(s[1].created_by, "COPY a b ./ # buildkit");
+    assert_eq!(
+        s[1].created_by,
+        "COPY --chown=app:1 --chmod=644 a b ./ # buildkit"
+    );
     let Some(FsChange::Copy(c)) = &s[2].fs else {
         panic!()
     };
@@ -220,7 +223,10 @@ fn run_shell_exec_and_build_args() {
     };
     assert_eq!(run.argv, vec!["/bin/sh", "-c", "echo $V"]);
     assert_eq!(run.env, vec![("V".to_string(), "2".to_string())]);
-    assert_eq!(s[0].created_by, "RUN |1 V=2 /bin/sh -c echo $V # buildkit");
+    assert_eq!(
+        s[0].created_by,
+        "RUN |2 V=2 W= /bin/sh -c echo $V # buildkit"
+    );
     let Some(FsChange::Run(run)) = &s[1].fs else {
         panic!()
     };
@@ -392,4 +398,120 @@ fn healthcheck_step() {
         Some(vec!["CMD-SHELL".to_string(), "curl x".to_string()])
     );
     assert_eq!(h.interval, Some(30_000_000_000));
+}
+
+#[test]
+fn arg_defaults_see_earlier_args_of_the_same_line() {
+    let s = steps("FROM alpine\nARG A=1 B=${A}2\nENV B=$B\n");
+    assert_eq!(
+        s[0].config,
+        vec![ConfigChange::Env(vec![("B".into(), "12".into())])]
+    );
+}
+
+#[test]
+fn expansion_error_names_the_line() {
+    let e = err("FROM alpine\nENV A=${NOPE:?must be set}\n");
+    assert!(
+        e.starts_with("Dockerfile:2: ") && e.contains("must be set"),
+        "{e}"
+    );
+}
+
+#[test]
+fn from_platform_other_than_target_warns() {
+    let df = from_text(
+        "FROM --platform=$TARGETPLATFORM alpine\nFROM --platform=linux/arm64 alpine\n",
+        &input(),
+    )
+    .unwrap();
+    assert_eq!(df.warnings.len(), 1, "{:?}", df.warnings);
+    assert!(df.warnings[0].starts_with("Dockerfile:2: `FROM --platform=linux/arm64` is ignored"));
+}
+
+/// `fixtures/frontend/<case>/Dockerfile`: `error.txt` holds the expected error, `history.txt` the
+/// expected `created_by` of every step of the result.
+#[test]
+fn fixture_cases() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/frontend");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let dir = entry.unwrap().path();
+        let text = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
+        let result = plan_with(&text, &input());
+        if let Ok(expected) = std::fs::read_to_string(dir.join("error.txt")) {
+            let e = result.unwrap_err().to_string();
+            assert_eq!(e, expected.trim_end(), "{}", dir.display());
+        } else {
+            let plan = result.unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            let history: Vec<String> = plan
+                .stages
+                .iter()
+                .flat_map(|s| s.steps.iter().map(|st| st.created_by.clone()))
+                .collect();
+            let expected = std::fs::read_to_string(dir.join("history.txt")).unwrap();
+            assert_eq!(history.join("\n"), expected.trim_end(), "{}", dir.display());
+        }
+        seen += 1;
+    }
+    assert!(seen >= 4);
+}
+
+#[test]
+fn scratch_stage_gets_default_path_without_history() {
+    let p = plan("FROM scratch\nRUN a\nENV B=$PATH\n");
+    let s = &p.stages[0].steps;
+    let path = ("PATH".to_string(), super::convert::DEFAULT_PATH.to_string());
+    assert_eq!(s[0].config, vec![ConfigChange::Env(vec![path.clone()])]);
+    let Some(FsChange::Run(run)) = &s[0].fs else {
+        panic!()
+    };
+    assert_eq!(run.env, vec![path.clone()]);
+    assert_eq!(
+        s[1].config,
+        vec![ConfigChange::Env(vec![("B".into(), path.1.clone())])]
+    );
+    assert_eq!(s.len(), 2);
+    // Registry bases with a PATH are left alone.
+    assert_eq!(
+        steps("FROM alpine\nUSER x\n")[0].config,
+        vec![ConfigChange::User("x".into())]
+    );
+}
+
+#[test]
+fn run_heredoc_fed_to_a_command_goes_to_the_shell() {
+    let s = steps("FROM alpine\nRUN cat <<EOF > /f\nhello\nEOF\n");
+    let Some(FsChange::Run(run)) = &s[0].fs else {
+        panic!()
+    };
+    assert_eq!(
+        run.argv,
+        vec!["/bin/sh", "-c", "cat <<EOF > /f\nhello\nEOF\n"]
+    );
+}
+
+#[test]
+fn copy_json_form_is_expanded_too() {
+    let s = steps("FROM alpine\nARG D=/dst/\nCOPY [\"a\", \"$D\"]\n");
+    let Some(FsChange::Copy(c)) = &s[0].fs else {
+        panic!()
+    };
+    assert_eq!(c.dest, "/dst/");
+}
+
+#[test]
+fn base_image_onbuild_triggers_are_refused() {
+    let df = from_text("FROM alpine\n", &input()).unwrap();
+    let mut set = ImageSet::new();
+    let mut config = ImageConfig::empty(&Platform::linux_amd64());
+    config.config.on_build = Some(vec!["RUN x".into()]);
+    set.insert(r("alpine"), Image::from_parts(config, Vec::new()).unwrap());
+    let e = df.plan(&set).unwrap_err().to_string();
+    assert!(
+        e.starts_with(
+            "Dockerfile:1: base image `docker.io/library/alpine:latest` has ONBUILD triggers"
+        ),
+        "{e}"
+    );
 }
