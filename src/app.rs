@@ -39,6 +39,11 @@ pub async fn build(
         created: created(req.creation_time),
     };
     let dockerfile = dockerfile::load(&input)?;
+    for message in &dockerfile.warnings {
+        reporter.report(Event::Warning {
+            message: message.clone(),
+        });
+    }
 
     let mut images = ImageSet::new();
     for reference in dockerfile.external_images() {
