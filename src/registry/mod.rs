@@ -12,9 +12,6 @@ mod host;
 mod pull;
 mod push;
 
-#[cfg(test)]
-mod live_tests;
-
 use std::sync::Arc;
 
 pub use error::RegistryError;

@@ -10,5 +10,6 @@ mod build;
 mod differential;
 mod layout;
 mod multistage;
+mod registry;
 mod reproducible;
 mod support_smoke;

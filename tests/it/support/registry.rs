@@ -1,18 +1,20 @@
 //! A real registry on loopback: Debian's `docker-registry` (CNCF distribution 2.8) with its own config,
 //! storage dir and free port, optionally behind htpasswd auth with the `<token>` user (the seed's login
-//! shape). Stopped and reaped on drop.
+//! shape), or on another address of this machine behind TLS (to test `--insecure-registry`). Stopped
+//! and reaped on drop.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{require_tool, run_ok};
 
-/// A running `docker-registry` on 127.0.0.1.
+/// A running `docker-registry` (on 127.0.0.1 unless started with [`Registry::start_on`]).
 pub struct Registry {
     child: Child,
+    ip: String,
     port: u16,
     dir: tempfile::TempDir,
     /// `(user, password)` when started with htpasswd auth.
@@ -22,15 +24,21 @@ pub struct Registry {
 impl Registry {
     /// Starts an open registry (no auth).
     pub fn start() -> Registry {
-        Registry::start_inner(None)
+        Registry::start_inner("127.0.0.1", None, None)
     }
 
     /// Starts a registry with htpasswd auth; the user is literally `<token>` and the password is `key`.
     pub fn start_with_token(key: &str) -> Registry {
-        Registry::start_inner(Some(key))
+        Registry::start_inner("127.0.0.1", Some(key), None)
     }
 
-    fn start_inner(key: Option<&str>) -> Registry {
+    /// Starts an open registry listening on `ip` (an address of this machine), serving HTTPS with
+    /// `tls = (certificate, key)` PEM files when given, plain HTTP otherwise.
+    pub fn start_on(ip: &str, tls: Option<(&Path, &Path)>) -> Registry {
+        Registry::start_inner(ip, None, tls)
+    }
+
+    fn start_inner(ip: &str, key: Option<&str>, tls: Option<(&Path, &Path)>) -> Registry {
         let binary = require_tool("docker-registry", "docker-registry");
         let mut last_error = String::new();
         // The free port is found by binding and releasing it; another process can take it in between,
@@ -40,15 +48,22 @@ impl Registry {
                 .prefix("hoist-registry-")
                 .tempdir()
                 .expect("tempdir");
-            let port = free_port();
+            let port = free_port(ip);
             let storage = dir.path().join("storage");
             std::fs::create_dir_all(&storage).unwrap();
             let mut config = format!(
                 "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  \
                  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  \
-                 addr: 127.0.0.1:{port}\n  secret: hoist-test-secret\n",
+                 addr: {ip}:{port}\n  secret: hoist-test-secret\n",
                 storage.display()
             );
+            if let Some((certificate, key)) = tls {
+                config.push_str(&format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n",
+                    certificate.display(),
+                    key.display()
+                ));
+            }
             if let Some(key) = key {
                 let htpasswd = require_tool("htpasswd", "apache2-utils");
                 let line = run_ok(Command::new(htpasswd).args(["-Bbn", "<token>", key]));
@@ -72,11 +87,12 @@ impl Registry {
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
             let mut registry = Registry {
                 child,
+                ip: ip.to_string(),
                 port,
                 dir,
                 credentials: key.map(|k| ("<token>".to_string(), k.to_string())),
             };
-            match registry.wait_ready(Duration::from_secs(15)) {
+            match registry.wait_ready(tls.is_some(), Duration::from_secs(15)) {
                 Ok(()) => return registry,
                 Err(e) => {
                     last_error = format!(
@@ -91,9 +107,9 @@ impl Registry {
         panic!("docker-registry did not come up: {last_error}");
     }
 
-    /// `127.0.0.1:PORT`
+    /// `127.0.0.1:PORT` (or `IP:PORT` for [`Registry::start_on`])
     pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("{}:{}", self.ip, self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -112,18 +128,21 @@ impl Registry {
 
     /// Status code of a plain-HTTP GET on this registry (no auth).
     pub fn get_status(&self, path: &str) -> std::io::Result<u16> {
-        http_get_status(self.port, path)
+        get_status_at(&self.ip, self.port, path)
     }
 
-    fn wait_ready(&mut self, timeout: Duration) -> Result<(), String> {
+    /// Waits for `GET /v2/` to answer as this registry should: 200 when open, 401 behind auth, and 400
+    /// when it serves TLS (Go's answer to plain HTTP on a TLS port).
+    fn wait_ready(&mut self, tls: bool, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         let want_auth = self.credentials.is_some();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("docker-registry exited early ({status})"));
             }
-            match http_get_status(self.port, "/v2/") {
-                Ok(200) if !want_auth => return Ok(()),
+            match get_status_at(&self.ip, self.port, "/v2/") {
+                Ok(400) if tls => return Ok(()),
+                Ok(200) if !want_auth && !tls => return Ok(()),
                 Ok(401) if want_auth => return Ok(()),
                 Ok(code) => return Err(format!("GET /v2/ answered {code}")),
                 Err(_) if Instant::now() < deadline => {
@@ -142,18 +161,22 @@ impl Drop for Registry {
     }
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+fn free_port(ip: &str) -> u16 {
+    let listener = TcpListener::bind((ip, 0)).expect("bind a free port");
     listener.local_addr().unwrap().port()
 }
 
 /// A minimal HTTP/1.0 GET over std, returning the status code.
 pub fn http_get_status(port: u16, path: &str) -> std::io::Result<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    get_status_at("127.0.0.1", port, path)
+}
+
+fn get_status_at(ip: &str, port: u16, path: &str) -> std::io::Result<u16> {
+    let mut stream = TcpStream::connect((ip, port))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     write!(
         stream,
-        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.0\r\nHost: {ip}:{port}\r\nConnection: close\r\n\r\n"
     )?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
