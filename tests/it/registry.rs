@@ -3,7 +3,6 @@
 //! the library API, and read back with skopeo.
 
 use std::path::Path;
-use std::process::Command;
 
 use hoist::image::{
     BlobStore, Descriptor, Digest, History, Image, Index, Layer, Platform, Reference,
@@ -13,9 +12,7 @@ use hoist::progress::{Event, Recorder, Silent};
 use hoist::registry::{RegistryClient, RegistryError, RegistryOptions};
 
 use crate::support::tools::{layout_manifest, read_blob};
-use crate::support::{
-    Inspect, Registry, busybox_layout, require_tool, run_ok, seed_busybox, skopeo_inspect,
-};
+use crate::support::{Inspect, Registry, busybox_layout, seed_busybox, skopeo_inspect};
 
 fn r(s: &str) -> Reference {
     s.parse().unwrap_or_else(|e| panic!("reference {s:?}: {e}"))
@@ -265,85 +262,4 @@ async fn basic_auth_with_a_service_account_key() {
         .await
         .unwrap_err();
     assert!(matches!(err, RegistryError::Denied { .. }), "{err}");
-}
-
-/// A non-loopback IPv4 address of this machine, if it has one (loopback hosts are always insecure, so
-/// `--insecure-registry` can only be seen on another address).
-fn outward_ip() -> Option<String> {
-    let out = Command::new("hostname").arg("-I").output().ok()?;
-    String::from_utf8(out.stdout)
-        .ok()?
-        .split_whitespace()
-        .find(|a| {
-            a.parse::<std::net::Ipv4Addr>()
-                .is_ok_and(|ip| !ip.is_loopback())
-        })
-        .map(str::to_string)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn insecure_hosts_use_unverified_tls_or_plain_http() {
-    let openssl = require_tool("openssl", "openssl");
-    let Some(ip) = outward_ip() else {
-        eprintln!("skipped: this machine has no non-loopback IPv4 address (`hostname -I`)");
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let (cert, key) = (tmp.path().join("cert.pem"), tmp.path().join("key.pem"));
-    run_ok(
-        Command::new(openssl)
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            ])
-            .args(["-subj", "/CN=hoist-test", "-addext"])
-            .arg(format!("subjectAltName=IP:{ip}"))
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert),
-    );
-    let (image, blobs) = sample_image(tmp.path());
-    let store = BlobStore::open(tmp.path().join("pulled")).unwrap();
-
-    // A self-signed TLS registry: refused when verified, used when insecure.
-    let tls_reg = Registry::start_on(&ip, Some((&cert, &key)));
-    let target = r(&format!("{}/secure/app:v1", tls_reg.host()));
-    let strict = RegistryClient::new(RegistryOptions::default()).unwrap();
-    let err = strict
-        .push(&image, &blobs, std::slice::from_ref(&target), &Silent)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, RegistryError::Unreachable { .. }), "{err}");
-    let lax = RegistryClient::new(RegistryOptions {
-        insecure: vec![tls_reg.host()],
-        mirrors: vec![],
-    })
-    .unwrap();
-    lax.push(&image, &blobs, std::slice::from_ref(&target), &Silent)
-        .await
-        .unwrap();
-    lax.pull(&target, &Platform::linux_amd64(), &store, &Silent)
-        .await
-        .unwrap();
-
-    // A plain-HTTP registry on the same address: insecure (named without port) falls back to HTTP.
-    let plain_reg = Registry::start_on(&ip, None);
-    let target = r(&format!("{}/plain/app:v1", plain_reg.host()));
-    let lax = RegistryClient::new(RegistryOptions {
-        insecure: vec![ip.clone()],
-        mirrors: vec![],
-    })
-    .unwrap();
-    lax.push(&image, &blobs, std::slice::from_ref(&target), &Silent)
-        .await
-        .unwrap();
-    let fresh = BlobStore::open(tmp.path().join("pulled-plain")).unwrap();
-    lax.pull(&target, &Platform::linux_amd64(), &fresh, &Silent)
-        .await
-        .unwrap();
-    let info = skopeo_inspect(&format!("docker://{target}"), Inspect::Info);
-    assert_eq!(
-        info["Digest"].as_str(),
-        Some(image.manifest.digest.to_string().as_str())
-    );
 }
