@@ -37,6 +37,7 @@ pub async fn build(
         labels: req.labels.clone(),
         epoch: req.epoch(),
         created: created(req.creation_time),
+        compression_level: req.compression_level,
     };
     let dockerfile = dockerfile::load(&input)?;
     for message in &dockerfile.warnings {

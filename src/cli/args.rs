@@ -114,6 +114,10 @@ pub struct BuildArgs {
     #[arg(long, value_name = "epoch|now", default_value = "epoch")]
     pub creation_time: String,
 
+    /// gzip level for the layers hoist writes: 1 is fastest, 9 smallest (kaniko's flag)
+    #[arg(long, value_name = "1-9", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub compression_level: u32,
+
     /// Where base images and layers are cached [env: HOIST_CACHE_DIR] [default: ~/.cache/hoist]
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,

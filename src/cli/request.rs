@@ -25,6 +25,7 @@ pub struct BuildRequest {
     pub progress: ProgressMode,
     pub creation_time: CreationTime,
     pub cache_dir: PathBuf,
+    pub compression_level: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -221,6 +222,7 @@ impl BuildRequest {
             progress: args.progress.into(),
             creation_time,
             cache_dir,
+            compression_level: args.compression_level,
         })
     }
 

@@ -64,7 +64,18 @@ pub struct LayerWriter {
 
 impl LayerWriter {
     pub fn new(blobs: &BlobStore, epoch: i64) -> Result<LayerWriter, LayerError> {
-        let gz = ParallelGzWriter::new(blobs.writer()?).map_err(LayerError::Finish)?;
+        LayerWriter::with_level(blobs, epoch, 6)
+    }
+
+    /// A layer writer compressing at gzip `level` (1–9) on every core.
+    pub fn with_level(
+        blobs: &BlobStore,
+        epoch: i64,
+        level: u32,
+    ) -> Result<LayerWriter, LayerError> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let gz = ParallelGzWriter::with_options(blobs.writer()?, level, threads)
+            .map_err(LayerError::Finish)?;
         let mut builder = tar::Builder::new(HashingWriter::new(gz));
         builder.mode(tar::HeaderMode::Deterministic);
         builder.follow_symlinks(false);

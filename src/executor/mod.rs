@@ -176,7 +176,8 @@ fn apply_step(
             location: Box::new(step.location.clone()),
             source: Box::new(source),
         };
-        let mut writer = LayerWriter::new(blobs, plan.epoch).map_err(layer_err)?;
+        let mut writer = LayerWriter::with_level(blobs, plan.epoch, plan.compression_level)
+            .map_err(layer_err)?;
         writer.write_all(entries).map_err(layer_err)?;
         let layer = writer.finish().map_err(layer_err)?;
         reporter.report(Event::Layer {

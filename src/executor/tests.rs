@@ -144,6 +144,7 @@ fn plan(f: &Fixture, stages: Vec<(Base, Vec<Step>)>) -> BuildPlan {
             filter: ContextFilter::none(),
         },
         epoch: 0,
+        compression_level: 6,
         created: "1970-01-01T00:00:00Z".into(),
     }
 }

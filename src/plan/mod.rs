@@ -33,6 +33,8 @@ pub struct BuildPlan {
     pub context: BuildContext,
     /// Seconds since the Unix epoch for every timestamp written into layers (SOURCE_DATE_EPOCH, default 0).
     pub epoch: i64,
+    /// gzip level (1–9) for the layers the plan writes.
+    pub compression_level: u32,
     /// The image's `created` time and history times (RFC 3339): the epoch unless wall time was asked for.
     pub created: String,
 }

@@ -365,6 +365,7 @@ impl Stages {
                 filter: filter.clone(),
             },
             epoch: input.epoch,
+            compression_level: input.compression_level,
             created: input.created.clone(),
         })
     }

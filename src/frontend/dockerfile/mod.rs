@@ -44,6 +44,8 @@ pub struct Input {
     pub labels: Vec<(String, String)>,
     pub epoch: i64,
     pub created: String,
+    /// gzip level (1–9) for the layers, passed through to the plan.
+    pub compression_level: u32,
 }
 
 /// A parsed Dockerfile, ready to plan once its registry images are resolved.

@@ -19,6 +19,7 @@ fn input() -> Input {
         labels: Vec::new(),
         epoch: 0,
         created: "1970-01-01T00:00:00Z".into(),
+        compression_level: 6,
     }
 }
 
