@@ -9,7 +9,7 @@ use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::stage_fs::{Content, Node, NodeKind, normalize};
+use super::stage_fs::{Content, EntryKind, Node, NodeKind, entry_meta, normalize};
 
 /// An unpacked archive: its entries by normalised absolute path (relative to the destination).
 pub struct Unpacked {
@@ -77,38 +77,21 @@ pub fn unpack(path: &Path) -> io::Result<Unpacked> {
         if name == "/" {
             continue;
         }
-        let h = entry.header();
-        // Some archivers leave numeric fields blank: read them as 0 rather than refusing the archive.
-        let (uid, gid, mode) = (
-            h.uid().unwrap_or(0) as u32,
-            h.gid().unwrap_or(0) as u32,
-            h.mode().unwrap_or(0o644),
-        );
-        let kind = match h.entry_type() {
-            tar::EntryType::Directory => NodeKind::Dir,
-            tar::EntryType::Symlink => NodeKind::Symlink(
-                entry
-                    .link_name()?
-                    .map(|l| l.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            ),
-            tar::EntryType::Link => {
-                let target = entry
-                    .link_name()?
-                    .map(|l| normalize(&l.to_string_lossy()))
-                    .unwrap_or_default();
-                match entries.get(&target) {
-                    Some(n) => n.kind.clone(),
-                    None => continue,
-                }
-            }
-            tar::EntryType::Regular | tar::EntryType::Continuous => {
+        let (uid, gid, mode, kind) = entry_meta(&entry)?;
+        let kind = match kind {
+            EntryKind::Dir => NodeKind::Dir,
+            EntryKind::Symlink(target) => NodeKind::Symlink(target),
+            EntryKind::HardLink(target) => match entries.get(&target) {
+                Some(n) => n.kind.clone(),
+                None => continue,
+            },
+            EntryKind::File => {
                 let host = dir.path().join(i.to_string());
                 io::copy(&mut entry, &mut File::create(&host)?)?;
                 NodeKind::File(Content::Host(host))
             }
             // Devices and fifos need privileges we do not assume; skipped like rootless builders do.
-            _ => continue,
+            EntryKind::Other => continue,
         };
         entries.insert(name, Node::new(kind, uid, gid, mode));
     }

@@ -87,6 +87,45 @@ pub struct StageFs {
 }
 
 /// Normalises an absolute path: no `.`, `..` clamped at the root, no trailing slash.
+/// What a tar entry is, read from its header: the part of a [`Node`] that does not depend on where
+/// the content will be found.
+pub enum EntryKind {
+    Dir,
+    Symlink(String),
+    /// A hard link to this (normalised) path, earlier in the same stream.
+    HardLink(String),
+    File,
+    /// Devices, fifos and the like.
+    Other,
+}
+
+/// Owner, mode and kind of a tar entry. Some archivers leave numeric fields blank: those read as 0
+/// (mode 0644) rather than refusing the archive.
+pub fn entry_meta<R: Read>(entry: &tar::Entry<R>) -> io::Result<(u32, u32, u32, EntryKind)> {
+    let h = entry.header();
+    let link = || -> io::Result<String> {
+        Ok(entry
+            .link_name()?
+            .map(|l| l.to_string_lossy().into_owned())
+            .unwrap_or_default())
+    };
+    let kind = match h.entry_type() {
+        tar::EntryType::Directory => EntryKind::Dir,
+        tar::EntryType::Symlink => EntryKind::Symlink(link()?),
+        tar::EntryType::Link => EntryKind::HardLink(normalize(&link()?)),
+        tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+            EntryKind::File
+        }
+        _ => EntryKind::Other,
+    };
+    let (uid, gid, mode) = (
+        h.uid().unwrap_or(0) as u32,
+        h.gid().unwrap_or(0) as u32,
+        h.mode().unwrap_or(0o644),
+    );
+    Ok((uid, gid, mode, kind))
+}
+
 pub fn normalize(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for c in path.split('/') {
@@ -168,37 +207,19 @@ impl StageFs {
             self.remove(&join(&dir, hidden));
             return Ok(());
         }
-        let h = entry.header();
-        let (uid, gid, mode) = (
-            h.uid().unwrap_or(0) as u32,
-            h.gid().unwrap_or(0) as u32,
-            h.mode().unwrap_or(0o644),
-        );
-        let kind = match h.entry_type() {
-            tar::EntryType::Directory => NodeKind::Dir,
-            tar::EntryType::Symlink => NodeKind::Symlink(
-                entry
-                    .link_name()?
-                    .map(|l| l.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            ),
-            tar::EntryType::Link => {
-                let target = entry
-                    .link_name()?
-                    .map(|l| normalize(&l.to_string_lossy()))
-                    .unwrap_or_default();
-                match self.nodes.get(&target) {
-                    Some(n) => n.kind.clone(),
-                    None => NodeKind::Other,
-                }
-            }
-            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
-                NodeKind::File(Content::Layer {
-                    layer,
-                    path: raw.clone(),
-                })
-            }
-            _ => NodeKind::Other,
+        let (uid, gid, mode, kind) = entry_meta(entry)?;
+        let kind = match kind {
+            EntryKind::Dir => NodeKind::Dir,
+            EntryKind::Symlink(target) => NodeKind::Symlink(target),
+            EntryKind::HardLink(target) => match self.nodes.get(&target) {
+                Some(n) => n.kind.clone(),
+                None => NodeKind::Other,
+            },
+            EntryKind::File => NodeKind::File(Content::Layer {
+                layer,
+                path: raw.clone(),
+            }),
+            EntryKind::Other => NodeKind::Other,
         };
         let mut node = Node::new(kind, uid, gid, mode);
         node.layer = layer;
