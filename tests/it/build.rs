@@ -99,16 +99,7 @@ fn entrypoint_clears_inherited_cmd() {
     let (registry, sandbox) = busybox_world();
     let context = sandbox.context("entrypoint");
     let out = sandbox.path("oci");
-    hoist_run(
-        sandbox
-            .hoist()
-            .args(mirror(&registry))
-            .arg("--dir")
-            .arg(&context)
-            .arg("--output")
-            .arg(format!("oci:{}", out.display())),
-    )
-    .ok();
+    hoist_run(&mut sandbox.build_layout(&registry, &context, &out)).ok();
     let config = skopeo_inspect(&format!("oci:{}:latest", out.display()), Inspect::Config);
     assert_eq!(config["config"]["Entrypoint"], json!(["/bin/echo", "hi"]));
     assert!(
@@ -165,16 +156,7 @@ fn run_is_not_supported_yet_and_writes_nothing() {
     let (registry, sandbox) = busybox_world();
     let context = sandbox.context("run_unsupported");
     let out = sandbox.path("oci");
-    let run = hoist_run(
-        sandbox
-            .hoist()
-            .args(mirror(&registry))
-            .arg("--dir")
-            .arg(&context)
-            .arg("--output")
-            .arg(format!("oci:{}", out.display())),
-    )
-    .failed();
+    let run = hoist_run(&mut sandbox.build_layout(&registry, &context, &out)).failed();
     assert!(run.stderr.contains("not supported yet"), "{}", run.stderr);
     assert!(
         run.stderr.contains("Dockerfile:3"),

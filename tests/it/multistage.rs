@@ -12,16 +12,7 @@ fn final_stage_copies_from_builder_and_skips_unneeded_stages() {
     let (registry, sandbox) = busybox_world();
     let context = sandbox.context("multistage");
     let out = sandbox.path("oci");
-    hoist_run(
-        sandbox
-            .hoist()
-            .args(mirror(&registry))
-            .arg("--dir")
-            .arg(&context)
-            .arg("--output")
-            .arg(format!("oci:{}", out.display())),
-    )
-    .ok();
+    hoist_run(&mut sandbox.build_layout(&registry, &context, &out)).ok();
     let rootfs = umoci_unpack(&out, "latest", sandbox.dir.path());
     let tree = tree_snapshot(&out, Some("latest"), &rootfs);
     check_final_stage(&tree);

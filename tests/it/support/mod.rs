@@ -167,6 +167,17 @@ impl Sandbox {
         self.hoist_with_cache(&self.cache())
     }
 
+    /// `hoist build --dir CONTEXT --output oci:OUT`, pulling `FROM busybox` through `registry`.
+    pub fn build_layout(&self, registry: &Registry, context: &Path, out: &Path) -> Command {
+        let mut cmd = self.hoist();
+        cmd.args(mirror(registry))
+            .arg("--dir")
+            .arg(context)
+            .arg("--output")
+            .arg(format!("oci:{}", out.display()));
+        cmd
+    }
+
     pub fn hoist_with_cache(&self, cache: &Path) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hoist"));
         cmd.arg("build")
