@@ -75,6 +75,16 @@ pub async fn build(
     };
     let serialized = image.serialize();
     crate::validate::image(&serialized, &blobs, &req.platform)?;
+    match crate::validate::architecture(&serialized, &blobs, &req.platform) {
+        Err(crate::validate::ArchitectureError::Mismatch(findings)) if req.allow_arch_mismatch => {
+            for finding in findings {
+                reporter.report(Event::Warning {
+                    message: format!("{finding} (exporting anyway: `--allow-arch-mismatch`)"),
+                });
+            }
+        }
+        result => result?,
+    }
 
     // Pushes go first: when a push fails, no local output has been written yet, so a failed build
     // leaves nothing behind. Each local output is itself written atomically.

@@ -32,7 +32,22 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             printer.error(&err);
-            ExitCode::FAILURE
+            exit_code(&err)
         }
+    }
+}
+
+/// 3 when the image would not run on its platform (documented in `--help`), 1 for every other failure.
+fn exit_code(err: &anyhow::Error) -> ExitCode {
+    let mismatch = err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<hoist::validate::ArchitectureError>(),
+            Some(hoist::validate::ArchitectureError::Mismatch(_))
+        )
+    });
+    if mismatch {
+        ExitCode::from(3)
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -12,7 +12,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Build container images without a daemon, and push them",
     long_about = "hoist builds linux/amd64 OCI images from a Dockerfile, in-process, with no Docker daemon, and \
 pushes them straight to a registry or writes them as an OCI layout or a docker-archive tarball.\n\n\
-The image digest goes to stdout; progress and logs go to stderr."
+The image digest goes to stdout; progress and logs go to stderr.\n\n\
+Exit codes: 0 success; 1 any failure; 3 the image would not run on its platform (a binary built for \
+another architecture, or a missing entrypoint interpreter): nothing was pushed or written; see \
+--allow-arch-mismatch."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -117,6 +120,11 @@ pub struct BuildArgs {
     /// gzip level for the layers hoist writes: 1 is fastest, 9 smallest (kaniko's flag)
     #[arg(long, value_name = "1-9", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
     pub compression_level: u32,
+
+    /// Export the image even when it holds binaries built for another platform (or its entrypoint's
+    /// interpreter is missing): report them as warnings instead of failing with exit code 3
+    #[arg(long)]
+    pub allow_arch_mismatch: bool,
 
     /// Where base images and layers are cached [env: HOIST_CACHE_DIR] [default: ~/.cache/hoist]
     #[arg(long, value_name = "DIR")]

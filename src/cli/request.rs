@@ -26,6 +26,8 @@ pub struct BuildRequest {
     pub creation_time: CreationTime,
     pub cache_dir: PathBuf,
     pub compression_level: u32,
+    /// Binaries built for another platform are reported as warnings instead of failing the build.
+    pub allow_arch_mismatch: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,6 +225,7 @@ impl BuildRequest {
             creation_time,
             cache_dir,
             compression_level: args.compression_level,
+            allow_arch_mismatch: args.allow_arch_mismatch,
         })
     }
 

@@ -1,13 +1,28 @@
 //! Validation of an image before it leaves hoist, collecting every violation (go-containerregistry's
-//! `pkg/v1/validate`): structure (digests, sizes, diff_ids, platform).
+//! `pkg/v1/validate`): structure (digests, sizes, diff_ids, platform), then architecture (every binary
+//! runs on the target platform; the entrypoint's interpreter exists).
 
+mod architecture;
+mod elf;
 mod structure;
 
 use crate::image::{BlobStore, Platform, SerializedImage};
 
+pub use architecture::Unreadable;
+
 #[derive(Debug, thiserror::Error)]
 #[error("the image is not valid:\n{}", .0.iter().map(|v| format!("  - {v}")).collect::<Vec<_>>().join("\n"))]
 pub struct Invalid(pub Vec<String>);
+
+/// The architecture check failed: the image holds binaries it cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchitectureError {
+    /// Every binary built for another machine and every missing interpreter, as what/why/fix sentences.
+    #[error("the image would not run on its platform; nothing was pushed or written:\n{}", .0.iter().map(|v| format!("  - {v}")).collect::<Vec<_>>().join("\n"))]
+    Mismatch(Vec<String>),
+    #[error(transparent)]
+    Unreadable(#[from] Unreadable),
+}
 
 /// Checks `image` against its blobs and the target platform.
 pub fn image(
@@ -20,5 +35,20 @@ pub fn image(
         Ok(())
     } else {
         Err(Invalid(violations))
+    }
+}
+
+/// Checks that every binary in `image` runs on `platform` and that its entrypoint's interpreter exists.
+/// Streams every layer once; run it after [`image`].
+pub fn architecture(
+    image: &SerializedImage,
+    blobs: &BlobStore,
+    platform: &Platform,
+) -> Result<(), ArchitectureError> {
+    let findings = architecture::check(image, blobs, platform)?;
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(ArchitectureError::Mismatch(findings))
     }
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod architecture;
+mod architecture_check;
 mod bad_input;
 mod build;
 mod differential;

@@ -55,7 +55,7 @@ fn busybox_binary() -> PathBuf {
     path
 }
 
-fn cache_root() -> PathBuf {
+pub(super) fn cache_root() -> PathBuf {
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);

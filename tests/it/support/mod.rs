@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod arm64_busybox;
 pub mod base_image;
 pub mod registry;
 pub mod tools;
