@@ -75,11 +75,23 @@ pub async fn build(
     };
     let serialized = image.serialize();
     crate::validate::image(&serialized, &blobs, &req.platform)?;
-    match crate::validate::architecture(&serialized, &blobs, &req.platform) {
-        Err(crate::validate::ArchitectureError::Mismatch(findings)) if req.allow_arch_mismatch => {
+    // Streams every layer once: blocking work, off the runtime's threads.
+    let checked = {
+        let (serialized, blobs, platform) =
+            (serialized.clone(), blobs.clone(), req.platform.clone());
+        tokio::task::spawn_blocking(move || {
+            crate::validate::architecture(&serialized, &blobs, &platform)
+        })
+        .await
+        .context("the validation thread panicked")?
+    };
+    match checked {
+        Err(crate::validate::ArchitectureError::Mismatch { findings, .. })
+            if req.allow_arch_mismatch =>
+        {
             for finding in findings {
                 reporter.report(Event::Warning {
-                    message: format!("{finding} (exporting anyway: `--allow-arch-mismatch`)"),
+                    message: format!("{finding}\n    exported anyway: `--allow-arch-mismatch`"),
                 });
             }
         }

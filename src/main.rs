@@ -42,7 +42,7 @@ fn exit_code(err: &anyhow::Error) -> ExitCode {
     let mismatch = err.chain().any(|cause| {
         matches!(
             cause.downcast_ref::<hoist::validate::ArchitectureError>(),
-            Some(hoist::validate::ArchitectureError::Mismatch(_))
+            Some(hoist::validate::ArchitectureError::Mismatch { .. })
         )
     });
     if mismatch {

@@ -31,7 +31,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
 hoist build --name registry.example.com/team/app:v1 --dir ./app --push\n  \
-hoist build --name app:v1 --dir ./app --output oci:./out --output docker-archive:./app.tar")]
+hoist build --name app:v1 --dir ./app --output oci:./out --output docker-archive:./app.tar\n\n\
+Exit codes:\n  \
+0  success\n  \
+1  any failure\n  \
+3  the image would not run on its platform (a binary built for another architecture, or a missing \
+entrypoint interpreter); nothing was pushed or written (see --allow-arch-mismatch)")]
 pub struct BuildArgs {
     /// Image name: REGISTRY/REPOSITORY[:TAG]; repeat to give the image several names
     #[arg(

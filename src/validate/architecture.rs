@@ -33,6 +33,13 @@ enum Content {
     Other,
 }
 
+/// One reason the image would not run: what and why, and the way out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub message: String,
+    pub hint: String,
+}
+
 /// A layer could not be read back.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -50,13 +57,17 @@ pub fn check(
     image: &SerializedImage,
     blobs: &BlobStore,
     platform: &Platform,
-) -> Result<Vec<String>, Unreadable> {
+) -> Result<Vec<Finding>, Unreadable> {
     // A config that does not parse is a structure violation, reported by the structure check.
     let Ok(config) = serde_json::from_slice::<ImageConfig>(&image.config_bytes) else {
         return Ok(Vec::new());
     };
     let mut tree = Tree::default();
     for (i, layer) in image.layers.iter().enumerate() {
+        // hoist reads and writes no zstd layers; such a layer cannot be judged, so it is not.
+        if layer.descriptor.media_type.ends_with("+zstd") {
+            continue;
+        }
         let unreadable = |source| Unreadable {
             layer: i + 1,
             digest: layer.descriptor.digest.to_string(),
@@ -79,8 +90,7 @@ pub fn check(
     };
     let target = platform.to_string();
     let way_out = format!(
-        "hint: rebuild it for {target}, choose another `--platform`, use a {} base image, or pass `--allow-arch-mismatch` to export anyway",
-        platform.architecture
+        "rebuild the binaries for {target}, choose the `--platform` they were built for, start from a base image built for {target}, or pass `--allow-arch-mismatch` to export anyway"
     );
     let mut out = Vec::new();
     for (path, node) in &tree.0 {
@@ -93,14 +103,17 @@ pub fn check(
             continue;
         };
         if elf::runs_on(e, &platform.architecture) == Some(false) {
-            out.push(format!(
-                "`{path}` is an ELF binary for {} but the image is {target}; it would fail with `exec format error`\n    added by {}\n{way_out}",
-                elf::machine_name(e),
-                instruction(*layer)
-            ));
+            out.push(Finding {
+                message: format!(
+                    "`{path}` is an ELF binary for {} but the image is {target}; it would fail with `exec format error`\n    added by {}",
+                    elf::machine_name(e),
+                    instruction(*layer)
+                ),
+                hint: way_out.clone(),
+            });
         }
     }
-    out.extend(tree.entrypoint_findings(&config, &instruction, &way_out));
+    out.extend(tree.entrypoint_findings(&config, &instruction));
     Ok(out)
 }
 
@@ -270,8 +283,7 @@ impl Tree {
         &self,
         config: &ImageConfig,
         instruction: &dyn Fn(usize) -> String,
-        way_out: &str,
-    ) -> Vec<String> {
+    ) -> Vec<Finding> {
         let c = &config.config;
         let argv = match (&c.entrypoint, &c.cmd) {
             (Some(e), _) if !e.is_empty() => e,
@@ -290,10 +302,16 @@ impl Tree {
         let Some(Node::File { layer, content, .. }) = self.0.get(&found) else {
             return Vec::new();
         };
-        let missing = |what: &str, interpreter: &str| {
-            format!(
-                "the entrypoint `{found}` needs {what} `{interpreter}`, which is not in the image; it would fail with `no such file or directory`\n    added by {}\nhint: install `{interpreter}` in the image, or change the entrypoint",
+        let missing = |what: &str, interpreter: &str, hint: String| Finding {
+            message: format!(
+                "the entrypoint `{found}` needs {what} `{interpreter}`, which is not in the image; it would fail with `no such file or directory`\n    added by {}",
                 instruction(*layer)
+            ),
+            hint,
+        };
+        let install = |program: &str| {
+            format!(
+                "install `{program}` in the image, fix the `#!` line of `{found}`, or change the entrypoint"
             )
         };
         let mut out = Vec::new();
@@ -304,12 +322,20 @@ impl Tree {
                     return out;
                 };
                 if self.resolve(interpreter).is_none() {
-                    out.push(missing("the script interpreter", interpreter));
+                    out.push(missing(
+                        "the script interpreter",
+                        interpreter,
+                        install(interpreter),
+                    ));
                 } else if interpreter.ends_with("/env")
                     && let Some(program) = words.find(|w| !w.starts_with('-') && !w.contains('='))
                     && self.lookup(program, path_var).is_none()
                 {
-                    out.push(missing("the program (through `env`)", program));
+                    out.push(missing(
+                        "the program (through `env`)",
+                        program,
+                        install(program),
+                    ));
                 }
             }
             Content::Elf(e) => {
@@ -317,9 +343,10 @@ impl Tree {
                     && elf::runs_on(e, &config.architecture) != Some(false)
                     && self.resolve(loader).is_none()
                 {
-                    out.push(format!(
-                        "{}\n{way_out}",
-                        missing("the dynamic loader (`PT_INTERP`)", loader)
+                    out.push(missing(
+                        "the dynamic loader (`PT_INTERP`)",
+                        loader,
+                        format!("link `{found}` statically, or start from a base image that has `{loader}` (the C library it was built against)"),
                     ));
                 }
             }

@@ -59,7 +59,11 @@ fn findings(layers: &[(&str, Vec<u8>)], entrypoint: Option<&str>, arch: &str) ->
     if let Some(e) = entrypoint {
         image = image.with_config(|c| c.entrypoint = Some(vec![e.to_string()]));
     }
-    check(&image.serialize(), &blobs, &platform).unwrap()
+    check(&image.serialize(), &blobs, &platform)
+        .unwrap()
+        .into_iter()
+        .map(|f| format!("{}\nhint: {}", f.message, f.hint))
+        .collect()
 }
 
 fn base() -> (&'static str, Vec<u8>) {

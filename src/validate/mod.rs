@@ -8,7 +8,7 @@ mod structure;
 
 use crate::image::{BlobStore, Platform, SerializedImage};
 
-pub use architecture::Unreadable;
+pub use architecture::{Finding, Unreadable};
 
 #[derive(Debug, thiserror::Error)]
 #[error("the image is not valid:\n{}", .0.iter().map(|v| format!("  - {v}")).collect::<Vec<_>>().join("\n"))]
@@ -17,9 +17,18 @@ pub struct Invalid(pub Vec<String>);
 /// The architecture check failed: the image holds binaries it cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchitectureError {
-    /// Every binary built for another machine and every missing interpreter, as what/why/fix sentences.
-    #[error("the image would not run on its platform; nothing was pushed or written:\n{}", .0.iter().map(|v| format!("  - {v}")).collect::<Vec<_>>().join("\n"))]
-    Mismatch(Vec<String>),
+    /// Every binary built for another machine and every missing interpreter (what and why), then each
+    /// distinct way out once.
+    #[error(
+        "the image would not run on {platform}; nothing was pushed or written:\n{}\n{}",
+        .findings.iter().map(|v| format!("  - {v}")).collect::<Vec<_>>().join("\n"),
+        .hints.iter().map(|h| format!("hint: {h}")).collect::<Vec<_>>().join("\n")
+    )]
+    Mismatch {
+        platform: Platform,
+        findings: Vec<String>,
+        hints: Vec<String>,
+    },
     #[error(transparent)]
     Unreadable(#[from] Unreadable),
 }
@@ -45,10 +54,19 @@ pub fn architecture(
     blobs: &BlobStore,
     platform: &Platform,
 ) -> Result<(), ArchitectureError> {
-    let findings = architecture::check(image, blobs, platform)?;
-    if findings.is_empty() {
-        Ok(())
-    } else {
-        Err(ArchitectureError::Mismatch(findings))
+    let found = architecture::check(image, blobs, platform)?;
+    if found.is_empty() {
+        return Ok(());
     }
+    let mut hints: Vec<String> = Vec::new();
+    for f in &found {
+        if !hints.contains(&f.hint) {
+            hints.push(f.hint.clone());
+        }
+    }
+    Err(ArchitectureError::Mismatch {
+        platform: platform.clone(),
+        findings: found.into_iter().map(|f| f.message).collect(),
+        hints,
+    })
 }
