@@ -203,3 +203,17 @@ fn paths_normalize_and_binary_dirs_are_known() {
     assert!(!in_binary_dir("/srv/bin"));
     assert!(!in_binary_dir("/bin"));
 }
+
+#[test]
+fn loader_and_entrypoint_resolve_through_symlinks() {
+    let dynamic = fake(62, true, 3, Some("/lib64/ld-linux-x86-64.so.2"));
+    let loader = fake(62, true, 3, None);
+    let app = layer_tar(&[
+        E::File("opt/app/bin/app", 0o755, &dynamic),
+        E::Link("usr/local/bin/app", "../../../opt/app/bin/app"),
+        E::File("lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", 0o755, &loader),
+        E::Link("lib64", "lib/x86_64-linux-gnu"),
+    ]);
+    let found = findings(&[base(), ("COPY . /", app)], Some("app"), "amd64");
+    assert!(found.is_empty(), "{found:?}");
+}
