@@ -7,6 +7,7 @@ mod support;
 mod architecture;
 mod bad_input;
 mod build;
+mod commands;
 mod differential;
 mod layout;
 mod multistage;
