@@ -9,6 +9,9 @@ use serde::Serialize;
 use super::error::{FrontendError, Located};
 use super::parser::{self, Ast, Node};
 
+/// What is wrong with an instruction's arguments, and what to do: message, hint.
+type Problem = (String, String);
+
 /// One instruction as BuildKit's parser produces it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Listed {
@@ -62,13 +65,10 @@ pub fn list(text: &str, file: &Path) -> Result<Listing, FrontendError> {
 }
 
 fn listed(ast: &Ast, node: &Node, keyword: &str, line: &str) -> Result<Listed, FrontendError> {
-    let fail = |message: String| {
-        FrontendError::syntax(Located::new(
-            &ast.file,
-            node.start_line,
-            &node.original,
-            message,
-        ))
+    let fail = |(message, hint): Problem| {
+        FrontendError::syntax(
+            Located::new(&ast.file, node.start_line, &node.original, message).hint(hint),
+        )
     };
     let (rest, flags) = builder_flags(line);
     let mut out = Listed {
@@ -102,7 +102,10 @@ fn listed(ast: &Ast, node: &Node, keyword: &str, line: &str) -> Result<Listed, F
         "ONBUILD" => {
             let rest = rest.trim();
             if rest.is_empty() {
-                return Err(fail("ONBUILD requires at least one argument".into()));
+                return Err(fail((
+                    "ONBUILD requires at least one argument".into(),
+                    "give ONBUILD the instruction to run later: `ONBUILD RUN make`".into(),
+                )));
             }
             let (inner_keyword, inner_line) = match rest.find(char::is_whitespace) {
                 Some(pos) => (&rest[..pos], rest[pos..].trim_start()),
@@ -111,11 +114,14 @@ fn listed(ast: &Ast, node: &Node, keyword: &str, line: &str) -> Result<Listed, F
             let inner = listed(ast, node, inner_keyword, inner_line)?;
             out.onbuild = Some(Box::new(inner));
         }
-        _ => {
+        "MAINTAINER" | "STOPSIGNAL" | "USER" | "WORKDIR" => {
             if !rest.is_empty() {
                 out.args = vec![rest.to_string()];
             }
         }
+        // BuildKit's `parseIgnore`: an unknown keyword parses, with one empty node; the instruction
+        // layer rejects it later.
+        _ => out.args = vec![String::new()],
     }
     Ok(out)
 }
@@ -171,7 +177,7 @@ fn builder_flags(line: &str) -> (&str, Vec<String>) {
 
 /// BuildKit's `parseJSON`: `Ok(None)` when the text is not a JSON array at all, an error when it is an
 /// array holding something other than strings.
-fn json(rest: &str) -> Result<Option<Vec<String>>, String> {
+fn json(rest: &str) -> Result<Option<Vec<String>>, Problem> {
     if !rest.trim_start().starts_with('[') {
         return Ok(None);
     }
@@ -181,9 +187,10 @@ fn json(rest: &str) -> Result<Option<Vec<String>>, String> {
             .into_iter()
             .map(|v| match v {
                 serde_json::Value::String(s) => Ok(s),
-                _ => Err(
+                _ => Err((
                     "when using JSON array syntax, arrays must be comprised of strings only".into(),
-                ),
+                    "quote every element: `[\"sleep\", \"1\"]`".into(),
+                )),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
@@ -191,7 +198,7 @@ fn json(rest: &str) -> Result<Option<Vec<String>>, String> {
 }
 
 /// `parseMaybeJSON`: the exec-form array, or the whole text as one node.
-fn maybe_json(rest: &str) -> Result<(Vec<String>, bool), String> {
+fn maybe_json(rest: &str) -> Result<(Vec<String>, bool), Problem> {
     if rest.is_empty() {
         return Ok((Vec::new(), false));
     }
@@ -202,7 +209,7 @@ fn maybe_json(rest: &str) -> Result<(Vec<String>, bool), String> {
 }
 
 /// `parseMaybeJSONToList`: the array, or whitespace-separated words.
-fn maybe_json_list(rest: &str) -> Result<(Vec<String>, bool), String> {
+fn maybe_json_list(rest: &str) -> Result<(Vec<String>, bool), Problem> {
     Ok(match json(rest)? {
         Some(list) => (list, true),
         None => (whitespace_delimited(rest), false),
@@ -218,14 +225,17 @@ fn whitespace_delimited(rest: &str) -> Vec<String> {
 
 /// `parseNameVal` (ENV, LABEL): `key value` (old form: key, value, empty separator) or `k=v ...`
 /// (key, value, `=` per pair); words keep their quotes.
-fn name_val(rest: &str, keyword: &str, escape: char) -> Result<Vec<String>, String> {
+fn name_val(rest: &str, keyword: &str, escape: char) -> Result<Vec<String>, Problem> {
     let words = parser::split_words(rest, escape);
     let Some(first) = words.first() else {
         return Ok(Vec::new());
     };
     if !first.contains('=') {
         let Some((key, value)) = rest.split_once(char::is_whitespace) else {
-            return Err(format!("{keyword} must have two arguments"));
+            return Err((
+                format!("{keyword} must have two arguments"),
+                format!("write `{keyword} name=value` (or the old `{keyword} name value`)"),
+            ));
         };
         let value = value.trim_start_matches(char::is_whitespace);
         return Ok(vec![key.to_string(), value.to_string(), String::new()]);
@@ -233,8 +243,9 @@ fn name_val(rest: &str, keyword: &str, escape: char) -> Result<Vec<String>, Stri
     let mut out = Vec::new();
     for word in &words {
         let Some((key, value)) = word.split_once('=') else {
-            return Err(format!(
-                "Syntax error - can't find = in `{word}`. Must be of the form: name=value"
+            return Err((
+                format!("Syntax error - can't find = in `{word}`. Must be of the form: name=value"),
+                "quote values holding spaces: `name=\"a b\"`".into(),
             ));
         };
         out.extend([key.to_string(), value.to_string(), "=".to_string()]);

@@ -57,6 +57,7 @@ fn words_for_copy_from_expose_arg() {
     assert_eq!(args("EXPOSE 80 443/udp"), ["80", "443/udp"]);
     assert_eq!(args(r#"ARG a="x y" b"#), [r#"a="x y""#, "b"]);
     assert_eq!(args("WORKDIR /a b"), ["/a b"]);
+    assert_eq!(args("FROBNICATE x y"), [""]);
     assert_eq!(
         args("HEALTHCHECK CMD [\"true\"]"),
         ["CMD".to_string(), "true".to_string()]
