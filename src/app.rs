@@ -1,5 +1,8 @@
 //! The composition root: the one place where the pipeline is wired.
 //! cli → frontend → (registry: resolve bases) → executor → validate → export.
+//! `commands`: the inspection commands (`hoist parse`, `hoist context`).
+
+pub mod commands;
 
 use std::sync::Arc;
 

@@ -1,14 +1,35 @@
 //! The `hoist` binary: parse arguments, start the runtime, run the app, map the outcome to an exit code.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use hoist::cli::{BuildRequest, Cli, Command, request::Environment};
+use hoist::cli::args::BuildArgs;
+use hoist::cli::{BuildRequest, Cli, Command, ProgressMode, request::Environment};
 use hoist::output::Printer;
 
 fn main() -> ExitCode {
-    let Command::Build(args) = Cli::parse().command;
+    match Cli::parse().command {
+        Command::Build(args) => build(args),
+        Command::Parse(args) => print(hoist::app::commands::parse(&args)),
+        Command::Context(args) => print(hoist::app::commands::context(&args)),
+    }
+}
+
+/// Data to stdout, or the error to stderr.
+fn print(result: anyhow::Result<String>) -> ExitCode {
+    let result = result.and_then(|text| Ok(std::io::stdout().lock().write_all(text.as_bytes())?));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            Printer::new(ProgressMode::Plain).error(&err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build(args: BuildArgs) -> ExitCode {
     let printer = Arc::new(Printer::new(args.progress.into()));
     let result = BuildRequest::from_args(args, &Environment::from_process())
         .map_err(anyhow::Error::from)

@@ -22,10 +22,57 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the build variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build an image from a Dockerfile and push it or write it out
     Build(BuildArgs),
+    /// Show a Dockerfile's instructions as BuildKit's parser reads them
+    Parse(ParseArgs),
+    /// List the files of the build context a build would see, after .dockerignore
+    Context(ContextArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Parses a Dockerfile as BuildKit's parser does (directives, continuations, flags, heredocs) \
+and prints its instructions to stdout: one `LINE KEYWORD FLAGS ARGS` line each, or, with --json, \
+{\"instructions\":[{\"keyword\",\"flags\",\"args\",\"json\",\"heredocs\",\"start_line\",\"end_line\",\"onbuild\"}]}.\n\n\
+A syntax error exits non-zero with FILE:LINE on stderr.",
+    after_help = "Examples:\n  hoist parse Dockerfile\n  hoist parse --json app/Dockerfile | jq '.instructions[].keyword'"
+)]
+pub struct ParseArgs {
+    /// Print JSON instead of one line per instruction
+    #[arg(long)]
+    pub json: bool,
+
+    /// The Dockerfile to parse
+    #[arg(value_name = "DOCKERFILE")]
+    pub dockerfile: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Lists the files and symlinks of the build context that a build would see once \
+.dockerignore has been applied (`<Dockerfile>.dockerignore` wins over `<DIR>/.dockerignore`): one path \
+relative to DIR per line, sorted, to stdout. Directories are not listed.",
+    after_help = "Examples:\n  hoist context\n  hoist context --dir ./app --dockerfile ./app/prod.Dockerfile"
+)]
+pub struct ContextArgs {
+    /// The build context directory
+    #[arg(
+        long = "dir",
+        visible_alias = "context",
+        short_alias = 'c',
+        value_name = "DIR",
+        default_value = "."
+    )]
+    pub dir: PathBuf,
+
+    /// The Dockerfile, whose `<Dockerfile>.dockerignore` applies if present [default: DIR/Dockerfile]
+    #[arg(long = "dockerfile", short = 'f', value_name = "PATH")]
+    pub dockerfile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

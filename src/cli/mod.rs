@@ -4,5 +4,5 @@
 pub mod args;
 pub mod request;
 
-pub use args::{Cli, Command};
+pub use args::{Cli, Command, ContextArgs, ParseArgs};
 pub use request::{BuildRequest, CreationTime, Output, ProgressMode, RequestError};

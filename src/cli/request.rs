@@ -269,7 +269,9 @@ mod tests {
         std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
         let mut argv = vec!["hoist", "build", "--dir", dir.path().to_str().unwrap()];
         argv.extend_from_slice(extra);
-        let Command::Build(args) = Cli::try_parse_from(argv).unwrap().command;
+        let Command::Build(args) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("`hoist build` parses as `Command::Build`")
+        };
         let env = Environment {
             home: Some("/home/u".into()),
             ..Default::default()

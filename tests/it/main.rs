@@ -8,6 +8,7 @@ mod architecture;
 mod architecture_check;
 mod bad_input;
 mod build;
+mod commands;
 mod differential;
 mod layout;
 mod multistage;

@@ -8,6 +8,7 @@
 //!   order; `args` scopes build arguments.
 //! - `dispatch` (and `copy` for COPY/ADD): one stage's instructions → plan steps.
 //! - `dockerignore`: the context filter; `error`: located errors with hints.
+//! - `listing`: the parsed instructions shaped as BuildKit's parser AST, for `hoist parse`.
 
 pub mod args;
 pub mod convert;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod expand;
 pub mod graph;
 pub mod instruction;
+pub mod listing;
 pub mod parser;
 #[cfg(test)]
 mod plan_tests;

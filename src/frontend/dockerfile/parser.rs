@@ -24,6 +24,11 @@ pub struct Ast {
 pub struct Node {
     /// The keyword, upper-cased (`COPY`).
     pub keyword: String,
+    /// The keyword as written in the file (`copy`, `Copy`).
+    pub written_keyword: String,
+    /// Everything after the keyword, flags included, continuations joined, trimmed: the text BuildKit's
+    /// `extractBuilderFlags` and line parsers start from.
+    pub after_keyword: String,
     /// Leading `--name[=value]` words, without the `--`.
     pub flags: Vec<String>,
     /// Everything after keyword and flags, continuations joined, trimmed.
@@ -216,6 +221,7 @@ fn split_node(joined: &str, start: usize, end: usize, original: String) -> Node 
         Some(pos) => (&joined[..pos], joined[pos..].trim_start()),
         None => (joined, ""),
     };
+    let after_keyword = rest.to_string();
     let mut flags = Vec::new();
     while let Some(after) = rest.strip_prefix("--") {
         let pos = after.find(char::is_whitespace).unwrap_or(after.len());
@@ -229,6 +235,8 @@ fn split_node(joined: &str, start: usize, end: usize, original: String) -> Node 
     }
     Node {
         keyword: keyword.to_ascii_uppercase(),
+        written_keyword: keyword.to_string(),
+        after_keyword,
         flags,
         rest: rest.to_string(),
         original,
