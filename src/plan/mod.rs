@@ -15,8 +15,8 @@ use crate::image::{Platform, Reference};
 
 pub use context::ContextFilter;
 pub use step::{
-    Chmod, ConfigChange, CopySource, CopySpec, FsChange, IdSpec, InlineFile, Location, MkdirSpec,
-    Owner, RunSpec, Step,
+    CacheSharing, Chmod, ConfigChange, CopySource, CopySpec, FsChange, IdSpec, InlineFile,
+    Location, MkdirSpec, MountFrom, Network, Owner, RunMount, RunSpec, Step,
 };
 
 /// Index of a stage in [`BuildPlan::stages`].
@@ -78,12 +78,27 @@ impl BuildPlan {
                 add(r);
             }
             for step in &stage.steps {
-                if let Some(FsChange::Copy(CopySpec {
-                    source: CopySource::Image(r),
-                    ..
-                })) = &step.fs
-                {
-                    add(r);
+                match &step.fs {
+                    Some(FsChange::Copy(CopySpec {
+                        source: CopySource::Image(r),
+                        ..
+                    })) => add(r),
+                    Some(FsChange::Run(run)) => {
+                        for mount in &run.mounts {
+                            match mount {
+                                RunMount::Bind {
+                                    from: MountFrom::Image(r),
+                                    ..
+                                }
+                                | RunMount::Cache {
+                                    from: Some((MountFrom::Image(r), _)),
+                                    ..
+                                } => add(r),
+                                _ => {}
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
         }

@@ -109,13 +109,84 @@ pub struct MkdirSpec {
     pub mode: u32,
 }
 
-/// Run a command in the stage's filesystem.
-#[derive(Clone, Debug)]
+/// Run a command in the stage's filesystem. The process gets the stage config's Env (plus `env`),
+/// WorkingDir and User at the time the step runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunSpec {
     /// The full argv (shell form already wrapped in the stage's shell).
     pub argv: Vec<String>,
     /// Extra environment for this command only (build args), on top of the config's Env.
     pub env: Vec<(String, String)>,
+    /// Filesystems mounted for this command only; nothing under them reaches the layer.
+    pub mounts: Vec<RunMount>,
+    pub network: Network,
+}
+
+/// `RUN --network`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Network {
+    /// The host's network (BuildKit's default for rootless builds).
+    #[default]
+    Default,
+    /// A network namespace with only loopback.
+    None,
+    /// The host's network, asked for explicitly.
+    Host,
+}
+
+/// `RUN --mount=type=…`, with every option resolved (BuildKit's `dockerfile/instructions/commands_runmount.go`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunMount {
+    /// Files from the context, a stage or an image, read-only unless `readwrite` (writes are discarded).
+    Bind {
+        target: String,
+        from: MountFrom,
+        /// Path inside the source (`/` by default).
+        source: String,
+        readwrite: bool,
+    },
+    /// A directory kept between builds under the cache dir, keyed by `id` (default: the target).
+    Cache {
+        target: String,
+        id: String,
+        sharing: CacheSharing,
+        /// Seed the cache from a stage/image path the first time (`from=`, `source=`).
+        from: Option<(MountFrom, String)>,
+        readonly: bool,
+        uid: u32,
+        gid: u32,
+        mode: u32,
+    },
+    /// An empty tmpfs.
+    Tmpfs { target: String, size: Option<u64> },
+    /// A build secret, as a file (default `/run/secrets/ID`) or an environment variable.
+    Secret {
+        id: String,
+        target: Option<String>,
+        env: Option<String>,
+        required: bool,
+        uid: u32,
+        gid: u32,
+        mode: u32,
+    },
+}
+
+/// Where a bind or cache mount's files come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MountFrom {
+    /// The build context (filtered by .dockerignore).
+    Context,
+    Stage(StageId),
+    Image(Reference),
+}
+
+/// `sharing=` of a cache mount.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CacheSharing {
+    #[default]
+    Shared,
+    Private,
+    Locked,
 }
 
 /// A change to the image's runtime config. Values are final (expanded).

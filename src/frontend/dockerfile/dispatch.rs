@@ -319,7 +319,11 @@ pub fn stage(
                     format!("|{} {} ", shown.len(), shown.join(" "))
                 };
                 created_by = format!("RUN {prefix}{} # buildkit", argv.join(" "));
-                fs = Some(FsChange::Run(RunSpec { argv, env }));
+                fs = Some(FsChange::Run(RunSpec {
+                    argv,
+                    env,
+                    ..Default::default()
+                }));
             }
             Kind::Copy(copy) => {
                 let (spec, text) = copy_spec(ctx, inst, copy, source.as_ref(), &state, &x)?;
