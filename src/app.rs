@@ -2,10 +2,12 @@
 //! cli → frontend → (registry: resolve bases) → executor → validate → export.
 //! `commands`: the inspection commands (`hoist parse`, `hoist context`).
 
+pub mod cache_repo;
 pub mod commands;
 
 use std::sync::Arc;
 
+use crate::executor::run::RunOptions;
 use anyhow::Context as _;
 
 use crate::cli::{BuildRequest, CreationTime, Output};
@@ -68,10 +70,21 @@ pub async fn build(
     }
     let plan = dockerfile.plan(&images)?;
 
+    let run = run_options(req, &plan)?;
     let image = {
         let (blobs, reporter) = (blobs.clone(), reporter.clone());
         tokio::task::spawn_blocking(move || {
-            crate::executor::execute(&plan, &images, &blobs, reporter.as_ref())
+            let result = crate::executor::execute_with(
+                &plan,
+                &images,
+                &blobs,
+                reporter.as_ref(),
+                run.as_ref(),
+            );
+            if let Some(run) = &run {
+                crate::executor::sandbox::remove_tree(&run.sandbox, &run.scratch);
+            }
+            result
         })
         .await
         .context("the build thread panicked")??
@@ -179,4 +192,40 @@ mod tests {
         assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     }
+}
+
+/// The RUN sandbox for this build, when the plan runs anything.
+fn run_options(
+    req: &BuildRequest,
+    plan: &crate::plan::BuildPlan,
+) -> anyhow::Result<Option<RunOptions>> {
+    use crate::executor::sandbox::{Isolation, Sandbox};
+    let runs = plan
+        .stages
+        .iter()
+        .flat_map(|s| &s.steps)
+        .any(|s| matches!(s.fs, Some(crate::plan::FsChange::Run(_))));
+    if !runs {
+        return Ok(None);
+    }
+    let exe = std::env::current_exe()
+        .context("cannot find hoist's own executable for the RUN sandbox")?;
+    let tmp = req.cache_dir.join("tmp");
+    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let scratch = tempfile::Builder::new()
+        .prefix("build-")
+        .tempdir_in(&tmp)
+        .with_context(|| format!("cannot create a scratch directory in {}", tmp.display()))?
+        .keep();
+    Ok(Some(RunOptions {
+        cache: Some(std::sync::Arc::new(
+            crate::executor::cache::LocalCache::new(req.cache_dir.join("steps")),
+        )),
+        use_cache: true,
+        sandbox: Sandbox::new(exe, Isolation::Rootless),
+        scratch,
+        cache_mounts: req.cache_dir.join("mounts"),
+        secrets: Vec::new(),
+        exclude: Vec::new(),
+    }))
 }

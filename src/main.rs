@@ -10,6 +10,10 @@ use hoist::cli::{BuildRequest, Cli, Command, ProgressMode, request::Environment}
 use hoist::output::Printer;
 
 fn main() -> ExitCode {
+    // The RUN sandbox re-executes hoist; see `executor::sandbox`.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "__sandbox") {
+        return ExitCode::from(hoist::executor::sandbox::child::main() as u8);
+    }
     match Cli::parse().command {
         Command::Build(args) => build(args),
         Command::Parse(args) => print(hoist::app::commands::parse(&args)),

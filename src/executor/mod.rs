@@ -6,22 +6,28 @@
 //! no layer, only a history entry marked `empty_layer`, as BuildKit does.
 
 pub mod archive;
+pub mod cache;
 pub mod compress;
 pub mod config_change;
 pub mod copy;
 pub mod layer;
 pub mod ownership;
+pub mod rootfs;
+pub mod run;
+pub mod sandbox;
+pub mod snapshot;
 pub mod source;
 pub mod stage_fs;
 
 use std::collections::BTreeMap;
 
 use crate::image::{BlobStore, History, Image, ImageSet, Reference};
-use crate::plan::{Base, BuildPlan, CopySource, FsChange, Location, StageId, Step};
+use crate::plan::{Base, BuildPlan, CopySource, FsChange, Location, MountFrom, StageId, Step};
 use crate::progress::{Event, Reporter};
 
 use copy::CopyError;
 use layer::{LayerError, LayerWriter};
+use run::{RunError, RunOptions, StageRoot};
 use stage_fs::{FsError, StageFs};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,11 +40,10 @@ pub enum ExecError {
         "stage `{stage}` reads stage {from}, which is not built before it\nhint: this is a bug in the frontend: stages must come after the stages they read"
     )]
     StageOrder { stage: String, from: usize },
-    #[error(
-        "RUN is not supported yet ({location}: `{text}`)\nhint: remove the `RUN` step or build this stage with another tool for now; hoist's RUN sandbox is not implemented yet",
-        text = location.text
-    )]
-    RunNotSupported { location: Box<Location> },
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("cannot read the layer a RUN step wrote: {0}")]
+    RunLayer(FsError),
     #[error("{location}: `{text}`: {source}", text = location.text)]
     Copy {
         location: Box<Location>,
@@ -53,12 +58,41 @@ pub enum ExecError {
     },
 }
 
-/// Builds the plan's target stage.
+/// Builds the plan's target stage; a plan with RUN steps fails (see [`execute_with`]).
 pub fn execute(
     plan: &BuildPlan,
     images: &ImageSet,
     blobs: &BlobStore,
     reporter: &dyn Reporter,
+) -> Result<Image, ExecError> {
+    execute_with(plan, images, blobs, reporter, None)
+}
+
+/// Builds the plan's target stage, running RUN steps with `run`.
+pub fn execute_with(
+    plan: &BuildPlan,
+    images: &ImageSet,
+    blobs: &BlobStore,
+    reporter: &dyn Reporter,
+    run: Option<&RunOptions>,
+) -> Result<Image, ExecError> {
+    let mut roots: Vec<Option<StageRoot>> = Vec::new();
+    let result = execute_stages(plan, images, blobs, reporter, run, &mut roots);
+    if let Some(options) = run {
+        for root in roots.into_iter().flatten() {
+            run::remove_root(options, root);
+        }
+    }
+    result
+}
+
+fn execute_stages(
+    plan: &BuildPlan,
+    images: &ImageSet,
+    blobs: &BlobStore,
+    reporter: &dyn Reporter,
+    run: Option<&RunOptions>,
+    roots: &mut Vec<Option<StageRoot>>,
 ) -> Result<Image, ExecError> {
     let mut done: Vec<(Image, StageFs)> = Vec::with_capacity(plan.stages.len());
     let mut image_fs: BTreeMap<Reference, StageFs> = BTreeMap::new();
@@ -90,6 +124,11 @@ pub fn execute(
                 (plan.stages[*id].name.clone(), prev.clone())
             }
         };
+        // A stage built on an earlier one takes over that stage's root directory when it has one.
+        let mut root: Option<StageRoot> = match &stage.base {
+            Base::Stage(StageId(id)) => roots.get_mut(*id).and_then(Option::take),
+            _ => None,
+        };
         reporter.report(Event::Stage {
             index: index + 1,
             total,
@@ -105,10 +144,74 @@ pub fn execute(
             });
             let entries = match &step.fs {
                 None => None,
-                Some(FsChange::Run(_)) => {
-                    return Err(ExecError::RunNotSupported {
+                Some(FsChange::Run(spec)) => {
+                    let options = run.ok_or_else(|| RunError::NoSandbox {
                         location: Box::new(step.location.clone()),
+                    })?;
+                    let mut lookup = |from: &MountFrom| -> Option<StageFs> {
+                        match from {
+                            MountFrom::Context => None,
+                            MountFrom::Stage(StageId(id)) => done.get(*id).map(|d| d.1.clone()),
+                            MountFrom::Image(r) => images
+                                .get(r)
+                                .and_then(|img| StageFs::of_image(img, blobs).ok()),
+                        }
+                    };
+                    let sources = run::MountSources {
+                        context: &plan.context,
+                        platform: &plan.platform,
+                        blobs,
+                        lookup: &mut lookup,
+                    };
+                    let stage_name = stage.name.clone();
+                    let ran = run::run(
+                        options,
+                        spec,
+                        &step.location,
+                        &image,
+                        &mut root,
+                        index,
+                        blobs,
+                        plan.epoch,
+                        plan.compression_level,
+                        sources,
+                        &mut |line| {
+                            reporter.report(Event::StepOutput {
+                                stage: stage_name.clone(),
+                                line: line.to_string(),
+                            })
+                        },
+                        &mut |message| reporter.report(Event::Warning { message }),
+                    )?;
+                    let history = History {
+                        created: Some(plan.created.clone()),
+                        created_by: Some(step.created_by.clone()),
+                        ..Default::default()
+                    };
+                    if ran.cached {
+                        reporter.report(Event::StepOutput {
+                            stage: stage.name.clone(),
+                            line: "CACHED".into(),
+                        });
+                    }
+                    image = match ran.layer {
+                        Some(layer) => {
+                            reporter.report(Event::Layer {
+                                digest: layer.descriptor.digest.to_string(),
+                                size: layer.descriptor.size,
+                                diff_id: layer.diff_id.to_string(),
+                            });
+                            fs.add_layer(&layer).map_err(ExecError::RunLayer)?;
+                            image.with_layer(layer, history)
+                        }
+                        None => image.with_history(history),
+                    };
+                    image = image.with_config(|c| {
+                        for change in &step.config {
+                            config_change::apply(change, c);
+                        }
                     });
+                    continue;
                 }
                 Some(FsChange::Mkdir(spec)) => Some(copy::mkdir(spec, &mut fs)),
                 Some(FsChange::Copy(spec)) => {
@@ -148,6 +251,7 @@ pub fn execute(
             image = apply_step(plan, blobs, reporter, image, step, entries)?;
         }
         done.push((image, fs));
+        roots.push(root);
     }
     let (image, _) = done.pop().expect("a plan has at least one stage");
     Ok(image

@@ -184,6 +184,23 @@ impl StageFs {
         Ok(fs)
     }
 
+    /// Adds a layer written on top of this filesystem (a RUN step's) to the index.
+    pub fn add_layer(&mut self, layer: &Layer) -> Result<(), FsError> {
+        let index = self.layers.len();
+        self.layers.push(layer.clone());
+        let digest = layer.descriptor.digest.to_string();
+        let err = |source| FsError::Layer {
+            digest: digest.clone(),
+            source,
+        };
+        let mut ar = tar::Archive::new(open_layer(&self.blobs, layer)?);
+        for entry in ar.entries().map_err(err)? {
+            let entry = entry.map_err(err)?;
+            self.apply_entry(index, &entry).map_err(err)?;
+        }
+        Ok(())
+    }
+
     fn apply_entry<R: Read>(&mut self, layer: usize, entry: &tar::Entry<R>) -> io::Result<()> {
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let path = normalize(&raw);

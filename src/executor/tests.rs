@@ -407,7 +407,7 @@ fn workdir_of_an_existing_directory_adds_no_layer() {
 }
 
 #[test]
-fn run_is_refused_with_its_location() {
+fn run_without_a_sandbox_is_refused_with_its_location() {
     let f = fixture();
     let err = run(
         &f,
@@ -415,14 +415,14 @@ fn run_is_refused_with_its_location() {
             "RUN make",
             Some(FsChange::Run(RunSpec {
                 argv: vec!["/bin/sh".into(), "-c".into(), "make".into()],
-                env: Vec::new(),
+                ..RunSpec::default()
             })),
         )],
     )
     .unwrap_err()
     .to_string();
     assert!(
-        err.starts_with("RUN is not supported yet (Dockerfile:3: `RUN make`)\nhint:"),
+        err.starts_with("Dockerfile:3: `RUN make` needs the RUN sandbox"),
         "{err}"
     );
 }

@@ -1,5 +1,5 @@
 //! End to end through the CLI: push to a loopback registry and read the image back with skopeo; the
-//! config fields a Dockerfile sets; docker-archive output; RUN not supported yet; the offline sample.
+//! config fields a Dockerfile sets; docker-archive output; the offline sample.
 
 use serde_json::json;
 
@@ -149,22 +149,6 @@ fn docker_archive_is_read_by_skopeo() {
         Inspect::Config,
     );
     assert_eq!(config["config"]["Entrypoint"], json!(["/bin/sh", "-c"]));
-}
-
-#[test]
-fn run_is_not_supported_yet_and_writes_nothing() {
-    let (registry, sandbox) = busybox_world();
-    let context = sandbox.context("run_unsupported");
-    let out = sandbox.path("oci");
-    let run = hoist_run(&mut sandbox.build_layout(&registry, &context, &out)).failed();
-    assert!(run.stderr.contains("not supported yet"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("Dockerfile:3"),
-        "names the RUN line: {}",
-        run.stderr
-    );
-    assert!(run.stdout.is_empty(), "{}", run.stdout);
-    assert!(!out.exists(), "a failed build leaves no OCI layout behind");
 }
 
 #[test]

@@ -14,4 +14,5 @@ mod layout;
 mod multistage;
 mod registry;
 mod reproducible;
+mod run;
 mod support_smoke;

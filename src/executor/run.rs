@@ -1,0 +1,489 @@
+//! RUN steps: from a plan's [`RunSpec`] and the stage's config to a sandbox request, and back to a layer.
+//!
+//! The stage's root filesystem is a real directory kept for the stage's lifetime; it holds the image's
+//! layers up to [`StageRoot::applied`], and the sandbox unpacks the rest before the command. RUN mounts
+//! are prepared here (BuildKit's `commands_runmount.go` semantics): bind sources are copied out of the
+//! context or a stage (writes to them are discarded), cache mounts live under the cache dir by id, a
+//! secret is bound from its file (or a private temporary file for an environment secret) and never
+//! reaches a layer, the history or a cache key.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::image::{BlobStore, Image, Layer, Platform};
+use crate::plan::{
+    BuildContext, CacheSharing, CopySource, CopySpec, Location, MountFrom, Network, RunMount,
+    RunSpec,
+};
+
+use super::cache::{CachedStep, StepCache};
+use super::layer::{Entry, EntryKind, FileContent};
+use super::sandbox::{
+    Isolation, LayerTarget, Mount, MountKind, Process, Request, Sandbox, StepRequest, StepResult,
+};
+use super::stage_fs::StageFs;
+
+/// Where a build secret's value comes from; read only when a step mounts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    File(PathBuf),
+    /// The name of an environment variable of hoist's own process.
+    Env(String),
+}
+
+/// Everything RUN needs beyond the plan.
+#[derive(Clone)]
+pub struct RunOptions {
+    /// Where step results are recorded (`None`: nowhere).
+    pub cache: Option<std::sync::Arc<dyn StepCache>>,
+    /// Look results up in `cache` (false with `--no-cache`: steps run, results are still recorded).
+    pub use_cache: bool,
+    pub sandbox: Sandbox,
+    /// Scratch space for this build (stage root filesystems, bind sources); removed at the end.
+    pub scratch: PathBuf,
+    /// Where `--mount=type=cache` directories are kept between builds.
+    pub cache_mounts: PathBuf,
+    pub secrets: Vec<(String, SecretSource)>,
+    /// Paths never snapshotted (in-container mode: mount points, hoist's own files).
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(
+        "{location}: `{text}` needs the RUN sandbox, which this build does not have\nhint: this is a bug in hoist: the executor was called without run options",
+        text = location.text
+    )]
+    NoSandbox { location: Box<Location> },
+    #[error(
+        "{location}: `{text}` failed with exit code {code}{tail}\nhint: fix the command (its output is above); the step's changes were discarded",
+        text = location.text
+    )]
+    Failed {
+        location: Box<Location>,
+        code: i32,
+        tail: String,
+    },
+    #[error("{location}: `{text}`: {message}", text = location.text)]
+    Setup {
+        location: Box<Location>,
+        message: String,
+    },
+}
+
+/// A stage's root filesystem directory and how many of the image's layers it holds.
+#[derive(Debug)]
+pub struct StageRoot {
+    pub dir: PathBuf,
+    pub applied: usize,
+}
+
+/// Sources of a RUN step's mounts that come from other filesystems of the build.
+pub struct MountSources<'a> {
+    pub context: &'a BuildContext,
+    pub platform: &'a Platform,
+    pub blobs: &'a BlobStore,
+    /// The index of stage `id` (for `from=stage`) or image (for `from=image`).
+    pub lookup: &'a mut dyn FnMut(&MountFrom) -> Option<StageFs>,
+}
+
+/// What a RUN step gave: its layer (none when it changed nothing), and whether it came from the cache.
+pub struct Ran {
+    pub layer: Option<Layer>,
+    pub cached: bool,
+}
+
+/// Runs `spec` on `image` in the stage's root directory (made on first use); returns the step's
+/// layer when it changed anything. A cache hit runs nothing and does not need the root directory.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    options: &RunOptions,
+    spec: &RunSpec,
+    location: &Location,
+    image: &Image,
+    root: &mut Option<StageRoot>,
+    stage: usize,
+    blobs: &BlobStore,
+    epoch: i64,
+    level: u32,
+    sources: MountSources<'_>,
+    on_line: &mut dyn FnMut(&str),
+    on_note: &mut dyn FnMut(String),
+) -> Result<Ran, RunError> {
+    let setup = |message: String| RunError::Setup {
+        location: Box::new(location.clone()),
+        message,
+    };
+    let step_dir = tempfile::Builder::new()
+        .prefix("step-")
+        .tempdir_in(&options.scratch)
+        .map_err(|e| setup(format!("cannot make a scratch directory: {e}")))?;
+    let config = &image.config().config;
+    let mut env: Vec<String> = config.env.clone().unwrap_or_default();
+    for (k, v) in &spec.env {
+        env.retain(|e| e.split_once('=').map_or(e.as_str(), |(n, _)| n) != k);
+        env.push(format!("{k}={v}"));
+    }
+    let mut locks = Vec::new();
+    let mut mounts = Vec::new();
+    let mut bind_digests = Vec::new();
+    let mut sources = sources;
+    for (n, mount) in spec.mounts.iter().enumerate() {
+        match mount {
+            RunMount::Bind {
+                target,
+                from,
+                source,
+                readwrite,
+            } => {
+                let dir = step_dir.path().join(format!("bind-{n}"));
+                let host = export_source(&mut sources, from, source, &dir).map_err(setup)?;
+                bind_digests.push(
+                    super::cache::tree_digest(&host)
+                        .map_err(|e| setup(format!("cannot read the bind mount's files: {e}")))?,
+                );
+                mounts.push(Mount {
+                    target: target.clone(),
+                    kind: MountKind::Bind {
+                        source: host,
+                        readonly: !readwrite,
+                        create: None,
+                    },
+                });
+            }
+            RunMount::Cache {
+                target,
+                id,
+                sharing,
+                from,
+                readonly,
+                uid,
+                gid,
+                mode,
+            } => {
+                if from.is_some() {
+                    return Err(setup(format!(
+                        "a cache mount seeded with `from=` is not supported yet (mount `{target}`)\nhint: drop `from=`/`source=`; the cache starts empty"
+                    )));
+                }
+                let key = crate::image::Digest::of(id.as_bytes()).hex().to_string();
+                std::fs::create_dir_all(&options.cache_mounts)
+                    .map_err(|e| setup(format!("cannot create the cache dir: {e}")))?;
+                let mut dir = options.cache_mounts.join(&key);
+                if *sharing != CacheSharing::Shared {
+                    let lock = File::create(options.cache_mounts.join(format!("{key}.lock")))
+                        .map_err(|e| setup(format!("cannot lock cache `{id}`: {e}")))?;
+                    let mut lock =
+                        nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock);
+                    if lock.is_err() && *sharing == CacheSharing::Locked {
+                        on_line(&format!("waiting for cache mount `{id}` (sharing=locked)"));
+                        let file = File::create(options.cache_mounts.join(format!("{key}.lock")))
+                            .map_err(|e| setup(format!("cannot lock cache `{id}`: {e}")))?;
+                        lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive);
+                    }
+                    match lock {
+                        Ok(l) => locks.push(l),
+                        // sharing=private and the cache is busy: a fresh one for this step.
+                        Err(_) => dir = step_dir.path().join(format!("cache-{n}")),
+                    }
+                }
+                mounts.push(Mount {
+                    target: target.clone(),
+                    kind: MountKind::Bind {
+                        source: dir,
+                        readonly: *readonly,
+                        create: Some((*uid, *gid, *mode)),
+                    },
+                });
+            }
+            RunMount::Tmpfs { target, size } => mounts.push(Mount {
+                target: target.clone(),
+                kind: MountKind::Tmpfs { size: *size },
+            }),
+            RunMount::Secret {
+                id,
+                target,
+                env: var,
+                required,
+                mode,
+                ..
+            } => {
+                let Some((_, source)) = options.secrets.iter().find(|(s, _)| s == id) else {
+                    if *required {
+                        return Err(setup(format!(
+                            "secret `{id}` is required but was not given\nhint: pass it with `--secret id={id},src=FILE` or `--secret id={id},env=VARIABLE`"
+                        )));
+                    }
+                    continue;
+                };
+                let value_file = match source {
+                    SecretSource::File(path) => path.clone(),
+                    SecretSource::Env(name) => {
+                        let value = std::env::var(name).map_err(|_| {
+                            setup(format!(
+                                "secret `{id}` comes from the environment variable `{name}`, which is not set\nhint: export {name} before the build"
+                            ))
+                        })?;
+                        let path = step_dir.path().join(format!("secret-{n}"));
+                        write_private(&path, value.as_bytes(), *mode)
+                            .map_err(|e| setup(format!("cannot stage secret `{id}`: {e}")))?;
+                        path
+                    }
+                };
+                if let Some(var) = var {
+                    let value = std::fs::read_to_string(&value_file).map_err(|e| {
+                        setup(format!(
+                            "cannot read secret `{id}` from {}: {e}",
+                            value_file.display()
+                        ))
+                    })?;
+                    env.push(format!("{var}={value}"));
+                }
+                if var.is_none() || target.is_some() {
+                    let target = target
+                        .clone()
+                        .unwrap_or_else(|| format!("/run/secrets/{id}"));
+                    mounts.push(Mount {
+                        target,
+                        kind: MountKind::Bind {
+                            source: value_file,
+                            readonly: true,
+                            create: None,
+                        },
+                    });
+                }
+            }
+        }
+    }
+    let platform = sources.platform.clone();
+    let key = super::cache::run_key(image, spec, &bind_digests, &platform, epoch, level);
+    if options.use_cache
+        && let Some(cache) = &options.cache
+        && let Some(hit) = cache.get(&key, blobs)
+    {
+        return Ok(Ran {
+            layer: hit.layer.map(|(descriptor, diff_id)| Layer {
+                descriptor,
+                diff_id,
+            }),
+            cached: true,
+        });
+    }
+    if root.is_none() {
+        *root = Some(
+            new_root(options, stage)
+                .map_err(|e| setup(format!("cannot make the stage's root directory: {e}")))?,
+        );
+    }
+    let root = root.as_mut().expect("made above");
+    let hosts = step_dir.path().join("hosts");
+    std::fs::write(
+        &hosts,
+        "127.0.0.1\tlocalhost hoist\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+    )
+    .map_err(|e| setup(format!("cannot write the sandbox's /etc/hosts: {e}")))?;
+    let resolv = Path::new("/etc/resolv.conf");
+    let apply = image.layers()[root.applied..]
+        .iter()
+        .map(|l| blobs.path(&l.descriptor.digest))
+        .collect();
+    let request = StepRequest {
+        isolation: options.sandbox.isolation,
+        rootfs: root.dir.clone(),
+        apply,
+        process: Process {
+            argv: spec.argv.clone(),
+            env,
+            cwd: config
+                .working_dir
+                .clone()
+                .filter(|w| !w.is_empty())
+                .unwrap_or_else(|| "/".into()),
+            user: config.user.clone().unwrap_or_default(),
+            hostname: "hoist".into(),
+        },
+        isolate_network: spec.network == Network::None,
+        mounts,
+        resolv_conf: resolv.is_file().then(|| resolv.to_path_buf()),
+        hosts: Some(hosts),
+        exclude: options.exclude.clone(),
+        layer: LayerTarget {
+            blobs: blobs.root().to_path_buf(),
+            epoch,
+            level,
+        },
+    };
+    let outcome = options
+        .sandbox
+        .run(&Request::Run(Box::new(request)), on_line);
+    drop(locks);
+    let (result, tail) = outcome.map_err(|e| setup(e.to_string()))?;
+    root.applied = image.layers().len() + usize::from(result.layer.is_some());
+    let StepResult {
+        exit_code,
+        error,
+        layer,
+        notes,
+    } = result;
+    notes.into_iter().for_each(&mut *on_note);
+    if let Some(message) = error {
+        return Err(setup(message));
+    }
+    match exit_code {
+        Some(0) => {}
+        code => {
+            let lines: Vec<&str> = tail.iter().map(String::as_str).collect();
+            return Err(RunError::Failed {
+                location: Box::new(location.clone()),
+                code: code.unwrap_or(-1),
+                tail: if lines.is_empty() {
+                    " and printed nothing".into()
+                } else {
+                    format!("; its last lines:\n  {}", lines.join("\n  "))
+                },
+            });
+        }
+    }
+    if let Some(cache) = &options.cache {
+        cache.put(
+            &key,
+            &CachedStep {
+                layer: layer.clone(),
+            },
+            blobs,
+        );
+    }
+    Ok(Ran {
+        layer: layer.map(|(descriptor, diff_id)| Layer {
+            descriptor,
+            diff_id,
+        }),
+        cached: false,
+    })
+}
+
+/// A fresh, empty root directory for a stage.
+pub fn new_root(options: &RunOptions, stage: usize) -> std::io::Result<StageRoot> {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("stage-{stage}-"))
+        .tempdir_in(&options.scratch)?
+        .keep();
+    Ok(StageRoot { dir, applied: 0 })
+}
+
+/// Removes a stage root (through the sandbox when its files belong to mapped ids).
+pub fn remove_root(options: &RunOptions, root: StageRoot) {
+    if options.sandbox.isolation == Isolation::Rootless {
+        super::sandbox::remove_tree(&options.sandbox, &root.dir);
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode & 0o777)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+/// Copies `source` of a bind mount's origin into `dir` (or a single file next to it); returns the
+/// host path to bind.
+fn export_source(
+    sources: &mut MountSources<'_>,
+    from: &MountFrom,
+    source: &str,
+    dir: &Path,
+) -> Result<PathBuf, String> {
+    let mut scratch = StageFs::of_image(&Image::empty(sources.platform), sources.blobs)
+        .map_err(|e| e.to_string())?;
+    let spec = CopySpec {
+        source: match from {
+            MountFrom::Context => CopySource::Context,
+            MountFrom::Stage(id) => CopySource::Stage(*id),
+            MountFrom::Image(r) => CopySource::Image(r.clone()),
+        },
+        sources: vec![if matches!(from, MountFrom::Context) {
+            source.trim_start_matches('/').to_string()
+        } else {
+            source.to_string()
+        }],
+        dest: "/src/".into(),
+        owner: None,
+        chmod: None,
+        extract_archives: false,
+        excludes: Vec::new(),
+        parents: false,
+    };
+    let mut origin = match from {
+        MountFrom::Context => None,
+        other => Some((sources.lookup)(other).ok_or_else(|| {
+            "the mount's source stage or image is not available\nhint: this is a bug in hoist"
+                .to_string()
+        })?),
+    };
+    let entries = super::copy::copy(&spec, sources.context, origin.as_mut(), &mut scratch)
+        .map_err(|e| format!("cannot prepare the bind mount from `{source}`: {e}"))?;
+    write_tree(&entries, dir).map_err(|e| format!("cannot prepare the bind mount: {e}"))?;
+    // A single file source lands as /src/NAME: bind that file.
+    let files: Vec<&Entry> = entries.iter().filter(|e| e.path != "/src").collect();
+    if let [only] = files.as_slice()
+        && !matches!(only.kind, EntryKind::Dir)
+        && !source.ends_with('/')
+        && entries
+            .iter()
+            .all(|e| e.path == "/src" || e.path == only.path)
+        && !is_dir_source(sources, from, source)
+    {
+        return Ok(dir.join(only.path.trim_start_matches('/')));
+    }
+    Ok(dir.join("src"))
+}
+
+fn is_dir_source(sources: &MountSources<'_>, from: &MountFrom, source: &str) -> bool {
+    match from {
+        MountFrom::Context => sources
+            .context
+            .root
+            .join(source.trim_start_matches('/'))
+            .is_dir(),
+        _ => false,
+    }
+}
+
+/// Writes copy entries as real files under `dir`.
+fn write_tree(entries: &[Entry], dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir.join("src"))?;
+    let mut dirs = Vec::new();
+    let mut sorted: Vec<&Entry> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    for e in sorted {
+        let host = dir.join(e.path.trim_start_matches('/'));
+        if let Some(parent) = host.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        match &e.kind {
+            EntryKind::Dir => {
+                std::fs::create_dir_all(&host)?;
+                dirs.push((host, e.mode));
+                continue;
+            }
+            EntryKind::File(FileContent::Path(p)) => {
+                std::fs::copy(p, &host)?;
+            }
+            EntryKind::File(FileContent::Bytes(b)) => std::fs::write(&host, b)?,
+            EntryKind::Symlink(target) => std::os::unix::fs::symlink(target, &host)?,
+            EntryKind::Hardlink(target) => std::fs::hard_link(dir.join(target), &host)?,
+        }
+        if !matches!(e.kind, EntryKind::Symlink(_)) {
+            std::fs::set_permissions(&host, std::fs::Permissions::from_mode(e.mode & 0o7777))?;
+        }
+    }
+    for (host, mode) in dirs.into_iter().rev() {
+        std::fs::set_permissions(&host, std::fs::Permissions::from_mode(mode & 0o7777))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! The sandbox child: `hoist __sandbox` reads one [`Request`] on stdin and carries it out.
+//!
+//! For a RUN step it: enters its namespaces (rootless), unpacks the layers the stage's directory lacks,
+//! snapshots the directory, creates the mount points the command needs (and nothing else), runs the
+//! command, removes those mount points again, snapshots a second time and writes the difference as a
+//! layer. Its [`StepResult`] goes to stderr as one line starting with [`RESULT_PREFIX`].
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::executor::layer::LayerWriter;
+use crate::executor::rootfs::{self, UnpackOptions};
+use crate::executor::snapshot::{self, Snapshot};
+use crate::image::BlobStore;
+
+use super::user::{self, ExecUser};
+use super::{
+    Isolation, MountKind, RESULT_PREFIX, Request, StepRequest, StepResult, in_container, linux,
+};
+
+/// Entry point of `hoist __sandbox`; returns the process exit code.
+pub fn main() -> i32 {
+    let mut input = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut input) {
+        return fail(format!("cannot read the request: {e}"));
+    }
+    let request: Request = match serde_json::from_slice(&input) {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot parse the request: {e}")),
+    };
+    let result = match request {
+        Request::Remove(path) => {
+            rootfs::remove_tree(&path);
+            StepResult::default()
+        }
+        Request::Run(step) => run(&step).unwrap_or_else(|error| StepResult {
+            error: Some(error),
+            ..Default::default()
+        }),
+    };
+    report(&result);
+    0
+}
+
+fn fail(error: String) -> i32 {
+    report(&StepResult {
+        error: Some(error),
+        ..Default::default()
+    });
+    1
+}
+
+fn report(result: &StepResult) {
+    let json = serde_json::to_string(result).expect("results serialize");
+    eprintln!("{RESULT_PREFIX}{json}");
+}
+
+/// A mount point made for the command and removed after it: the topmost path we created, and its
+/// parent's times to put back.
+struct Stub {
+    created: PathBuf,
+    parent_times: Option<(nix::sys::time::TimeSpec, nix::sys::time::TimeSpec)>,
+}
+
+/// Makes `path` (a host path inside the rootfs) exist as a directory or an empty file; remembers what
+/// it created.
+fn ensure(path: &Path, dir: bool, stubs: &mut Vec<Stub>) -> Result<(), String> {
+    if path.symlink_metadata().is_ok() {
+        return Ok(());
+    }
+    let mut top = path.to_path_buf();
+    while let Some(parent) = top.parent() {
+        if parent.symlink_metadata().is_ok() {
+            break;
+        }
+        top = parent.to_path_buf();
+    }
+    let parent_times = top.parent().and_then(|p| {
+        nix::sys::stat::lstat(p).ok().map(|st| {
+            (
+                nix::sys::time::TimeSpec::new(st.st_atime, st.st_atime_nsec),
+                nix::sys::time::TimeSpec::new(st.st_mtime, st.st_mtime_nsec),
+            )
+        })
+    });
+    let made = if dir {
+        std::fs::create_dir_all(path)
+    } else {
+        path.parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::File::create(path).map(drop))
+    };
+    made.map_err(|e| format!("cannot create the mount point {}: {e}", path.display()))?;
+    stubs.push(Stub {
+        created: top,
+        parent_times,
+    });
+    Ok(())
+}
+
+fn remove_stubs(stubs: Vec<Stub>) {
+    for stub in stubs.into_iter().rev() {
+        rootfs::remove_tree(&stub.created);
+        if let (Some(parent), Some((atime, mtime))) = (stub.created.parent(), stub.parent_times) {
+            let _ = nix::sys::stat::utimensat(
+                nix::fcntl::AT_FDCWD,
+                parent,
+                &atime,
+                &mtime,
+                nix::sys::stat::UtimensatFlags::NoFollowSymlink,
+            );
+        }
+    }
+}
+
+/// A mount for the command, with its target resolved to a host path inside the rootfs.
+pub struct Resolved {
+    pub target: PathBuf,
+    pub kind: MountKind,
+}
+
+fn run(req: &StepRequest) -> Result<StepResult, String> {
+    let mut result = StepResult::default();
+    if req.isolation == Isolation::Rootless {
+        linux::enter_namespaces(req.isolate_network, &req.process.hostname)
+            .map_err(|e| format!("cannot create the sandbox's namespaces: {e}"))?;
+    } else if !req.mounts.is_empty() {
+        return Err("RUN --mount needs the rootless sandbox; in-container mode cannot mount\nhint: drop `--sandbox=in-container`, or remove the mount from the RUN step".into());
+    }
+    let options = UnpackOptions::default();
+    for blob in &req.apply {
+        let report = rootfs::unpack_blob(blob, &req.rootfs, &options)
+            .map_err(|e| format!("cannot unpack layer {}: {e}", blob.display()))?;
+        if !report.skipped_devices.is_empty() {
+            result.notes.push(format!(
+                "{} device node(s) of the base image skipped (not allowed in a user namespace), e.g. {}",
+                report.skipped_devices.len(),
+                report.skipped_devices[0]
+            ));
+        }
+        if !report.unmapped_owners.is_empty() {
+            result.notes.push(format!(
+                "{} file(s) of the base image keep owner root: their owners are not mapped into the sandbox, e.g. {}",
+                report.unmapped_owners.len(),
+                report.unmapped_owners[0]
+            ));
+        }
+    }
+    let exec_user = user::resolve_in(&req.rootfs, &req.process.user)?;
+    let mut env = req.process.env.clone();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", exec_user.home));
+    }
+    let before = Snapshot::capture(&req.rootfs, &req.exclude)
+        .map_err(|e| format!("cannot read the root filesystem: {e}"))?;
+
+    let mut stubs = Vec::new();
+    let outcome = prepare_and_run(req, &exec_user, &env, &mut stubs);
+    remove_stubs(stubs);
+    let code = outcome?;
+    result.exit_code = Some(code);
+    if code != 0 {
+        return Ok(result);
+    }
+    let after = Snapshot::capture(&req.rootfs, &req.exclude)
+        .map_err(|e| format!("cannot read the root filesystem after the command: {e}"))?;
+    let entries = snapshot::diff(&before, &after, &req.rootfs)
+        .map_err(|e| format!("cannot compute the step's changes: {e}"))?;
+    if entries.is_empty() {
+        return Ok(result);
+    }
+    let blobs = BlobStore::open(&req.layer.blobs).map_err(|e| e.to_string())?;
+    let mut writer = LayerWriter::with_level(&blobs, req.layer.epoch, req.layer.level)
+        .map_err(|e| e.to_string())?;
+    writer.write_all(entries).map_err(|e| e.to_string())?;
+    let layer = writer.finish().map_err(|e| e.to_string())?;
+    result.layer = Some((layer.descriptor, layer.diff_id));
+    Ok(result)
+}
+
+fn prepare_and_run(
+    req: &StepRequest,
+    exec_user: &ExecUser,
+    env: &[String],
+    stubs: &mut Vec<Stub>,
+) -> Result<i32, String> {
+    let root = &req.rootfs;
+    let resolve = |p: &str| {
+        rootfs::resolve_in_root(root, p)
+            .map_err(|e| format!("cannot resolve {p} in the image: {e}"))
+    };
+    match req.isolation {
+        Isolation::InContainer => in_container::run(&req.process, exec_user, env),
+        Isolation::Rootless => {
+            let mut mounts = Vec::new();
+            for dir in ["/proc", "/dev"] {
+                let path = resolve(dir)?;
+                ensure(&path, true, stubs)?;
+            }
+            let mut files = Vec::new();
+            for (target, source) in [
+                ("/etc/resolv.conf", &req.resolv_conf),
+                ("/etc/hosts", &req.hosts),
+            ] {
+                if let Some(source) = source {
+                    let path = resolve(target)?;
+                    if path.is_dir() {
+                        continue;
+                    }
+                    ensure(&path, false, stubs)?;
+                    files.push((source.clone(), path));
+                }
+            }
+            for mount in &req.mounts {
+                let path = resolve(&mount.target)?;
+                let is_file = matches!(&mount.kind, MountKind::Bind { source, create: None, .. } if source.is_file());
+                ensure(&path, !is_file, stubs)?;
+                if let MountKind::Bind {
+                    source,
+                    create: Some((uid, gid, mode)),
+                    ..
+                } = &mount.kind
+                    && !source.exists()
+                {
+                    make_cache_dir(source, *uid, *gid, *mode)?;
+                }
+                mounts.push(Resolved {
+                    target: path,
+                    kind: mount.kind.clone(),
+                });
+            }
+            let cwd = resolve(&req.process.cwd)?;
+            if !cwd.is_dir() {
+                return Err(format!(
+                    "the working directory {} does not exist in the image\nhint: create it with WORKDIR or an earlier RUN mkdir",
+                    req.process.cwd
+                ));
+            }
+            linux::run(root, &req.process, exec_user, env, &files, &mounts)
+        }
+    }
+}
+
+fn make_cache_dir(path: &Path, uid: u32, gid: u32, mode: u32) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let err = |e: std::io::Error| format!("cannot create the cache mount {}: {e}", path.display());
+    std::fs::create_dir_all(path).map_err(err)?;
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(err)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(err)
+}
