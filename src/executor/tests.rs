@@ -415,7 +415,7 @@ fn run_is_refused_with_its_location() {
             "RUN make",
             Some(FsChange::Run(RunSpec {
                 argv: vec!["/bin/sh".into(), "-c".into(), "make".into()],
-                env: Vec::new(),
+                ..RunSpec::default()
             })),
         )],
     )
