@@ -96,7 +96,7 @@ pub struct RunArgs {
     pub mounts: Vec<String>,
     /// `--network` (checked when parsed, as BuildKit does: its value is never expanded).
     pub network: Network,
-    /// `--security` (checked when parsed; `insecure` is refused in the target's stages, see `convert`).
+    /// `--security` (checked when parsed; `convert` refuses `insecure` in the target's stages).
     pub security: Security,
 }
 

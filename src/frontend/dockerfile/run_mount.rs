@@ -1,5 +1,6 @@
-//! `RUN --mount=…` → [`RunMount`], following BuildKit's `frontend/dockerfile/instructions/commands_runmount.go`
-//! (reading a value) and `dockerfile2llb/convert_runmount.go` and `convert_secrets.go` (defaults, targets).
+//! `RUN --mount=…` → [`RunMount`], following BuildKit's
+//! `frontend/dockerfile/instructions/commands_runmount.go` (reading a value) and
+//! `dockerfile2llb/convert_runmount.go` and `convert_secrets.go` (defaults, targets).
 //!
 //! A value is one CSV record (Go's `encoding/csv`: `,` between fields, a field may be `"quoted"` with `""`
 //! for a quote) of `key=value` fields, read left to right. BuildKit reads a value twice, and so does hoist:
