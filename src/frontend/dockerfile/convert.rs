@@ -193,9 +193,22 @@ pub fn stages(
     };
     let needed = graph::order(&defs, target_index, file)?;
     for &i in &needed {
-        for inst in &defs[i].instructions {
+        let def = &defs[i];
+        for (inst, mounts) in def.instructions.iter().zip(&def.mount_from) {
             if let Kind::Run(run) = &inst.kind {
                 check_run(inst, run, file, escape)?;
+            }
+            // BuildKit: "stage needs to be defined before current command".
+            if let Some(j) = mounts.iter().flatten().find_map(|s| match s {
+                SourceDef::Stage(j) if *j >= i => Some(*j),
+                SourceDef::Stage(_) | SourceDef::Image(_) => None,
+            }) {
+                let name = defs[j].display_name();
+                return Err(FrontendError::stage(
+                    inst.node
+                        .located(file, format!("a RUN mount reads stage `{name}`, which is not defined before this stage"))
+                        .hint(format!("a stage a RUN mounts is built before the RUN: move stage `{name}` above this one")),
+                ));
             }
         }
     }

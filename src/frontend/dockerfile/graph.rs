@@ -81,8 +81,7 @@ pub fn resolve_sources(
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Reader {
     Copy,
-    /// A RUN mount: only a stage defined earlier (BuildKit: "stage needs to be defined before current
-    /// command").
+    /// A RUN mount (`convert` checks that a stage it reads comes earlier).
     Mount,
 }
 
@@ -104,13 +103,6 @@ fn source(
         .iter()
         .position(|n| n.as_deref() == Some(lower.as_str()))
     {
-        if reader == Reader::Mount && j >= index {
-            return Err(FrontendError::stage(
-                inst.node
-                    .located(file, format!("{shown} names stage `{lower}`, which is not defined before this stage"))
-                    .hint(format!("a RUN mount reads a stage built before it: move stage `{lower}` above this one")),
-            ));
-        }
         return Ok(SourceDef::Stage(j));
     }
     if let Ok(j) = from.parse::<usize>() {
