@@ -12,7 +12,8 @@
 //!
 //! Defaults, as BuildKit's: type `bind`; bind and secret mounts read-only, cache and tmpfs writable; a bind
 //! reads `/` of the context (or of `from=`); a cache's `id=` is its target as written (`path.Clean`,
-//! before WORKDIR applies), its directory 0755 owned by 0:0, and it starts empty unless `from=` seeds it; a
+//! before WORKDIR applies), its directory 0755 owned by 0:0, and it starts empty unless `from=` seeds it
+//! (from `source=` there; without `from=`, `source=` has nothing to read and is ignored); a
 //! secret's id is `source=`, else `id=`, else the target's file name; its file is `/run/secrets/<id>`
 //! unless only `env=` is asked for, mode 0400, owned by 0:0. Relative targets of bind, cache and tmpfs
 //! mounts are joined to WORKDIR; a relative secret target is taken from `/` (BuildKit passes it on without
