@@ -181,6 +181,41 @@ pub struct BuildArgs {
     /// Where base images and layers are cached [env: HOIST_CACHE_DIR] [default: ~/.cache/hoist]
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+
+    /// A secret for `RUN --mount=type=secret,id=ID`, from a file (src=) or an environment variable
+    /// (env=), as buildx writes it; `id=ID` alone reads the variable ID if it is set, else the file ID.
+    /// Repeatable. Its value is read only when a step mounts it, and never printed or stored in the image
+    #[arg(long = "secret", value_name = "id=ID[,src=FILE|,env=VAR]")]
+    pub secrets: Vec<String>,
+
+    /// Run every RUN step again instead of reusing results of earlier builds (docker's and kaniko's flag)
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Registry repository where RUN step results are stored and looked up, shared between machines,
+    /// e.g. registry.example.com/team/app-cache: a repository, without tag or digest (kaniko's flag)
+    #[arg(long, value_name = "REPO")]
+    pub cache_repo: Option<String>,
+
+    /// Where RUN steps execute
+    #[arg(long, value_enum, value_name = "MODE", default_value = "auto")]
+    pub sandbox: SandboxArg,
+
+    /// Allow `--sandbox in-container` where hoist detects no container: RUN steps would then change
+    /// this machine's own root filesystem
+    #[arg(long)]
+    pub force_in_container: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SandboxArg {
+    /// Pick for this machine: today always `rootless`
+    Auto,
+    /// A user namespace of its own per step, over the stage's filesystem; needs no privileges
+    Rootless,
+    /// Kaniko-style: steps run directly in this container's root filesystem, which the build takes
+    /// over (use a throwaway CI container)
+    InContainer,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -2,9 +2,11 @@
 //! that names the flag and the value. What leaves this module is never a bare string that still needs
 //! checking.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::args::{BuildArgs, ProgressArg};
+use super::args::{BuildArgs, ProgressArg, SandboxArg};
+use super::secret::{self, SecretSource};
 use crate::image::{Platform, Reference};
 
 /// A build, fully validated.
@@ -28,6 +30,38 @@ pub struct BuildRequest {
     pub compression_level: u32,
     /// Binaries built for another platform are reported as warnings instead of failing the build.
     pub allow_arch_mismatch: bool,
+    /// Secrets RUN steps may mount, each id once: names and paths only, never values.
+    pub secrets: Vec<SecretSource>,
+    /// Run every RUN step again instead of reusing a cached result.
+    pub no_cache: bool,
+    /// Registry repository for RUN step results. Given without tag or digest; the `latest` a
+    /// [`Reference`] always carries means nothing here (results are tagged by their cache key).
+    pub cache_repo: Option<Reference>,
+    /// Where RUN steps execute.
+    pub sandbox: Sandbox,
+    /// `--sandbox in-container` may run where no container is detected (only with `InContainer`).
+    pub force_in_container: bool,
+}
+
+/// `--sandbox`: where RUN steps execute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sandbox {
+    /// hoist picks for the machine; today that is always `Rootless`.
+    Auto,
+    /// A user namespace per step over the stage's filesystem, without privileges.
+    Rootless,
+    /// kaniko-style: steps run directly in the current container's root filesystem.
+    InContainer,
+}
+
+impl From<SandboxArg> for Sandbox {
+    fn from(arg: SandboxArg) -> Sandbox {
+        match arg {
+            SandboxArg::Auto => Sandbox::Auto,
+            SandboxArg::Rootless => Sandbox::Rootless,
+            SandboxArg::InContainer => Sandbox::InContainer,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +131,27 @@ pub enum RequestError {
     SourceDateEpoch(String),
     #[error("no cache directory: set HOIST_CACHE_DIR or HOME, or pass --cache-dir")]
     NoCacheDir,
+    #[error(
+        "--secret `{value}`: {problem}\nhint: write `--secret id=ID,src=FILE` or `--secret id=ID,env=VARIABLE`"
+    )]
+    Secret { value: String, problem: String },
+    #[error(
+        "--secret id `{0}` is given twice\nhint: a Dockerfile mounts a secret by its id; give each id one `--secret`"
+    )]
+    DuplicateSecret(String),
+    #[error("--cache-repo `{value}`: {source}")]
+    CacheRepo {
+        value: String,
+        source: crate::image::reference::ReferenceError,
+    },
+    #[error(
+        "--cache-repo `{0}` has a tag or digest\nhint: give only the repository, like `registry.example.com/team/app-cache`: hoist tags every step result itself"
+    )]
+    CacheRepoTag(String),
+    #[error(
+        "--force-in-container applies only to `--sandbox in-container`\nhint: add `--sandbox in-container`, or drop `--force-in-container`"
+    )]
+    ForceInContainer,
 }
 
 /// What the request reads from the environment, passed in so that tests do not touch the process's.
@@ -105,6 +160,9 @@ pub struct Environment {
     pub source_date_epoch: Option<String>,
     pub cache_dir: Option<PathBuf>,
     pub home: Option<PathBuf>,
+    /// Names of the environment variables that are set (`--secret id=ID` reads the variable ID if it
+    /// is); never their values.
+    pub set_vars: BTreeSet<String>,
 }
 
 impl Environment {
@@ -119,6 +177,9 @@ impl Environment {
             home: std::env::var_os("HOME")
                 .filter(|s| !s.is_empty())
                 .map(PathBuf::from),
+            set_vars: std::env::vars_os()
+                .map(|(name, _)| name.to_string_lossy().into_owned())
+                .collect(),
         }
     }
 }
@@ -208,6 +269,22 @@ impl BuildRequest {
             (None, None, Some(home)) => home.join(".cache").join("hoist"),
             (None, None, None) => return Err(RequestError::NoCacheDir),
         };
+        let mut secrets: Vec<SecretSource> = Vec::new();
+        for value in &args.secrets {
+            let s = secret::parse(value, &env.set_vars).map_err(|e| RequestError::Secret {
+                value: value.clone(),
+                problem: e.0,
+            })?;
+            if secrets.iter().any(|other| other.id == s.id) {
+                return Err(RequestError::DuplicateSecret(s.id));
+            }
+            secrets.push(s);
+        }
+        let cache_repo = args.cache_repo.as_deref().map(cache_repo).transpose()?;
+        let sandbox = Sandbox::from(args.sandbox);
+        if args.force_in_container && sandbox != Sandbox::InContainer {
+            return Err(RequestError::ForceInContainer);
+        }
         Ok(BuildRequest {
             names,
             context: args.dir,
@@ -226,6 +303,11 @@ impl BuildRequest {
             cache_dir,
             compression_level: args.compression_level,
             allow_arch_mismatch: args.allow_arch_mismatch,
+            secrets,
+            no_cache: args.no_cache,
+            cache_repo,
+            sandbox,
+            force_in_container: args.force_in_container,
         })
     }
 
@@ -248,6 +330,19 @@ fn parse_output(value: &str) -> Result<Output, RequestError> {
     .ok_or_else(|| RequestError::Output(value.to_string()))
 }
 
+/// `--cache-repo`: a repository; a tag (a `:` after the last `/`) or a digest is an error.
+fn cache_repo(value: &str) -> Result<Reference, RequestError> {
+    let reference: Reference = value.parse().map_err(|source| RequestError::CacheRepo {
+        value: value.to_string(),
+        source,
+    })?;
+    let last = value.rsplit('/').next().unwrap_or(value);
+    if reference.digest().is_some() || last.contains(':') {
+        return Err(RequestError::CacheRepoTag(value.to_string()));
+    }
+    Ok(reference)
+}
+
 fn key_value(flag: &'static str, value: &str) -> Result<(String, String), RequestError> {
     match value.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
@@ -261,6 +356,7 @@ fn key_value(flag: &'static str, value: &str) -> Result<(String, String), Reques
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::secret::SecretFrom;
     use crate::cli::{Cli, Command};
     use clap::Parser;
 
@@ -274,9 +370,14 @@ mod tests {
         };
         let env = Environment {
             home: Some("/home/u".into()),
+            set_vars: BTreeSet::from(["GH_TOKEN".to_string()]),
             ..Default::default()
         };
         BuildRequest::from_args(args, &env)
+    }
+
+    fn error(extra: &[&str]) -> String {
+        request(extra).unwrap_err().to_string()
     }
 
     #[test]
@@ -326,6 +427,107 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("--platform `amd64`")
+        );
+    }
+
+    #[test]
+    fn run_step_flags_default_off() {
+        let r = request(&[]).unwrap();
+        assert_eq!(
+            (
+                r.secrets.len(),
+                r.no_cache,
+                r.cache_repo.is_none(),
+                r.sandbox,
+                r.force_in_container
+            ),
+            (0, false, true, Sandbox::Auto, false)
+        );
+    }
+
+    #[test]
+    fn secrets_keep_names_and_paths_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("npmrc");
+        std::fs::write(&file, "s3cr3t-value").unwrap();
+        let src = format!("id=npm,src={}", file.display());
+        let r = request(&[
+            "--secret",
+            &src,
+            "--secret",
+            "id=GH_TOKEN",
+            "--secret",
+            "id=k,env=KEY",
+        ])
+        .unwrap();
+        assert_eq!(
+            r.secrets,
+            vec![
+                SecretSource {
+                    id: "npm".into(),
+                    source: SecretFrom::File(file.clone())
+                },
+                SecretSource {
+                    id: "GH_TOKEN".into(),
+                    source: SecretFrom::Env("GH_TOKEN".into())
+                },
+                SecretSource {
+                    id: "k".into(),
+                    source: SecretFrom::Env("KEY".into())
+                },
+            ]
+        );
+        // Nothing was read: the request cannot show a value.
+        assert!(!format!("{r:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn secret_errors_name_the_flag() {
+        assert_eq!(
+            error(&["--secret", "src=f"]),
+            "--secret `src=f`: `id=` is missing\nhint: write `--secret id=ID,src=FILE` or `--secret id=ID,env=VARIABLE`"
+        );
+        assert!(
+            error(&["--secret", "id=a,path=f"])
+                .starts_with("--secret `id=a,path=f`: unknown key `path`")
+        );
+        assert!(
+            error(&["--secret", "id=a,src=f", "--secret", "id=a,env=A"])
+                .starts_with("--secret id `a` is given twice")
+        );
+    }
+
+    #[test]
+    fn cache_repo_is_a_repository() {
+        let r = request(&["--cache-repo", "127.0.0.1:5000/team/cache", "--no-cache"]).unwrap();
+        assert_eq!(
+            r.cache_repo.map(|c| c.name()),
+            Some("127.0.0.1:5000/team/cache".to_string())
+        );
+        assert!(r.no_cache);
+        assert!(
+            error(&["--cache-repo", "registry.example.com/cache:v1"])
+                .starts_with("--cache-repo `registry.example.com/cache:v1` has a tag or digest")
+        );
+        let digest = format!("r.example.com/cache@sha256:{}", "a".repeat(64));
+        assert!(error(&["--cache-repo", &digest]).contains("has a tag or digest"));
+        assert!(error(&["--cache-repo", "Cache"]).starts_with("--cache-repo `Cache`: "));
+    }
+
+    #[test]
+    fn sandbox_modes_and_force() {
+        assert_eq!(
+            request(&["--sandbox", "rootless"]).unwrap().sandbox,
+            Sandbox::Rootless
+        );
+        let r = request(&["--sandbox", "in-container", "--force-in-container"]).unwrap();
+        assert_eq!(
+            (r.sandbox, r.force_in_container),
+            (Sandbox::InContainer, true)
+        );
+        assert!(
+            error(&["--force-in-container"])
+                .starts_with("--force-in-container applies only to `--sandbox in-container`")
         );
     }
 }

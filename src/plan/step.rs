@@ -159,11 +159,15 @@ pub enum RunMount {
     },
     /// An empty tmpfs.
     Tmpfs { target: String, size: Option<u64> },
-    /// A build secret, as a file (default `/run/secrets/ID`) or an environment variable.
+    /// A build secret, as a file, an environment variable, or both.
     Secret {
         id: String,
+        /// Where the file goes (the frontend fills BuildKit's default, `/run/secrets/ID`); `None` when
+        /// only `env` was asked for.
         target: Option<String>,
+        /// The variable that holds the secret's value during the command.
         env: Option<String>,
+        /// Fail when the build has no such secret (otherwise the step runs without it).
         required: bool,
         uid: u32,
         gid: u32,

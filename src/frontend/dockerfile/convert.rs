@@ -17,8 +17,9 @@ use super::dispatch::{self, State};
 use super::error::FrontendError;
 use super::expand;
 use super::graph;
-use super::instruction::{Instruction, Kind};
+use super::instruction::{Instruction, Kind, RunArgs, Security};
 use super::parser::Ast;
+use super::run_mount;
 
 /// What a stage starts from, resolved at load time.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,11 +45,29 @@ pub struct StageDef {
     pub instructions: Vec<Instruction>,
     /// For each instruction, the resolved `COPY --from` source.
     pub copy_from: Vec<Option<SourceDef>>,
+    /// For each instruction, the resolved `from=` of each of its `RUN --mount`s.
+    pub mount_from: Vec<Vec<Option<SourceDef>>>,
 }
 
 impl StageDef {
     pub fn display_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| self.index.to_string())
+    }
+
+    /// Every stage and image the stage's instructions read (`COPY --from`, RUN mounts' `from=`), in
+    /// instruction order.
+    pub fn reads(&self) -> impl Iterator<Item = &SourceDef> {
+        self.instruction_reads().flat_map(|(_, reads)| reads)
+    }
+
+    /// Each instruction with the stages and images it reads.
+    pub fn instruction_reads(&self) -> impl Iterator<Item = (&Instruction, Vec<&SourceDef>)> {
+        self.instructions
+            .iter()
+            .zip(self.copy_from.iter().zip(&self.mount_from))
+            .map(|(inst, (copy, mounts))| {
+                (inst, copy.iter().chain(mounts.iter().flatten()).collect())
+            })
     }
 }
 
@@ -139,6 +158,7 @@ pub fn stages(
                     base,
                     instructions: Vec::new(),
                     copy_from: Vec::new(),
+                    mount_from: Vec::new(),
                 });
             }
             (_, None) => {
@@ -156,7 +176,7 @@ pub fn stages(
             }
         }
     }
-    graph::resolve_copy_sources(&mut defs, &args, file, escape)?;
+    graph::resolve_sources(&mut defs, &args, file, escape)?;
     let target_index = match target {
         None => defs.len() - 1,
         Some(t) => find_stage(&defs, t)
@@ -172,6 +192,26 @@ pub fn stages(
             })?,
     };
     let needed = graph::order(&defs, target_index, file)?;
+    for &i in &needed {
+        let def = &defs[i];
+        for (inst, mounts) in def.instructions.iter().zip(&def.mount_from) {
+            if let Kind::Run(run) = &inst.kind {
+                check_run(inst, run, file, escape)?;
+            }
+            // BuildKit: "stage needs to be defined before current command".
+            if let Some(j) = mounts.iter().flatten().find_map(|s| match s {
+                SourceDef::Stage(j) if *j >= i => Some(*j),
+                SourceDef::Stage(_) | SourceDef::Image(_) => None,
+            }) {
+                let name = defs[j].display_name();
+                return Err(FrontendError::stage(
+                    inst.node
+                        .located(file, format!("a RUN mount reads stage `{name}`, which is not defined before this stage"))
+                        .hint(format!("a stage a RUN mounts is built before the RUN: move stage `{name}` above this one")),
+                ));
+            }
+        }
+    }
     for (name, _) in build_args {
         if !declared.contains(name) && !PREDEFINED.contains(&name.as_str()) {
             warnings.push(format!(
@@ -188,6 +228,31 @@ pub fn stages(
         args,
         warnings,
     })
+}
+
+/// Refuses what hoist cannot run in the target's stages before any image is pulled: `--security=insecure`,
+/// mounts with wrong fields or of `type=ssh` (those with variables are checked when planned).
+fn check_run(
+    inst: &Instruction,
+    run: &RunArgs,
+    file: &Path,
+    escape: char,
+) -> Result<(), FrontendError> {
+    match run.security {
+        Security::Sandbox => {}
+        Security::Insecure => {
+            return Err(FrontendError::unsupported(
+                inst.node
+                    .located(file, "RUN --security=insecure is not supported by hoist: hoist never runs a step with privileges (it builds without root and without a daemon)")
+                    .hint("remove `--security=insecure`; a step that needs privileges (mounting, loop devices, nested containers) needs a privileged builder such as BuildKit with `--allow security.insecure`"),
+            ));
+        }
+    }
+    let unquote = |w: &str| expand::word(w, escape, &|_| None).map_err(|e| e.0);
+    for value in &run.mounts {
+        run_mount::check(value, &unquote).map_err(|e| run_mount::located(e, value, inst, file))?;
+    }
+    Ok(())
 }
 
 /// The PATH BuildKit sets when a stage's base has none (`system.DefaultPathEnv("linux")`).
@@ -240,7 +305,7 @@ impl Stages {
                 BaseDef::Image(r) => Some(r),
                 BaseDef::Scratch | BaseDef::Stage(_) => None,
             };
-            let copies = def.copy_from.iter().flatten().filter_map(|s| match s {
+            let copies = def.reads().filter_map(|s| match s {
                 SourceDef::Image(r) => Some(r),
                 SourceDef::Stage(_) => None,
             });
@@ -253,7 +318,8 @@ impl Stages {
         out
     }
 
-    /// Where the target's stages first name registry image `reference` (a FROM or a `COPY --from`).
+    /// Where the target's stages first name registry image `reference` (a FROM, a `COPY --from`, a RUN
+    /// mount's `from=`).
     pub fn used_at(
         &self,
         reference: &Reference,
@@ -263,13 +329,12 @@ impl Stages {
             if matches!(&def.base, BaseDef::Image(r) if r == reference) {
                 return Some(def.from.node.location(file));
             }
-            def.instructions
-                .iter()
-                .zip(&def.copy_from)
-                .find_map(|(ins, from)| match from {
-                    Some(SourceDef::Image(r)) if r == reference => Some(ins.node.location(file)),
-                    _ => None,
-                })
+            def.instruction_reads().find_map(|(ins, reads)| {
+                reads
+                    .iter()
+                    .any(|s| matches!(s, SourceDef::Image(r) if r == reference))
+                    .then(|| ins.node.location(file))
+            })
         })
     }
 

@@ -6,14 +6,15 @@ use std::path::Path;
 
 use crate::image::ContainerConfig;
 use crate::image::config::Healthcheck;
-use crate::plan::{ConfigChange, FsChange, MkdirSpec, RunSpec, Stage, StageId, Step};
+use crate::plan::{ConfigChange, FsChange, MkdirSpec, MountFrom, RunSpec, Stage, StageId, Step};
 
 use super::args::{Args, set};
-use super::convert::StageDef;
+use super::convert::{SourceDef, StageDef};
 use super::copy::{absolute, copy_spec, owner};
 use super::error::FrontendError;
 use super::expand;
 use super::instruction::{CommandLine, Instruction, Kind};
+use super::run_mount;
 
 /// What the stage looks like so far, as far as planning needs to know.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,7 +88,8 @@ pub fn stage(
     // Every ARG of the stage, valueless ones as empty: BuildKit lists them all in RUN's history.
     let mut declared: Vec<(String, String)> = Vec::new();
     let mut cmd_set = false;
-    for (inst, source) in def.instructions.iter().zip(&def.copy_from) {
+    let sources = def.copy_from.iter().zip(&def.mount_from);
+    for (inst, (source, mount_sources)) in def.instructions.iter().zip(sources) {
         let file = ctx.file;
         let err = |message: String| FrontendError::expansion(inst.node.located(file, message));
         let (env_now, args_now) = (state.env.clone(), args.clone());
@@ -318,11 +320,25 @@ pub fn stage(
                 } else {
                     format!("|{} {} ", shown.len(), shown.join(" "))
                 };
+                // BuildKit shows neither mounts nor network in the history.
                 created_by = format!("RUN {prefix}{} # buildkit", argv.join(" "));
+                let expand_value = |w: &str| expand::word(w, ctx.escape, &lookup).map_err(|e| e.0);
+                let mut mounts = Vec::new();
+                for (value, source) in run.mounts.iter().zip(mount_sources) {
+                    let from = source.as_ref().map(|s| match s {
+                        SourceDef::Stage(j) => MountFrom::Stage((ctx.stage_id)(*j)),
+                        SourceDef::Image(r) => MountFrom::Image(r.clone()),
+                    });
+                    let mount = run_mount::parse(value, &expand_value)
+                        .and_then(|m| run_mount::resolve(m, from, &state.workdir))
+                        .map_err(|e| run_mount::located(e, value, inst, file))?;
+                    mounts.push(mount);
+                }
                 fs = Some(FsChange::Run(RunSpec {
                     argv,
                     env,
-                    ..Default::default()
+                    mounts,
+                    network: run.network,
                 }));
             }
             Kind::Copy(copy) => {

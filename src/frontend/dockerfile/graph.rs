@@ -1,5 +1,5 @@
-//! The stage graph: where each `COPY --from` reads (a stage by name or index, or a registry image,
-//! after ARG expansion) and which stages a target needs, dependencies first, as BuildKit resolves them.
+//! The stage graph: where each `COPY --from` and `RUN --mount` `from=` reads (a stage by name or index, or
+//! a registry image) and which stages a target needs, dependencies first, as BuildKit resolves them.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -10,23 +10,26 @@ use super::args::{Args, get, set};
 use super::convert::{BaseDef, SourceDef, StageDef, expand_err};
 use super::error::FrontendError;
 use super::expand;
-use super::instruction::Kind;
+use super::instruction::{Instruction, Kind};
+use super::run_mount;
 
-/// Resolves every `COPY --from` (stage name, stage index, or image), expanding it with the stage's ARGs.
-pub fn resolve_copy_sources(
+/// Resolves every `COPY --from` (expanded with the stage's ARGs) and every `RUN --mount` `from=` (never
+/// expanded: BuildKit refuses variables there) to a stage, by name or index, or a registry image.
+pub fn resolve_sources(
     defs: &mut [StageDef],
     args: &Args,
     file: &Path,
     escape: char,
 ) -> Result<(), FrontendError> {
     let names: Vec<Option<String>> = defs.iter().map(|d| d.name.clone()).collect();
-    let count = defs.len();
     for def in defs.iter_mut() {
         let mut scope: Vec<(String, String)> = Vec::new();
-        let mut resolved = Vec::new();
+        let mut copies = Vec::new();
+        let mut mounts = Vec::new();
         for inst in &def.instructions {
             let lookup = |k: &str| get(&scope, k).cloned();
-            let mut source = None;
+            let mut copy_source = None;
+            let mut mount_sources = Vec::new();
             match &inst.kind {
                 Kind::Arg(decls) => {
                     for decl in decls {
@@ -43,37 +46,100 @@ pub fn resolve_copy_sources(
                     if let Some(from) = &copy.from {
                         let from = expand::word(from, escape, &lookup)
                             .map_err(|e| expand_err(inst, file, e))?;
-                        let lower = from.to_ascii_lowercase();
-                        source = Some(
-                            if let Some(j) = names
-                                .iter()
-                                .position(|n| n.as_deref() == Some(lower.as_str()))
-                            {
-                                SourceDef::Stage(j)
-                            } else if let Ok(j) = from.parse::<usize>() {
-                                if j >= def.index {
-                                    return Err(FrontendError::stage(inst.node.located(file, format!("`--from={from}` names stage {j}, which is not an earlier stage")).hint(format!("stage indexes start at 0; there are {count} stages"))));
-                                }
-                                SourceDef::Stage(j)
-                            } else {
-                                let reference = Reference::from_str(&from).map_err(|_| {
-                                FrontendError::stage(inst.node.located(file, format!("`--from={from}` is neither a stage nor an image reference")).hint(format!(
-                                    "stages are: {}",
-                                    names.iter().enumerate().map(|(i, n)| format!("`{}`", n.clone().unwrap_or_else(|| i.to_string()))).collect::<Vec<_>>().join(", ")
-                                )))
-                            })?;
-                                SourceDef::Image(reference)
-                            },
-                        );
+                        copy_source =
+                            Some(source(&names, def.index, &from, Reader::Copy, inst, file)?);
+                    }
+                }
+                Kind::Run(run) => {
+                    for value in &run.mounts {
+                        let from = run_mount::from_field(value)
+                            .map_err(|e| run_mount::located(e, value, inst, file))?;
+                        let resolved = match from {
+                            None => None,
+                            Some(from) => {
+                                // Quotes only: the value holds no variable.
+                                let from = expand::word(&from, escape, &|_| None)
+                                    .map_err(|e| expand_err(inst, file, e))?;
+                                Some(source(&names, def.index, &from, Reader::Mount, inst, file)?)
+                            }
+                        };
+                        mount_sources.push(resolved);
                     }
                 }
                 _ => {}
             }
-            resolved.push(source);
+            copies.push(copy_source);
+            mounts.push(mount_sources);
         }
-        def.copy_from = resolved;
+        def.copy_from = copies;
+        def.mount_from = mounts;
     }
     Ok(())
+}
+
+/// Who reads another stage or an image.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    Copy,
+    /// A RUN mount (`convert` checks that a stage it reads comes earlier).
+    Mount,
+}
+
+/// A `from` value → the stage of that name (case-insensitive), the stage of that index, or an image.
+fn source(
+    names: &[Option<String>],
+    index: usize,
+    from: &str,
+    reader: Reader,
+    inst: &Instruction,
+    file: &Path,
+) -> Result<SourceDef, FrontendError> {
+    let shown = match reader {
+        Reader::Copy => format!("`--from={from}`"),
+        Reader::Mount => format!("`--mount` with `from={from}`"),
+    };
+    let lower = from.to_ascii_lowercase();
+    if let Some(j) = names
+        .iter()
+        .position(|n| n.as_deref() == Some(lower.as_str()))
+    {
+        return Ok(SourceDef::Stage(j));
+    }
+    if let Ok(j) = from.parse::<usize>() {
+        if j >= index {
+            return Err(FrontendError::stage(
+                inst.node
+                    .located(
+                        file,
+                        format!("{shown} names stage {j}, which is not an earlier stage"),
+                    )
+                    .hint(format!(
+                        "stage indexes start at 0; there are {} stages",
+                        names.len()
+                    )),
+            ));
+        }
+        return Ok(SourceDef::Stage(j));
+    }
+    let reference = Reference::from_str(from).map_err(|_| {
+        FrontendError::stage(
+            inst.node
+                .located(
+                    file,
+                    format!("{shown} is neither a stage nor an image reference"),
+                )
+                .hint(format!(
+                    "stages are: {}",
+                    names
+                        .iter()
+                        .enumerate()
+                        .map(|(i, n)| format!("`{}`", n.clone().unwrap_or_else(|| i.to_string())))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+        )
+    })?;
+    Ok(SourceDef::Image(reference))
 }
 
 /// The stages `target` needs, dependencies first (depth-first post-order), rejecting cycles.
@@ -100,7 +166,7 @@ pub fn order(defs: &[StageDef], target: usize, file: &Path) -> Result<Vec<usize>
         if let BaseDef::Stage(j) = defs[i].base {
             deps.push(j);
         }
-        deps.extend(defs[i].copy_from.iter().flatten().filter_map(|s| match s {
+        deps.extend(defs[i].reads().filter_map(|s| match s {
             SourceDef::Stage(j) => Some(*j),
             SourceDef::Image(_) => None,
         }));

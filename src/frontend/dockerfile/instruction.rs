@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use crate::plan::Network;
+
 use super::duration::duration;
 use super::error::FrontendError;
 use super::parser::{Heredoc, Node, json_array, split_words};
@@ -90,8 +92,20 @@ pub struct CopyArgs {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunArgs {
     pub command: CommandLine,
-    /// `--mount`, `--network`, `--security` as written.
-    pub flags: Vec<(String, Option<String>)>,
+    /// Each `--mount` value as written (CSV, unexpanded); `run_mount` reads them.
+    pub mounts: Vec<String>,
+    /// `--network` (checked when parsed, as BuildKit does: its value is never expanded).
+    pub network: Network,
+    /// `--security` (checked when parsed; `convert` refuses `insecure` in the target's stages).
+    pub security: Security,
+}
+
+/// `RUN --security`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Security {
+    #[default]
+    Sandbox,
+    Insecure,
 }
 
 pub const KEYWORDS: &[&str] = &[
@@ -352,7 +366,34 @@ pub fn from_node(node: Node, file: &Path, escape: char) -> Result<Instruction, F
             if rest.is_empty() {
                 return Err(err("RUN requires a command".into()));
             }
-            Kind::Run(RunArgs { command: command_line(rest), flags: flags.clone() })
+            let mut mounts = Vec::new();
+            for (name, value) in &flags {
+                if name == "mount" {
+                    mounts.push(value.clone().ok_or_else(|| err("flag `--mount` needs a value (`--mount=type=...`)".into()))?);
+                }
+            }
+            let network = match value_flag("network")?.as_deref() {
+                None | Some("default") => Network::Default,
+                Some("none") => Network::None,
+                Some("host") => Network::Host,
+                Some(other) => {
+                    return Err(FrontendError::instruction(
+                        node.located(file, format!("invalid network mode `--network={other}`"))
+                            .hint("use `default`, `none` (only loopback) or `host`"),
+                    ));
+                }
+            };
+            let security = match value_flag("security")?.as_deref() {
+                None | Some("sandbox") => Security::Sandbox,
+                Some("insecure") => Security::Insecure,
+                Some(other) => {
+                    return Err(FrontendError::instruction(
+                        node.located(file, format!("invalid security mode `--security={other}`"))
+                            .hint("use `sandbox` (the default) or `insecure`"),
+                    ));
+                }
+            };
+            Kind::Run(RunArgs { command: command_line(rest), mounts, network, security })
         }
         other => return Err(err(format!("unknown instruction: {other}"))),
     };

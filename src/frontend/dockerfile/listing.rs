@@ -70,7 +70,7 @@ fn listed(ast: &Ast, node: &Node, keyword: &str, line: &str) -> Result<Listed, F
             Located::new(&ast.file, node.start_line, &node.original, message).hint(hint),
         )
     };
-    let (rest, flags) = builder_flags(line);
+    let (rest, flags) = parser::builder_flags(line);
     let mut out = Listed {
         keyword: keyword.to_string(),
         flags,
@@ -124,55 +124,6 @@ fn listed(ast: &Ast, node: &Node, keyword: &str, line: &str) -> Result<Listed, F
         _ => out.args = vec![String::new()],
     }
     Ok(out)
-}
-
-/// BuildKit's `extractBuilderFlags`: leading `--` words (quotes removed, `\` escapes the next character)
-/// and the rest of the line. A bare `--` ends the flags.
-fn builder_flags(line: &str) -> (&str, Vec<String>) {
-    let chars: Vec<(usize, char)> = line.char_indices().collect();
-    let mut flags = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < chars.len() && chars[i].1.is_whitespace() {
-            i += 1;
-        }
-        if i + 1 >= chars.len() || chars[i].1 != '-' || chars[i + 1].1 != '-' {
-            let at = chars.get(i).map_or(line.len(), |c| c.0);
-            return (&line[at..], flags);
-        }
-        let mut word = String::new();
-        let mut blank_ok = false;
-        let mut quote: Option<char> = None;
-        let mut space_at = None;
-        while i < chars.len() {
-            let (at, c) = chars[i];
-            i += 1;
-            match quote {
-                None if c.is_whitespace() => {
-                    space_at = Some(at);
-                    break;
-                }
-                None if c == '\'' || c == '"' => {
-                    quote = Some(c);
-                    blank_ok = true;
-                }
-                Some(q) if c == q => quote = None,
-                _ if c == '\\' => {
-                    if let Some(&(_, n)) = chars.get(i) {
-                        word.push(n);
-                        i += 1;
-                    }
-                }
-                _ => word.push(c),
-            }
-        }
-        if word == "--" {
-            return (&line[space_at.unwrap_or(line.len())..], flags);
-        }
-        if blank_ok || !word.is_empty() {
-            flags.push(word);
-        }
-    }
 }
 
 /// BuildKit's `parseJSON`: `Ok(None)` when the text is not a JSON array at all, an error when it is an

@@ -4,9 +4,10 @@
 //! - `parser`: directives, continuations, flags, heredocs → [`parser::Ast`] (no semantics).
 //! - `instruction`: each node checked and typed ([`instruction::Kind`]); `suggest`, `duration` help it.
 //! - `expand`: BuildKit's shell-lexer word expansion (`$VAR`, `${VAR:-x}`, quotes).
-//! - `convert`: stages, `--target`, external images; `graph` resolves `COPY --from` and dependency
-//!   order; `args` scopes build arguments.
-//! - `dispatch` (and `copy` for COPY/ADD): one stage's instructions → plan steps.
+//! - `convert`: stages, `--target`, external images; `graph` resolves `COPY --from` and RUN mounts'
+//!   `from=`, and dependency order; `args` scopes build arguments.
+//! - `dispatch` (and `copy` for COPY/ADD, `run_mount` for `RUN --mount`): one stage's instructions →
+//!   plan steps.
 //! - `dockerignore`: the context filter; `error`: located errors with hints.
 //! - `listing`: the parsed instructions shaped as BuildKit's parser AST, for `hoist parse`.
 
@@ -18,12 +19,17 @@ pub mod dockerignore;
 pub mod duration;
 pub mod error;
 pub mod expand;
+#[cfg(test)]
+mod fixture_tests;
 pub mod graph;
 pub mod instruction;
 pub mod listing;
 pub mod parser;
 #[cfg(test)]
 mod plan_tests;
+#[cfg(test)]
+mod run_flags_tests;
+pub mod run_mount;
 pub mod suggest;
 
 use std::path::PathBuf;
@@ -89,20 +95,7 @@ pub fn from_text(text: &str, input: &Input) -> Result<Dockerfile, FrontendError>
         &input.platform,
         input.target.as_deref(),
     )?;
-    let mut warnings = stages.warnings.clone();
-    for def in &stages.defs {
-        for inst in &def.instructions {
-            if let instruction::Kind::Run(run) = &inst.kind {
-                for (flag, _) in &run.flags {
-                    warnings.push(format!(
-                        "{}:{}: `RUN --{flag}` is not applied yet; the command runs without it",
-                        file.display(),
-                        inst.node.start_line
-                    ));
-                }
-            }
-        }
-    }
+    let warnings = stages.warnings.clone();
     Ok(Dockerfile {
         input: input.clone(),
         stages,
@@ -112,7 +105,7 @@ pub fn from_text(text: &str, input: &Input) -> Result<Dockerfile, FrontendError>
 }
 
 impl Dockerfile {
-    /// Registry images the target needs (FROM bases and `COPY --from` images), each once.
+    /// Registry images the target needs (FROM bases, `COPY --from` and RUN mount `from=` images), each once.
     pub fn external_images(&self) -> Vec<Reference> {
         self.stages.external_images()
     }

@@ -217,32 +217,75 @@ fn directive(line: &str) -> Option<(String, String)> {
 
 fn split_node(joined: &str, start: usize, end: usize, original: String) -> Node {
     let joined = joined.trim();
-    let (keyword, mut rest) = match joined.find(char::is_whitespace) {
+    let (keyword, rest) = match joined.find(char::is_whitespace) {
         Some(pos) => (&joined[..pos], joined[pos..].trim_start()),
         None => (joined, ""),
     };
     let after_keyword = rest.to_string();
-    let mut flags = Vec::new();
-    while let Some(after) = rest.strip_prefix("--") {
-        let pos = after.find(char::is_whitespace).unwrap_or(after.len());
-        let word = &after[..pos];
-        if word.is_empty() {
-            rest = after[pos..].trim_start();
-            break;
-        }
-        flags.push(word.to_string());
-        rest = after[pos..].trim_start();
-    }
+    let (rest, words) = builder_flags(rest);
+    let flags = words
+        .into_iter()
+        .map(|w| w.strip_prefix("--").map(str::to_string).unwrap_or(w))
+        .collect();
     Node {
         keyword: keyword.to_ascii_uppercase(),
         written_keyword: keyword.to_string(),
         after_keyword,
         flags,
-        rest: rest.to_string(),
+        rest: rest.trim().to_string(),
         original,
         start_line: start,
         end_line: end,
         heredocs: Vec::new(),
+    }
+}
+
+/// BuildKit's `extractBuilderFlags`: leading `--` words (quotes removed, `\` escapes the next character)
+/// and the rest of the line. A bare `--` ends the flags. Each flag keeps its leading `--`.
+pub fn builder_flags(line: &str) -> (&str, Vec<String>) {
+    let chars: Vec<(usize, char)> = line.char_indices().collect();
+    let mut flags = Vec::new();
+    let mut i = 0;
+    loop {
+        while i < chars.len() && chars[i].1.is_whitespace() {
+            i += 1;
+        }
+        if i + 1 >= chars.len() || chars[i].1 != '-' || chars[i + 1].1 != '-' {
+            let at = chars.get(i).map_or(line.len(), |c| c.0);
+            return (&line[at..], flags);
+        }
+        let mut word = String::new();
+        let mut blank_ok = false;
+        let mut quote: Option<char> = None;
+        let mut space_at = None;
+        while i < chars.len() {
+            let (at, c) = chars[i];
+            i += 1;
+            match quote {
+                None if c.is_whitespace() => {
+                    space_at = Some(at);
+                    break;
+                }
+                None if c == '\'' || c == '"' => {
+                    quote = Some(c);
+                    blank_ok = true;
+                }
+                Some(q) if c == q => quote = None,
+                _ if c == '\\' => {
+                    if let Some(&(_, n)) = chars.get(i) {
+                        word.push(n);
+                        i += 1;
+                    }
+                }
+                _ => word.push(c),
+            }
+        }
+        if word == "--" {
+            return (&line[space_at.unwrap_or(line.len())..], flags);
+        }
+        if blank_ok || !word.is_empty() {
+            flags.push(word);
+        }
     }
 }
 
@@ -388,6 +431,13 @@ mod tests {
         let ast = p("FROM a\nCOPY --from=build --link  src dst\n");
         assert_eq!(ast.nodes[1].flags, vec!["from=build", "link"]);
         assert_eq!(ast.nodes[1].rest, "src dst");
+        // BuildKit's `extractBuilderFlags`: quotes removed, quoted spaces kept, `--` ends the flags.
+        let ast = p("FROM a\nRUN --mount=\"type=bind,target=/a b\" --network='none' -- --x y\n");
+        assert_eq!(
+            ast.nodes[1].flags,
+            vec!["mount=type=bind,target=/a b", "network=none"]
+        );
+        assert_eq!(ast.nodes[1].rest, "--x y");
     }
 
     #[test]

@@ -1,10 +1,16 @@
-//! "Did you mean": the closest known word by edit distance (Levenshtein), for unknown instructions.
+//! "Did you mean": the closest known word by edit distance (Levenshtein), for unknown instructions and
+//! for the keys and values of flags such as `RUN --mount`.
 
 use super::instruction::KEYWORDS;
 
 /// The closest keyword within edit distance 2.
 pub fn suggest(word: &str) -> Option<&'static str> {
-    KEYWORDS
+    closest(word, KEYWORDS)
+}
+
+/// The candidate closest to `word` within edit distance 2 (the first of equally close ones).
+pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
         .iter()
         .map(|k| (distance(word, k), *k))
         .filter(|(d, _)| *d <= 2)
