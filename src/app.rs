@@ -70,7 +70,7 @@ pub async fn build(
     }
     let plan = dockerfile.plan(&images)?;
 
-    let run = run_options(req, &plan)?;
+    let run = run_options(req, &plan, &registry, reporter.clone())?;
     let image = {
         let (blobs, reporter) = (blobs.clone(), reporter.clone());
         tokio::task::spawn_blocking(move || {
@@ -198,8 +198,13 @@ mod tests {
 fn run_options(
     req: &BuildRequest,
     plan: &crate::plan::BuildPlan,
+    registry: &RegistryClient,
+    reporter: Arc<dyn Reporter>,
 ) -> anyhow::Result<Option<RunOptions>> {
-    use crate::executor::sandbox::{Isolation, Sandbox};
+    use crate::cli::{SecretFrom, Sandbox as SandboxChoice};
+    use crate::executor::cache::{Caches, LocalCache, StepCache};
+    use crate::executor::run::SecretSource;
+    use crate::executor::sandbox::{Isolation, Sandbox, in_container};
     let runs = plan
         .stages
         .iter()
@@ -210,6 +215,17 @@ fn run_options(
     }
     let exe = std::env::current_exe()
         .context("cannot find hoist's own executable for the RUN sandbox")?;
+    let isolation = match req.sandbox {
+        SandboxChoice::Auto | SandboxChoice::Rootless => Isolation::Rootless,
+        SandboxChoice::InContainer => {
+            if in_container::detect().is_none() && !req.force_in_container {
+                anyhow::bail!(
+                    "--sandbox=in-container runs RUN steps directly in this machine's root filesystem, and this does not look like a container (no /.dockerenv, /run/.containerenv, $container or container cgroup)\nhint: use the default rootless sandbox here, or add --force-in-container if this really is a throwaway container"
+                );
+            }
+            Isolation::InContainer
+        }
+    };
     let tmp = req.cache_dir.join("tmp");
     std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     let scratch = tempfile::Builder::new()
@@ -217,15 +233,45 @@ fn run_options(
         .tempdir_in(&tmp)
         .with_context(|| format!("cannot create a scratch directory in {}", tmp.display()))?
         .keep();
+    let sandbox = Sandbox::new(exe.clone(), isolation);
+    if let Some(note) = sandbox.mapping_note() {
+        reporter.report(Event::Warning { message: note });
+    }
+    let mut caches: Vec<Box<dyn StepCache>> =
+        vec![Box::new(LocalCache::new(req.cache_dir.join("steps")))];
+    if let Some(repo) = &req.cache_repo {
+        caches.push(Box::new(cache_repo::RegistryCache {
+            repo: repo.clone(),
+            registry: registry.clone(),
+            platform: req.platform.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            reporter,
+        }));
+    }
+    let exclude = match isolation {
+        Isolation::Rootless => Vec::new(),
+        Isolation::InContainer => {
+            let exe_dir = exe.parent().unwrap_or(&exe).to_path_buf();
+            in_container::excludes(&[&req.cache_dir, &exe_dir, &req.context])
+        }
+    };
     Ok(Some(RunOptions {
-        cache: Some(std::sync::Arc::new(
-            crate::executor::cache::LocalCache::new(req.cache_dir.join("steps")),
-        )),
-        use_cache: true,
-        sandbox: Sandbox::new(exe, Isolation::Rootless),
+        cache: Some(Arc::new(Caches(caches))),
+        use_cache: !req.no_cache,
+        sandbox,
         scratch,
         cache_mounts: req.cache_dir.join("mounts"),
-        secrets: Vec::new(),
-        exclude: Vec::new(),
+        secrets: req
+            .secrets
+            .iter()
+            .map(|s| {
+                let source = match &s.source {
+                    SecretFrom::File(p) => SecretSource::File(p.clone()),
+                    SecretFrom::Env(v) => SecretSource::Env(v.clone()),
+                };
+                (s.id.clone(), source)
+            })
+            .collect(),
+        exclude,
     }))
 }
