@@ -14,4 +14,6 @@ mod layout;
 mod multistage;
 mod registry;
 mod reproducible;
+mod rootless_support;
+mod run_fixtures;
 mod support_smoke;
