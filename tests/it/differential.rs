@@ -2,15 +2,14 @@
 //! the loopback registry; the unpacked file trees (paths, kinds, modes, owners, symlink targets,
 //! contents — not mtimes) and the config fields must agree.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
 
 use crate::support::tools::Buildah;
 use crate::support::{
-    Inspect, Registry, Sandbox, TreeEntry, hoist_run, seed_busybox, skopeo_inspect, tree_snapshot,
-    umoci_unpack, write_bundle,
+    Inspect, Registry, Sandbox, hoist_run, seed_busybox, skopeo_inspect, tree_differences,
+    tree_snapshot, umoci_unpack, write_bundle,
 };
 
 /// Rewrites `FROM busybox` to the loopback registry's copy, for both builders.
@@ -23,34 +22,6 @@ fn pin_base(context: &Path, registry: &Registry) -> std::path::PathBuf {
     let path = context.join("Dockerfile");
     std::fs::write(&path, pinned).unwrap();
     path
-}
-
-fn differences(
-    hoist: &BTreeMap<String, TreeEntry>,
-    buildah: &BTreeMap<String, TreeEntry>,
-) -> Vec<String> {
-    let mut diffs = Vec::new();
-    for (path, b) in buildah {
-        match hoist.get(path) {
-            None => diffs.push(format!("{path}: only in buildah's image ({b:?})")),
-            Some(h) => {
-                let same = h.kind == b.kind
-                    && h.mode == b.mode
-                    && (h.uid, h.gid) == (b.uid, b.gid)
-                    && h.link == b.link
-                    && h.sha256 == b.sha256;
-                if !same {
-                    diffs.push(format!("{path}:\n    hoist   {h:?}\n    buildah {b:?}"));
-                }
-            }
-        }
-    }
-    for (path, h) in hoist {
-        if !buildah.contains_key(path) {
-            diffs.push(format!("{path}: only in hoist's image ({h:?})"));
-        }
-    }
-    diffs
 }
 
 /// The config fields both builders set from a Dockerfile (buildah's own label dropped).
@@ -117,7 +88,7 @@ fn differential(case: &str, prepare: impl Fn(&Path)) {
     };
     let tree_buildah = unpack(&by_buildah, "unpack-buildah");
     let tree_hoist = unpack(&by_hoist, "unpack-hoist");
-    let diffs = differences(&tree_hoist, &tree_buildah);
+    let diffs = tree_differences("hoist", &tree_hoist, "buildah", &tree_buildah);
     assert!(
         diffs.is_empty(),
         "{case}: file trees differ from buildah's:\n{}",

@@ -15,4 +15,6 @@ mod multistage;
 mod registry;
 mod reproducible;
 mod run;
+mod rootless_support;
+mod run_fixtures;
 mod support_smoke;

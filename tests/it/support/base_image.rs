@@ -1,20 +1,20 @@
-//! Base images without Docker Hub: a one-layer busybox image (OCI image layout, written by hand here,
-//! independently of hoist's own image code) from Debian's `busybox-static`, cached under
-//! `~/.cache/hoist-fixtures/<hash of recipe>/` and pushed into a loopback registry with skopeo.
+//! Base images without Docker Hub: a one-layer busybox image (OCI image layout, written by hand with
+//! [`LayoutWriter`], independently of hoist's own image code) from Debian's `busybox-static`, cached
+//! under `~/.cache/hoist-fixtures/busybox-<hash of recipe>/` and pushed into a loopback registry with
+//! skopeo.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::json;
 
-use super::{Registry, require_tool, run_ok, sha256_hex};
+pub use super::oci::cache_root;
+use super::oci::{LayoutWriter, PATH_ENV, cached_dir, push_layout, tar_header as header};
+use super::{Registry, run_ok};
 
 /// Bump when the image recipe below changes: it is part of the cache key.
 const RECIPE_VERSION: &str = "busybox-layout v1";
-
-const PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\n\
 app:x:1000:1000:app:/home/app:/bin/sh\n\
@@ -31,20 +31,13 @@ pub fn busybox_layout() -> PathBuf {
 /// Pushes the busybox image into `registry` as `library/busybox:latest` (what `FROM busybox` resolves to
 /// through `--registry-mirror docker.io=HOST`). Returns `HOST/library/busybox:latest`.
 pub fn seed_busybox(registry: &Registry) -> String {
-    let layout = busybox_layout();
-    let skopeo = require_tool("skopeo", "skopeo");
-    let dest = format!("{}/library/busybox:latest", registry.host());
-    let mut cmd = Command::new(skopeo);
-    cmd.arg("copy")
-        .arg("--quiet")
-        .arg("--dest-tls-verify=false");
-    if let Some((user, pass)) = &registry.credentials {
-        cmd.arg(format!("--dest-creds={user}:{pass}"));
-    }
-    cmd.arg(format!("oci:{}:latest", layout.display()))
-        .arg(format!("docker://{dest}"));
-    run_ok(&mut cmd);
-    dest
+    push_layout(
+        registry,
+        &busybox_layout(),
+        "latest",
+        "library/busybox",
+        "latest",
+    )
 }
 
 fn busybox_binary() -> PathBuf {
@@ -55,42 +48,15 @@ fn busybox_binary() -> PathBuf {
     path
 }
 
-pub(super) fn cache_root() -> PathBuf {
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    home.join(".cache").join("hoist-fixtures")
-}
-
 fn build_or_reuse() -> PathBuf {
     let busybox = busybox_binary();
     let help = run_ok(Command::new(&busybox).arg("--help"));
     let first_line = help.lines().next().unwrap_or_default().to_string();
-    let key = sha256_hex(format!("{first_line}\n{RECIPE_VERSION}").as_bytes());
-    let root = cache_root();
-    let dest = root.join(&key[..16]);
-    if dest.join("index.json").is_file() {
-        return dest;
-    }
-    std::fs::create_dir_all(&root).unwrap();
-    // Build beside the destination and rename into place, so parallel test processes never see a
-    // half-written layout.
-    let staging = tempfile::Builder::new()
-        .prefix(".building-")
-        .tempdir_in(&root)
-        .unwrap();
-    write_layout(staging.path(), &busybox);
-    let staged = staging.keep();
-    if std::fs::rename(&staged, &dest).is_err() {
-        // Someone else finished first; theirs is identical.
-        let _ = std::fs::remove_dir_all(&staged);
-    }
-    assert!(
-        dest.join("index.json").is_file(),
-        "busybox layout missing at {}",
-        dest.display()
-    );
-    dest
+    cached_dir(
+        "busybox",
+        &format!("{first_line}\n{RECIPE_VERSION}"),
+        |dir| write_layout(dir, &busybox),
+    )
 }
 
 /// The applet paths busybox installs (`bin/sh`, `usr/bin/env`, ...), relative, sorted.
@@ -118,17 +84,6 @@ fn applets(busybox: &Path) -> Vec<String> {
     applets.sort();
     applets.dedup();
     applets
-}
-
-fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
-    let mut h = tar::Header::new_ustar();
-    h.set_entry_type(kind);
-    h.set_mode(mode);
-    h.set_size(size);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_mtime(0);
-    h
 }
 
 /// The uncompressed layer: deterministic (sorted, mtime 0, root-owned except `/home/app`).
@@ -184,67 +139,16 @@ fn layer_tar(busybox: &Path) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
-fn write_blob(layout: &Path, data: &[u8]) -> String {
-    let hex = sha256_hex(data);
-    std::fs::write(layout.join("blobs/sha256").join(&hex), data).unwrap();
-    format!("sha256:{hex}")
-}
-
 fn write_layout(layout: &Path, busybox: &Path) {
-    std::fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
-    let tar = layer_tar(busybox);
-    let diff_id = format!("sha256:{}", sha256_hex(&tar));
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&tar).unwrap();
-    let gz = gz.finish().unwrap();
-    let layer_digest = write_blob(layout, &gz);
-    let config = json!({
-        "created": "1970-01-01T00:00:00Z",
-        "architecture": "amd64",
-        "os": "linux",
-        "config": { "Env": [PATH_ENV], "Cmd": ["sh"] },
-        "rootfs": { "type": "layers", "diff_ids": [diff_id] },
-        "history": [{
-            "created": "1970-01-01T00:00:00Z",
-            "created_by": "hoist test fixture: busybox-static layer"
-        }]
-    });
-    let config = serde_json::to_vec(&config).unwrap();
-    let config_digest = write_blob(layout, &config);
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": config_digest,
-            "size": config.len()
-        },
-        "layers": [{
-            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-            "digest": layer_digest,
-            "size": gz.len()
-        }]
-    });
-    let manifest = serde_json::to_vec(&manifest).unwrap();
-    let manifest_digest = write_blob(layout, &manifest);
-    let index = json!({
-        "schemaVersion": 2,
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": manifest_digest,
-            "size": manifest.len(),
-            "annotations": { "org.opencontainers.image.ref.name": "latest" },
-            "platform": { "architecture": "amd64", "os": "linux" }
-        }]
-    });
-    std::fs::write(
-        layout.join("index.json"),
-        serde_json::to_vec(&index).unwrap(),
-    )
-    .unwrap();
-    std::fs::write(
-        layout.join("oci-layout"),
-        br#"{"imageLayoutVersion":"1.0.0"}"#,
-    )
-    .unwrap();
+    let mut writer = LayoutWriter::new(layout);
+    let layer = writer.gzip_layer(
+        &layer_tar(busybox),
+        "hoist test fixture: busybox-static layer",
+    );
+    writer.image(
+        "latest",
+        &[layer],
+        json!({ "Env": [PATH_ENV], "Cmd": ["sh"] }),
+    );
+    writer.finish();
 }

@@ -1,20 +1,31 @@
 //! Test support: the real parts every integration test stands on (see the testing guide) — a loopback
-//! `docker-registry`, a busybox base image built without Docker Hub, the third-party readers (skopeo,
-//! umoci, buildah) and a builder for `hoist` command lines.
+//! `docker-registry`, base images built without Docker Hub (busybox, Debian 13, a hostile layer), the
+//! third-party readers and reference builder (skopeo, umoci, buildah), unprivileged test users, and a
+//! builder for `hoist` command lines.
 
 #![allow(dead_code)]
 
 pub mod arm64_busybox;
 pub mod base_image;
+pub mod debian_image;
+pub mod hostile;
+pub mod oci;
 pub mod registry;
 pub mod tools;
+pub mod users;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub use base_image::{busybox_layout, seed_busybox};
+pub use debian_image::{debian_layout, debian_world, seed_debian};
+pub use hostile::{hostile_layout, seed_hostile};
 pub use registry::Registry;
-pub use tools::{Inspect, TreeEntry, skopeo, skopeo_inspect, tree_snapshot, umoci_unpack};
+pub use tools::{
+    Inspect, TreeEntry, buildah_build, layout_tree, skopeo, skopeo_inspect, tree_differences,
+    tree_snapshot, umoci_unpack,
+};
+pub use users::{SINGLE_ID_USER, SUBID_USER, TestUser, as_user};
 
 /// The repository's `fixtures/` directory.
 pub fn fixtures() -> PathBuf {
@@ -180,7 +191,12 @@ impl Sandbox {
     }
 
     pub fn hoist_with_cache(&self, cache: &Path) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hoist"));
+        self.hoist_command(Path::new(env!("CARGO_BIN_EXE_hoist")), cache)
+    }
+
+    /// `BINARY build --progress plain` with HOIST_CACHE_DIR `cache`, run in this sandbox.
+    pub fn hoist_command(&self, binary: &Path, cache: &Path) -> Command {
+        let mut cmd = Command::new(binary);
         cmd.arg("build")
             .arg("--progress")
             .arg("plain")
@@ -268,6 +284,34 @@ pub fn write_bundle(context: &Path) {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&tar).unwrap();
     std::fs::write(context.join("bundle.tar.gz"), gz.finish().unwrap()).unwrap();
+}
+
+/// The CA bundle this machine trusts: `$SSL_CERT_FILE`, else Debian's `/etc/ssl/certs/ca-certificates.crt`.
+/// Where HTTPS to the package registries goes through an intercepting proxy (as on these machines),
+/// this bundle holds the proxy's CA and an image's own bundle does not.
+pub fn host_ca_bundle() -> PathBuf {
+    let path = std::env::var_os("SSL_CERT_FILE")
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("/etc/ssl/certs/ca-certificates.crt"));
+    assert!(
+        path.is_file(),
+        "no CA bundle at {}\nhint: `apt-get install -y ca-certificates`",
+        path.display()
+    );
+    path
+}
+
+/// The file [`trust_host_ca`] writes into a build context.
+pub const HOST_CA_FILE: &str = "host-ca-certificates.crt";
+
+/// Lets RUN steps reach PyPI, npm and other HTTPS registries from a Debian-based image on this
+/// machine: copies [`host_ca_bundle`] into `context` as [`HOST_CA_FILE`] and returns the Dockerfile
+/// line that installs it as the image's CA bundle (`COPY ... /etc/ssl/certs/ca-certificates.crt`,
+/// which Debian's pip, Python, curl and apt read). Put it right after `FROM`; it adds a layer.
+pub fn trust_host_ca(context: &Path) -> String {
+    std::fs::copy(host_ca_bundle(), context.join(HOST_CA_FILE)).unwrap();
+    format!("COPY {HOST_CA_FILE} /etc/ssl/certs/ca-certificates.crt\n")
 }
 
 /// The manifest digest an OCI layout's index.json gives for `tag`.

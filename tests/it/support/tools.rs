@@ -53,10 +53,9 @@ pub fn skopeo_inspect(reference: &str, what: Inspect) -> Value {
 /// `umoci unpack --rootless --image LAYOUT:TAG BUNDLE` into a fresh dir under `work`; returns the rootfs.
 pub fn umoci_unpack(layout: &Path, tag: &str, work: &Path) -> PathBuf {
     let umoci = require_tool("umoci", "umoci");
-    let bundle = work.join(format!(
-        "bundle-{}",
-        sha256_hex(layout.as_os_str().as_encoded_bytes())
-    ));
+    let mut id = layout.as_os_str().as_encoded_bytes().to_vec();
+    id.extend_from_slice(format!(":{tag}").as_bytes());
+    let bundle = work.join(format!("bundle-{}", &sha256_hex(&id)[..16]));
     run_ok(
         Command::new(umoci)
             .arg("unpack")
@@ -208,12 +207,13 @@ pub fn flatten(layers: &[Vec<(String, TreeEntry)>]) -> BTreeMap<String, TreeEntr
                 Some((d, n)) => (d.to_string(), n),
                 None => (String::new(), path.as_str()),
             };
-            let under = |d: &str, p: &str| d.is_empty() || p.starts_with(&format!("{d}/"));
             match entry.kind.as_str() {
-                "opaque" => tree.retain(|p, _| !(under(&dir, p) && p != &dir)),
+                "opaque" if dir.is_empty() => tree.clear(),
+                "opaque" => remove_under(&mut tree, &dir),
                 "whiteout" => {
                     let victim = join(&dir, name.trim_start_matches(".wh."));
-                    tree.retain(|p, _| p != &victim && !p.starts_with(&format!("{victim}/")));
+                    tree.remove(&victim);
+                    remove_under(&mut tree, &victim);
                 }
                 "hardlink" => {
                     let target = normalize(entry.link.as_deref().unwrap_or_default());
@@ -226,7 +226,7 @@ pub fn flatten(layers: &[Vec<(String, TreeEntry)>]) -> BTreeMap<String, TreeEntr
                 }
                 _ => {
                     if entry.kind != "dir" {
-                        tree.retain(|p, _| !p.starts_with(&format!("{path}/")));
+                        remove_under(&mut tree, path);
                     }
                     tree.insert(path.clone(), entry.clone());
                 }
@@ -234,6 +234,25 @@ pub fn flatten(layers: &[Vec<(String, TreeEntry)>]) -> BTreeMap<String, TreeEntr
         }
     }
     tree
+}
+
+/// The paths strictly under `dir` in `tree` (a contiguous range of its sorted keys).
+fn paths_under<'a, V>(
+    tree: &'a BTreeMap<String, V>,
+    dir: &str,
+) -> impl Iterator<Item = &'a String> {
+    let prefix = format!("{dir}/");
+    tree.range(prefix.clone()..)
+        .map(|(p, _)| p)
+        .take_while(move |p| p.starts_with(&prefix))
+}
+
+/// Removes every path strictly under `dir` from `tree`.
+fn remove_under<V>(tree: &mut BTreeMap<String, V>, dir: &str) {
+    let doomed: Vec<String> = paths_under(tree, dir).cloned().collect();
+    for path in doomed {
+        tree.remove(&path);
+    }
 }
 
 fn join(dir: &str, name: &str) -> String {
@@ -264,8 +283,7 @@ pub fn tree_snapshot(
         on_disk.insert(rel, entry.path().to_path_buf());
     }
     // umoci creates parent directories a layer leaves implicit; every other path must match.
-    let implicit =
-        |p: &String| on_disk[p].is_dir() && tree.keys().any(|t| t.starts_with(&format!("{p}/")));
+    let implicit = |p: &String| on_disk[p].is_dir() && paths_under(&tree, p).next().is_some();
     let layer_paths: Vec<&String> = tree.keys().collect();
     let disk_paths: Vec<&String> = on_disk
         .keys()
@@ -309,6 +327,82 @@ pub fn tree_snapshot(
     tree
 }
 
+/// The file tree of `tag` in the OCI layout `layout`, unpacked by umoci under `work` and checked
+/// against the layers (see [`tree_snapshot`]): path → kind, mode, owner, size, link target, content
+/// hash.
+pub fn layout_tree(layout: &Path, tag: &str, work: &Path) -> BTreeMap<String, TreeEntry> {
+    let rootfs = umoci_unpack(layout, tag, work);
+    tree_snapshot(layout, Some(tag), &rootfs)
+}
+
+/// Where two file trees differ (kind, mode, owner, link target or content; not size of directories
+/// nor mtimes), one line per path, `a`'s side named `a_name`, `b`'s `b_name`. Empty when they agree.
+pub fn tree_differences(
+    a_name: &str,
+    a: &BTreeMap<String, TreeEntry>,
+    b_name: &str,
+    b: &BTreeMap<String, TreeEntry>,
+) -> Vec<String> {
+    let width = a_name.len().max(b_name.len());
+    let mut diffs = Vec::new();
+    for (path, eb) in b {
+        match a.get(path) {
+            None => diffs.push(format!("{path}: only in {b_name}'s image ({eb:?})")),
+            Some(ea) => {
+                let same = ea.kind == eb.kind
+                    && ea.mode == eb.mode
+                    && (ea.uid, ea.gid) == (eb.uid, eb.gid)
+                    && ea.link == eb.link
+                    && ea.sha256 == eb.sha256;
+                if !same {
+                    diffs.push(format!(
+                        "{path}:\n    {a_name:width$} {ea:?}\n    {b_name:width$} {eb:?}"
+                    ));
+                }
+            }
+        }
+    }
+    for (path, ea) in a {
+        if !b.contains_key(path) {
+            diffs.push(format!("{path}: only in {a_name}'s image ({ea:?})"));
+        }
+    }
+    diffs
+}
+
+/// Paths buildah's chroot isolation creates as empty mount points in the first RUN layer when the
+/// base image lacks them (Docker keeps them out of its layers); ignore them when comparing a RUN
+/// layer with buildah's. The Debian fixture has them all, busybox does not.
+pub const BUILDAH_RUN_MOUNTPOINTS: &[&str] = &[
+    "dev",
+    "etc/hostname",
+    "etc/hosts",
+    "etc/resolv.conf",
+    "proc",
+    "run",
+    "sys",
+];
+
+/// A layer's entries (from [`layer_entries`]) without [`BUILDAH_RUN_MOUNTPOINTS`] and without the
+/// directories that were in the layer only as their parents (`etc` when only `etc/hosts` etc. are under
+/// it).
+pub fn strip_buildah_mountpoints(layer: &[(String, TreeEntry)]) -> Vec<(String, TreeEntry)> {
+    let is_mountpoint = |p: &str| BUILDAH_RUN_MOUNTPOINTS.contains(&p);
+    let kept: Vec<&(String, TreeEntry)> = layer.iter().filter(|(p, _)| !is_mountpoint(p)).collect();
+    let only_a_parent = |dir: &str, entry: &TreeEntry| {
+        let prefix = format!("{dir}/");
+        entry.kind == "dir"
+            && layer
+                .iter()
+                .any(|(p, _)| p.starts_with(&prefix) && is_mountpoint(p))
+            && !kept.iter().any(|(p, _)| p.starts_with(&prefix))
+    };
+    kept.iter()
+        .filter(|(p, e)| !only_a_parent(p, e))
+        .map(|&entry| entry.clone())
+        .collect()
+}
+
 /// Reference builds with buildah (vfs storage, chroot isolation, everything under `work`).
 pub struct Buildah {
     root: PathBuf,
@@ -337,7 +431,8 @@ impl Buildah {
         Ok(buildah)
     }
 
-    fn command(&self) -> Command {
+    /// A `buildah` command on this instance's storage.
+    pub fn command(&self) -> Command {
         let mut cmd = Command::new(require_tool("buildah", "buildah"));
         cmd.env("BUILDAH_ISOLATION", "chroot")
             .env("STORAGE_DRIVER", "vfs")
@@ -350,8 +445,54 @@ impl Buildah {
         cmd
     }
 
-    /// `buildah bud` of `dockerfile` in `context`, then `buildah push` to an OCI layout `out` tagged
-    /// `latest`.
+    /// Stores `tag` of the OCI layout `layout` in this buildah's storage as `name` (say
+    /// `docker.io/library/debian:13`), so `FROM` finds it offline with `--pull=never`. skopeo writes
+    /// it (`buildah pull oci:DIR` names the image after the layout's path, which fails on a path with
+    /// a `.cache` in it).
+    pub fn load_base(&self, layout: &Path, tag: &str, name: &str) {
+        run_ok(
+            Command::new(require_tool("skopeo", "skopeo"))
+                .args(["copy", "--quiet"])
+                .arg(format!("oci:{}:{tag}", layout.display()))
+                .arg(format!(
+                    "containers-storage:[vfs@{}+{}]{name}",
+                    self.root.display(),
+                    self.runroot.display()
+                )),
+        );
+    }
+
+    /// `buildah bud --isolation chroot --layers --pull=never -f DOCKERFILE -t TAG [extra] CONTEXT`,
+    /// its output returned whatever the exit status: one layer per instruction that changes the
+    /// filesystem, like Docker, with every base already loaded ([`Buildah::load_base`]).
+    pub fn bud(
+        &self,
+        dockerfile: &Path,
+        context: &Path,
+        tag: &str,
+        extra: &[&str],
+    ) -> std::process::Output {
+        let mut cmd = self.command();
+        cmd.args(["bud", "--isolation", "chroot", "--layers", "--pull=never"])
+            .arg("-f")
+            .arg(dockerfile)
+            .args(["-t", tag])
+            .args(extra)
+            .arg(context);
+        super::run(&mut cmd)
+    }
+
+    /// `buildah push TAG oci:OUT:latest`.
+    pub fn push_to_layout(&self, tag: &str, out: &Path) {
+        run_ok(
+            self.command()
+                .args(["push", "--quiet", tag])
+                .arg(format!("oci:{}:latest", out.display())),
+        );
+    }
+
+    /// `buildah bud` of `dockerfile` in `context` (bases pulled as the Dockerfile says, one layer for
+    /// the whole build), then `buildah push` to an OCI layout `out` tagged `latest`.
     pub fn build_to_layout(&self, dockerfile: &Path, context: &Path, out: &Path) {
         let tag = "localhost/hoist-differential:latest";
         run_ok(
@@ -368,10 +509,107 @@ impl Buildah {
                 .args(["-t", tag])
                 .arg(context),
         );
-        run_ok(
-            self.command()
-                .args(["push", "--quiet", tag])
-                .arg(format!("oci:{}:latest", out.display())),
-        );
+        self.push_to_layout(tag, out);
     }
+}
+
+/// A fixture base image a Dockerfile may name in `FROM`, as a Docker Hub short name.
+struct KnownBase {
+    /// `name:tag`, as [`from_images`] normalises it.
+    name: &'static str,
+    layout: fn() -> PathBuf,
+    /// The tag in the layout.
+    tag: &'static str,
+}
+
+/// The bases [`buildah_build`] loads when a `FROM` names them. Not the hostile image: buildah's
+/// storage (like umoci) refuses its layer outright (the hardlink to `/etc/shadow`), so it has no
+/// buildah reference.
+const KNOWN_BASES: &[KnownBase] = &[
+    KnownBase {
+        name: "busybox:latest",
+        layout: super::busybox_layout,
+        tag: "latest",
+    },
+    KnownBase {
+        name: "debian:13",
+        layout: super::debian_layout,
+        tag: super::debian_image::DEBIAN_TAG,
+    },
+    KnownBase {
+        name: "debian:trixie",
+        layout: super::debian_layout,
+        tag: super::debian_image::DEBIAN_TAG,
+    },
+];
+
+/// The images `FROM` lines of `dockerfile` name, as `name:tag` without `docker.io/` or `library/`
+/// (stage names and `scratch` included; the caller matches what it knows).
+fn from_images(dockerfile: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dockerfile)
+        .unwrap_or_else(|e| panic!("{}: {e}", dockerfile.display()));
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let keyword = words.next()?;
+            if !keyword.eq_ignore_ascii_case("FROM") {
+                return None;
+            }
+            let image = words.find(|w| !w.starts_with("--"))?;
+            let image = image
+                .trim_start_matches("docker.io/")
+                .trim_start_matches("library/");
+            let has_tag = image
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.contains(':'));
+            Some(match has_tag || image.contains('@') {
+                true => image.to_string(),
+                false => format!("{image}:latest"),
+            })
+        })
+        .collect()
+}
+
+/// Builds `dockerfile` in `context` with buildah, offline, into the OCI layout `out_layout` (tag
+/// `latest`) and returns what the build printed (RUN steps' output included).
+///
+/// A reference build for RUN: chroot isolation (RUN works as root here), `--layers` (one layer per
+/// RUN/COPY/ADD, as Docker and hoist make them), `--pull=never`, storage (vfs) in a temp dir dropped
+/// afterwards. The fixture bases the `FROM` lines name (`busybox`, `debian:13`, `debian:trixie`) are
+/// loaded first from their cached layouts under their Docker Hub names, so the Dockerfile is the
+/// same one hoist builds with `--registry-mirror docker.io=...`. RUN steps that use HTTPS (pip, npm)
+/// need [`super::trust_host_ca`] on these machines.
+///
+/// `Err` only when buildah cannot run here (print it and return); a failed build panics with
+/// buildah's output.
+pub fn buildah_build(
+    context: &Path,
+    dockerfile: &Path,
+    out_layout: &Path,
+) -> Result<String, String> {
+    let work = tempfile::Builder::new()
+        .prefix("hoist-buildah-")
+        .tempdir()
+        .expect("tempdir");
+    let buildah = Buildah::new(work.path())?;
+    let wanted = from_images(dockerfile);
+    for base in KNOWN_BASES {
+        if wanted.iter().any(|w| w == base.name) {
+            let name = format!("docker.io/library/{}", base.name);
+            buildah.load_base(&(base.layout)(), base.tag, &name);
+        }
+    }
+    let tag = "localhost/hoist-reference:latest";
+    let out = buildah.bud(dockerfile, context, tag, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "buildah bud {} failed ({}):\nstdout:\n{stdout}\nstderr:\n{}",
+        dockerfile.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    buildah.push_to_layout(tag, out_layout);
+    Ok(stdout)
 }

@@ -1,0 +1,230 @@
+//! A real distribution for RUN tests: Debian 13 (trixie), `minbase` plus `python3` and `python3-pip`
+//! (so a RUN step can `pip install` from PyPI), built with `mmdebstrap` from the Debian mirror apt uses
+//! here, and wrapped as a one-layer linux/amd64 OCI image tagged `13` (config: `PATH`, `Cmd ["bash"]`).
+//!
+//! Cached under `~/.cache/hoist-fixtures/debian-13-<hash of recipe>/` (the recipe: the mmdebstrap
+//! command line, its `SOURCE_DATE_EPOCH` and [`RECIPE_VERSION`]); the first build takes about a
+//! minute on 2 cores, later calls only look at the cache.
+//!
+//! The layer is rewritten from mmdebstrap's tar: same order, paths without `./`, owners, modes and
+//! link targets kept, mtimes clamped to 0 by mmdebstrap (`SOURCE_DATE_EPOCH=0`; Debian's Python byte
+//! code is hash-checked then, so Python does not rewrite it), everything under `dev/` dropped (device
+//! nodes, as in Docker's Debian images: the runtime provides `/dev`). `/etc/hostname` and
+//! `/etc/resolv.conf` are left empty (mmdebstrap copies the host's): the RUN sandbox provides them.
+//! pip refuses to install into the system Python (PEP 668) unless told `--break-system-packages` or
+//! `PIP_BREAK_SYSTEM_PACKAGES=1`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::oci::{LayoutWriter, PATH_ENV, cached_dir, push_layout, tar_header};
+use super::{Registry, Sandbox, require_tool, run_ok};
+
+/// Bump when the recipe changes in a way the mmdebstrap command line does not show.
+pub const RECIPE_VERSION: &str = "debian-13 layout v1";
+
+/// The tag of the image in its layout, and in the registry (`library/debian:13`).
+pub const DEBIAN_TAG: &str = "13";
+
+/// The packages on top of `minbase`.
+pub const PACKAGES: &[&str] = &["python3", "python3-pip"];
+
+/// Used when no Debian mirror is found in apt's sources.
+const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
+
+/// The cached OCI layout of the Debian 13 image, tag [`DEBIAN_TAG`]; built once per machine (per
+/// recipe). Panics, naming the package, when `mmdebstrap` is missing.
+pub fn debian_layout() -> PathBuf {
+    static LAYOUT: OnceLock<PathBuf> = OnceLock::new();
+    LAYOUT.get_or_init(build_or_reuse).clone()
+}
+
+/// Pushes the Debian image into `registry` as `library/debian:13` (what `FROM debian:13` resolves to
+/// through `--registry-mirror docker.io=HOST`). Returns `HOST/library/debian:13`.
+pub fn seed_debian(registry: &Registry) -> String {
+    push_layout(
+        registry,
+        &debian_layout(),
+        DEBIAN_TAG,
+        "library/debian",
+        DEBIAN_TAG,
+    )
+}
+
+/// A registry seeded with `library/debian:13` and a sandbox, for tests whose Dockerfile says
+/// `FROM debian:13`; pass [`super::mirror`] to hoist.
+pub fn debian_world() -> (Registry, Sandbox) {
+    let registry = Registry::start();
+    seed_debian(&registry);
+    (registry, Sandbox::new())
+}
+
+/// The Debian mirror apt uses here: the first `URIs:` (deb822) or `deb` line URI in
+/// `/etc/apt/sources.list{,.d/*}` whose path ends in `/debian`; `HOIST_DEBIAN_MIRROR` overrides it.
+pub fn debian_mirror() -> String {
+    if let Some(mirror) = std::env::var_os("HOIST_DEBIAN_MIRROR") {
+        return mirror.to_string_lossy().into_owned();
+    }
+    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(dir) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        let mut more: Vec<PathBuf> = dir.flatten().map(|e| e.path()).collect();
+        more.sort();
+        files.extend(more);
+    }
+    let is_debian =
+        |uri: &&str| uri.contains("://") && uri.trim_end_matches('/').ends_with("/debian");
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        for line in text.lines().map(str::trim) {
+            let uris: Vec<&str> = if let Some(rest) = line.strip_prefix("URIs:") {
+                rest.split_whitespace().collect()
+            } else if let Some(rest) = line.strip_prefix("deb ") {
+                // `deb [options] URI suite components`: skip a bracketed option list.
+                let rest = match rest.trim_start().strip_prefix('[') {
+                    Some(opts) => opts.split_once(']').map_or("", |(_, r)| r),
+                    None => rest,
+                };
+                rest.split_whitespace().take(1).collect()
+            } else {
+                Vec::new()
+            };
+            if let Some(uri) = uris.into_iter().find(is_debian) {
+                return uri.trim_end_matches('/').to_string();
+            }
+        }
+    }
+    DEFAULT_MIRROR.to_string()
+}
+
+/// mmdebstrap's arguments, before the output path and the mirror.
+fn mmdebstrap_args() -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "--variant=minbase".into(),
+        format!("--include={}", PACKAGES.join(",")),
+        "--aptopt=Acquire::Languages \"none\"".into(),
+    ];
+    // Slim like Docker's images: no manuals, docs (but copyrights) or translations.
+    for path in [
+        "path-exclude=/usr/share/man/*",
+        "path-exclude=/usr/share/info/*",
+        "path-exclude=/usr/share/locale/*",
+        "path-exclude=/usr/share/doc/*",
+        "path-include=/usr/share/doc/*/copyright",
+    ] {
+        args.push(format!("--dpkgopt={path}"));
+    }
+    args.push(
+        "--customize-hook=: > \"$1/etc/hostname\"; : > \"$1/etc/resolv.conf\"; \
+         chmod 0644 \"$1/etc/hostname\" \"$1/etc/resolv.conf\""
+            .into(),
+    );
+    args.push("trixie".into());
+    args
+}
+
+fn build_or_reuse() -> PathBuf {
+    let mmdebstrap = require_tool("mmdebstrap", "mmdebstrap");
+    let mirror = debian_mirror();
+    let args = mmdebstrap_args();
+    let recipe = format!(
+        "{RECIPE_VERSION}\nSOURCE_DATE_EPOCH=0\nmmdebstrap {} OUT.tar {mirror}\n",
+        args.join(" ")
+    );
+    cached_dir("debian-13", &recipe, |dir| {
+        let started = Instant::now();
+        let rootfs_tar = dir.join("rootfs.tar");
+        let out = Command::new(&mmdebstrap)
+            .args(&args)
+            .arg(&rootfs_tar)
+            .arg(&mirror)
+            .env("SOURCE_DATE_EPOCH", "0")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run mmdebstrap: {e}"));
+        assert!(
+            out.status.success(),
+            "mmdebstrap failed ({}); recipe:\n{recipe}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let debootstrapped = started.elapsed();
+        write_layout(dir, &rootfs_tar);
+        std::fs::remove_file(&rootfs_tar).unwrap();
+        // A second reader checks the layout before it enters the cache.
+        run_ok(
+            Command::new(require_tool("skopeo", "skopeo"))
+                .arg("inspect")
+                .arg(format!("oci:{}:{DEBIAN_TAG}", dir.display())),
+        );
+        eprintln!(
+            "built the debian:13 fixture in {:.1}s (mmdebstrap {:.1}s) at {}",
+            started.elapsed().as_secs_f64(),
+            debootstrapped.as_secs_f64(),
+            dir.display()
+        );
+    })
+}
+
+/// Writes the layout: one layer rewritten from `rootfs_tar`, tag [`DEBIAN_TAG`].
+fn write_layout(dir: &Path, rootfs_tar: &Path) {
+    let mut writer = LayoutWriter::new(dir);
+    let layer = writer.stream_layer(
+        "hoist test fixture: mmdebstrap --variant=minbase trixie (python3, python3-pip)",
+        |out| rewrite_layer(rootfs_tar, out),
+    );
+    writer.image(
+        DEBIAN_TAG,
+        &[layer],
+        json!({ "Env": [PATH_ENV], "Cmd": ["bash"] }),
+    );
+    writer.finish();
+}
+
+/// Copies mmdebstrap's tar into `out` as a layer: `./` stripped from paths and hardlink targets,
+/// the root entry and everything under `dev/` dropped, headers rebuilt as ustar (GNU long names where
+/// needed) with kind, mode, owner, mtime and link target. Extended attributes are not carried.
+fn rewrite_layer(rootfs_tar: &Path, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let strip = |p: &str| p.trim_start_matches("./").trim_end_matches('/').to_string();
+    let file = std::io::BufReader::new(std::fs::File::open(rootfs_tar)?);
+    let mut archive = tar::Archive::new(file);
+    let mut layer = tar::Builder::new(out);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = strip(&entry.path()?.to_string_lossy());
+        if path.is_empty() || path.starts_with("dev/") {
+            continue;
+        }
+        let source = entry.header().clone();
+        let kind = source.entry_type();
+        let mut h = tar_header(kind, source.mode()?, 0);
+        h.set_uid(source.uid()?);
+        h.set_gid(source.gid()?);
+        h.set_mtime(source.mtime()?);
+        match kind {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(entry.size());
+                layer.append_data(&mut h, &path, &mut entry)?;
+            }
+            tar::EntryType::Directory => {
+                layer.append_data(&mut h, format!("{path}/"), std::io::empty())?;
+            }
+            tar::EntryType::Symlink => {
+                let target = entry.link_name()?.expect("symlink target");
+                layer.append_link(&mut h, &path, target)?;
+            }
+            tar::EntryType::Link => {
+                let target = entry.link_name()?.expect("hardlink target");
+                layer.append_link(&mut h, &path, strip(&target.to_string_lossy()))?;
+            }
+            other => panic!("unexpected {other:?} entry {path} in mmdebstrap's tar"),
+        }
+    }
+    layer.into_inner()?;
+    Ok(())
+}
