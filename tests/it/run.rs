@@ -4,11 +4,17 @@
 //! a failing command names its exit code and output, mounts never reach the image, and the build cache
 //! reuses a step's result until something it depends on changes.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::support::tools::{layer_entries, layout_manifest, read_blob};
+use crate::support::hostile::seed_hostile;
+use crate::support::tools::{
+    BUILDAH_RUN_MOUNTPOINTS, layer_entries, layout_manifest, read_blob, tree_differences,
+};
+use crate::support::users::{SINGLE_ID_USER, SUBID_USER, TestUser};
 use crate::support::{
-    Inspect, busybox_world, hoist_run, skopeo_inspect, tree_snapshot, umoci_unpack,
+    Inspect, Registry, Sandbox, TreeEntry, buildah_build, busybox_world, debian_world, hoist_run,
+    layout_tree, mirror, seed_busybox, skopeo_inspect, tree_snapshot, trust_host_ca, umoci_unpack,
 };
 
 fn file(rootfs: &Path, path: &str) -> String {
@@ -235,4 +241,156 @@ fn mounts_work_and_never_reach_the_image() {
     build(&again);
     let rootfs = umoci_unpack(&again, "latest", &sandbox.path("again"));
     assert_eq!(file(&rootfs, "cache-count"), "2\n");
+}
+
+/// The same Dockerfile built as root and as an unprivileged user with subordinate ids: both work, and
+/// they give the same digest (owners other than root survive the user namespace).
+#[test]
+fn rootless_user_with_subordinate_ids_builds_the_same_image_as_root() {
+    let (registry, root_sandbox) = busybox_world();
+    let context = root_sandbox.context("run_changes");
+    let root_out = root_sandbox.path("oci");
+    let as_root = hoist_run(&mut root_sandbox.build_layout(&registry, &context, &root_out)).ok();
+
+    let user = TestUser::get(SUBID_USER);
+    let sandbox = user.sandbox();
+    let context = sandbox.context("run_changes");
+    let out = sandbox.path("oci");
+    let mut cmd = user.hoist(&sandbox);
+    cmd.args(mirror(&registry))
+        .arg("--dir")
+        .arg(&context)
+        .arg("--output")
+        .arg(format!("oci:{}", out.display()));
+    let as_user = hoist_run(&mut cmd).ok();
+    assert!(
+        !as_user.stderr.contains("only user and group 0"),
+        "subordinate ids are used: {}",
+        as_user.stderr
+    );
+    assert_eq!(as_user.line(), as_root.line(), "same image as root's build");
+}
+
+/// Without subordinate ids only root exists inside: simple steps work, the user is told why a chown
+/// to another id cannot, and the failing step says so.
+#[test]
+fn single_id_user_is_told_about_the_fallback() {
+    let registry = Registry::start();
+    seed_busybox(&registry);
+    let user = TestUser::get(SINGLE_ID_USER);
+    let sandbox = user.sandbox();
+    let context = sandbox.path("ctx");
+    std::fs::create_dir(&context).unwrap();
+    std::fs::write(context.join("Dockerfile"), "FROM busybox\nRUN touch /ok && id -u > /uid\n").unwrap();
+    let out = sandbox.path("oci");
+    let mut cmd = user.hoist(&sandbox);
+    cmd.args(mirror(&registry))
+        .arg("--dir")
+        .arg(&context)
+        .arg("--output")
+        .arg(format!("oci:{}", out.display()));
+    let ok = hoist_run(&mut cmd).ok();
+    assert!(ok.stderr.contains("only user and group 0"), "{}", ok.stderr);
+    assert!(ok.stderr.contains("/etc/subuid"), "says how to fix it: {}", ok.stderr);
+
+    std::fs::write(context.join("Dockerfile"), "FROM busybox\nRUN chown 1234 /tmp\n").unwrap();
+    let mut cmd = user.hoist(&sandbox);
+    cmd.args(mirror(&registry)).arg("--dir").arg(&context);
+    let failed = hoist_run(&mut cmd).failed();
+    assert!(failed.stderr.contains("Dockerfile:2"), "{}", failed.stderr);
+    assert!(failed.stderr.contains("exit code"), "{}", failed.stderr);
+}
+
+/// A base layer that tries to write outside the root filesystem is refused and writes nothing there.
+#[test]
+fn hostile_base_layer_is_refused_and_writes_nothing_outside() {
+    let registry = Registry::start();
+    seed_busybox(&registry);
+    let hostile = seed_hostile(&registry);
+    let sandbox = Sandbox::new();
+    let context = sandbox.path("ctx");
+    std::fs::create_dir(&context).unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!("FROM {hostile}:on-busybox\nRUN echo never > /never\n"),
+    )
+    .unwrap();
+    let _ = std::fs::remove_file("/tmp/pwned");
+    let run = hoist_run(sandbox.hoist().arg("--dir").arg(&context)).failed();
+    assert!(run.stderr.contains("outside"), "{}", run.stderr);
+    assert!(!Path::new("/tmp/pwned").exists(), "the symlink escape wrote /tmp/pwned");
+    for entry in walkdir::WalkDir::new(sandbox.dir.path()).into_iter().flatten() {
+        let name = entry.file_name().to_string_lossy();
+        assert!(
+            !["escape", "pwned", "pwned2", "never"].contains(&name.as_ref()),
+            "a hostile entry landed at {}",
+            entry.path().display()
+        );
+    }
+    for dir in [Path::new("/"), sandbox.dir.path().parent().unwrap()] {
+        for name in ["escape", "pwned2"] {
+            assert!(!dir.join(name).exists(), "{}/{name}", dir.display());
+        }
+    }
+}
+
+/// Real package managers inside RUN on Debian 13: apt (its `_apt` sandbox user included) and pip,
+/// reaching their registries over the host's network.
+#[test]
+fn apt_and_pip_install_on_debian() {
+    let (registry, sandbox) = debian_world();
+    let context = sandbox.path("ctx");
+    std::fs::create_dir(&context).unwrap();
+    let trust = trust_host_ca(&context);
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!(
+            "FROM debian:13\n{trust}\
+             RUN apt-get update && apt-get install -y --no-install-recommends hello && rm -rf /var/lib/apt/lists/*\n\
+             RUN PIP_BREAK_SYSTEM_PACKAGES=1 pip install --no-cache-dir --root-user-action=ignore six==1.16.0\n\
+             RUN hello > /greeting && python3 -c 'import six; print(six.__version__)' > /six-version\n"
+        ),
+    )
+    .unwrap();
+    let out = sandbox.path("oci");
+    let run = hoist_run(&mut sandbox.build_layout(&registry, &context, &out)).ok();
+    assert!(run.stderr.contains("Setting up hello"), "apt's output streams: {}", run.stderr);
+    let rootfs = umoci_unpack(&out, "latest", sandbox.dir.path());
+    assert_eq!(file(&rootfs, "greeting"), "Hello, world!\n");
+    assert_eq!(file(&rootfs, "six-version"), "1.16.0\n");
+    let tree = tree_snapshot(&out, Some("latest"), &rootfs);
+    assert!(tree.contains_key("usr/bin/hello"));
+    assert!(
+        !tree.keys().any(|p| p.starts_with("var/lib/apt/lists/") && p.len() > 20),
+        "deleted in the same step, so not in the image"
+    );
+}
+
+/// hoist and buildah build the same RUN steps on busybox: the resulting file trees agree (buildah's
+/// own mount points, and the files that record the sandbox itself, left out).
+#[test]
+fn run_changes_match_buildah() {
+    let (registry, sandbox) = busybox_world();
+    let context = sandbox.context("run_changes");
+    let out = sandbox.path("hoist-oci");
+    hoist_run(&mut sandbox.build_layout(&registry, &context, &out)).ok();
+    let theirs = sandbox.path("buildah-oci");
+    if let Err(why) = buildah_build(&context, &context.join("Dockerfile"), &theirs) {
+        panic!("buildah cannot run here: {why}");
+    }
+    let sandbox_records = ["hostname", "pid1", "dev-list"];
+    let keep = |tree: BTreeMap<String, TreeEntry>| -> BTreeMap<String, TreeEntry> {
+        tree.into_iter()
+            .filter(|(p, _)| {
+                !sandbox_records.contains(&p.as_str())
+                    && !BUILDAH_RUN_MOUNTPOINTS
+                        .iter()
+                        .any(|m| p == m || p.starts_with(&format!("{m}/")))
+            })
+            .collect()
+    };
+    let ours = keep(layout_tree(&out, "latest", &sandbox.path("ours")));
+    let reference = keep(layout_tree(&theirs, "latest", &sandbox.path("theirs")));
+    let diffs = tree_differences("hoist", &ours, "buildah", &reference);
+    assert!(diffs.is_empty(), "hoist and buildah differ:\n{}", diffs.join("\n"));
 }
