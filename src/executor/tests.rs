@@ -416,6 +416,8 @@ fn run_is_refused_with_its_location() {
             Some(FsChange::Run(RunSpec {
                 argv: vec!["/bin/sh".into(), "-c".into(), "make".into()],
                 env: Vec::new(),
+                mounts: Vec::new(),
+                network: crate::plan::Network::default(),
             })),
         )],
     )
