@@ -13,6 +13,7 @@ pub mod layer;
 pub mod ownership;
 pub mod source;
 pub mod stage_fs;
+mod xattrs;
 
 use std::collections::BTreeMap;
 
