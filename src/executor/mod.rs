@@ -11,9 +11,13 @@ pub mod config_change;
 pub mod copy;
 pub mod layer;
 pub mod ownership;
+pub mod rootfs;
 pub mod source;
 pub mod stage_fs;
-mod xattrs;
+pub mod xattrs;
+
+#[cfg(test)]
+mod forked;
 
 use std::collections::BTreeMap;
 
