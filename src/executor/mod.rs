@@ -12,6 +12,7 @@ pub mod copy;
 pub mod layer;
 pub mod ownership;
 pub mod rootfs;
+pub mod snapshot;
 pub mod source;
 pub mod stage_fs;
 pub mod xattrs;
