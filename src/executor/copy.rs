@@ -275,6 +275,7 @@ impl Placer<'_> {
                 uid: node.uid,
                 gid: node.gid,
                 mode,
+                xattrs: Vec::new(),
             },
         );
         self.dest.insert(path, node);

@@ -3,7 +3,8 @@
 //!
 //! Entries are written in the order given (callers sort them by path); every entry gets the build's
 //! epoch as mtime, empty user and group names, its own uid/gid and permission bits (`& 0o7777`); long
-//! names and link targets use GNU extensions through the `tar` crate.
+//! names and link targets use GNU extensions through the `tar` crate. Extended attributes go into a PAX
+//! header before their entry, one `SCHILY.xattr.NAME` record each, sorted by name.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -14,6 +15,7 @@ use crate::image::digest::HashingWriter;
 use crate::image::{BlobStore, Descriptor, Layer, media_type};
 
 use super::compress::ParallelGzWriter;
+use super::xattrs;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LayerError {
@@ -44,7 +46,8 @@ pub enum FileContent {
     Bytes(Vec<u8>),
 }
 
-/// One entry: its path inside the image (absolute, `/usr/bin/x`), kind, owner and mode bits.
+/// One entry: its path inside the image (absolute, `/usr/bin/x`), kind, owner, mode bits and extended
+/// attributes (name, value).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub path: String,
@@ -52,6 +55,7 @@ pub struct Entry {
     pub uid: u32,
     pub gid: u32,
     pub mode: u32,
+    pub xattrs: Vec<(String, Vec<u8>)>,
 }
 
 type Sink = HashingWriter<ParallelGzWriter<BlobWriter>>;
@@ -107,6 +111,7 @@ impl LayerWriter {
         h.set_gid(e.gid.into());
         h.set_mode(e.mode & 0o7777);
         h.set_size(0);
+        self.append_xattrs(e).map_err(err)?;
         match &e.kind {
             EntryKind::Dir => {
                 h.set_entry_type(tar::EntryType::Directory);
@@ -149,6 +154,21 @@ impl LayerWriter {
                 self.builder.append_data(&mut h, &name, reader).map_err(err)
             }
         }
+    }
+
+    /// The PAX header carrying `e`'s extended attributes, if it has any.
+    fn append_xattrs(&mut self, e: &Entry) -> io::Result<()> {
+        if e.xattrs.is_empty() {
+            return Ok(());
+        }
+        let mut records: Vec<(String, &[u8])> = e
+            .xattrs
+            .iter()
+            .map(|(name, value)| (format!("{}{name}", xattrs::PAX_PREFIX), value.as_slice()))
+            .collect();
+        records.sort();
+        self.builder
+            .append_pax_extensions(records.iter().map(|(k, v)| (k.as_str(), *v)))
     }
 
     /// Ends the tar, the gzip stream and the blob; returns the layer.
@@ -208,6 +228,10 @@ mod tests {
                 uid: 1,
                 gid: 2,
                 mode: 0o100644,
+                xattrs: vec![
+                    ("user.b".into(), b"2".to_vec()),
+                    ("user.a".into(), b"1".to_vec()),
+                ],
             },
             Entry {
                 path: "/b".into(),
@@ -215,6 +239,7 @@ mod tests {
                 uid: 0,
                 gid: 0,
                 mode: 0o755,
+                xattrs: Vec::new(),
             },
             Entry {
                 path: format!("/b/{}", "long".repeat(60)),
@@ -222,6 +247,7 @@ mod tests {
                 uid: 0,
                 gid: 0,
                 mode: 0o777,
+                xattrs: Vec::new(),
             },
         ];
         let write = || {
@@ -249,5 +275,52 @@ mod tests {
         assert_eq!(names[0], ("b/".to_string(), 42, 0o755));
         assert_eq!(names[1], ("b/f".to_string(), 42, 0o644));
         assert_eq!(names[2].0, format!("b/{}", "long".repeat(60)));
+    }
+
+    #[test]
+    fn xattrs_become_sorted_pax_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path().join("blobs")).unwrap();
+        let mut w = LayerWriter::new(&blobs, 0).unwrap();
+        w.write_all(vec![Entry {
+            path: "/bin/ping".into(),
+            kind: EntryKind::File(FileContent::Bytes(b"elf".to_vec())),
+            uid: 0,
+            gid: 0,
+            mode: 0o755,
+            xattrs: vec![
+                ("user.b".into(), b"2".to_vec()),
+                ("security.capability".into(), vec![1, 0, 0, 2]),
+                ("user.a".into(), b"1".to_vec()),
+            ],
+        }])
+        .unwrap();
+        let layer = w.finish().unwrap();
+        let gz = blobs.read(&layer.descriptor.digest).unwrap();
+        let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(gz.as_slice()));
+        let mut entries = ar.entries().unwrap();
+        let mut e = entries.next().unwrap().unwrap();
+        assert_eq!(e.path().unwrap().to_str(), Some("bin/ping"));
+        let records: Vec<(String, Vec<u8>)> = e
+            .pax_extensions()
+            .unwrap()
+            .unwrap()
+            .map(|r| {
+                let r = r.unwrap();
+                (r.key().unwrap().to_string(), r.value_bytes().to_vec())
+            })
+            .collect();
+        assert_eq!(
+            records,
+            vec![
+                (
+                    "SCHILY.xattr.security.capability".to_string(),
+                    vec![1, 0, 0, 2]
+                ),
+                ("SCHILY.xattr.user.a".to_string(), b"1".to_vec()),
+                ("SCHILY.xattr.user.b".to_string(), b"2".to_vec()),
+            ]
+        );
+        assert!(entries.next().is_none());
     }
 }

@@ -18,6 +18,10 @@ pub mod sandbox;
 pub mod snapshot;
 pub mod source;
 pub mod stage_fs;
+pub mod xattrs;
+
+#[cfg(test)]
+mod forked;
 
 use std::collections::BTreeMap;
 

@@ -434,6 +434,7 @@ mod tests {
                 uid: 0,
                 gid: 0,
                 mode: 0o755,
+                xattrs: Vec::new(),
             })
             .collect();
         w.write_all(entries).unwrap();

@@ -31,6 +31,7 @@ fn entry(path: &str, kind: EntryKind, mode: u32) -> Entry {
         uid: 0,
         gid: 0,
         mode,
+        xattrs: Vec::new(),
     }
 }
 

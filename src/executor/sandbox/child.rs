@@ -30,7 +30,7 @@ pub fn main() -> i32 {
     };
     let result = match request {
         Request::Remove(path) => {
-            rootfs::remove_tree(&path);
+            let _ = rootfs::remove_tree(&path);
             StepResult::default()
         }
         Request::Run(step) => run(&step).unwrap_or_else(|error| StepResult {
@@ -100,7 +100,7 @@ fn ensure(path: &Path, dir: bool, stubs: &mut Vec<Stub>) -> Result<(), String> {
 
 fn remove_stubs(stubs: Vec<Stub>) {
     for stub in stubs.into_iter().rev() {
-        rootfs::remove_tree(&stub.created);
+        let _ = rootfs::remove_tree(&stub.created);
         if let (Some(parent), Some((atime, mtime))) = (stub.created.parent(), stub.parent_times) {
             let _ = nix::sys::stat::utimensat(
                 nix::fcntl::AT_FDCWD,
@@ -129,7 +129,7 @@ fn run(req: &StepRequest) -> Result<StepResult, String> {
     }
     let options = UnpackOptions::default();
     for blob in &req.apply {
-        let report = rootfs::unpack_blob(blob, &req.rootfs, &options)
+        let report = rootfs::unpack_blob(blob, true, &req.rootfs, &options)
             .map_err(|e| format!("cannot unpack layer {}: {e}", blob.display()))?;
         if !report.skipped_devices.is_empty() {
             result.notes.push(format!(
@@ -138,6 +138,7 @@ fn run(req: &StepRequest) -> Result<StepResult, String> {
                 report.skipped_devices[0]
             ));
         }
+        result.notes.extend(report.notes);
         if !report.unmapped_owners.is_empty() {
             result.notes.push(format!(
                 "{} file(s) of the base image keep owner root: their owners are not mapped into the sandbox, e.g. {}",

@@ -291,6 +291,6 @@ pub fn remove_tree(sandbox: &Sandbox, path: &Path) {
     }
     let _ = sandbox.run(&Request::Remove(path.to_path_buf()), &mut |_| {});
     if path.exists() {
-        crate::executor::rootfs::remove_tree(path);
+        let _ = crate::executor::rootfs::remove_tree(path);
     }
 }
