@@ -201,7 +201,7 @@ fn run_options(
     registry: &RegistryClient,
     reporter: Arc<dyn Reporter>,
 ) -> anyhow::Result<Option<RunOptions>> {
-    use crate::cli::{SecretFrom, Sandbox as SandboxChoice};
+    use crate::cli::{Sandbox as SandboxChoice, SecretFrom};
     use crate::executor::cache::{Caches, LocalCache, StepCache};
     use crate::executor::run::SecretSource;
     use crate::executor::sandbox::{Isolation, Sandbox, in_container};

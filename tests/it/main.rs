@@ -14,7 +14,7 @@ mod layout;
 mod multistage;
 mod registry;
 mod reproducible;
-mod run;
 mod rootless_support;
+mod run;
 mod run_fixtures;
 mod support_smoke;

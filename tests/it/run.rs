@@ -43,10 +43,13 @@ fn run_changes_become_docker_layers() {
     );
     assert_eq!(file(&rootfs, "data/replaced/new"), "new\n");
     // USER, WORKDIR and HOME of the step.
-    assert_eq!(file(&rootfs, "home/app/work/uid"), "1234\n");
-    assert_eq!(file(&rootfs, "home/app/work/pwd"), "/home/app/work\n");
-    assert_eq!(file(&rootfs, "home/app/work/home"), "/home/app\n");
-    assert_eq!(tree["home/app/work/by-app"].uid, 1234);
+    assert_eq!(file(&rootfs, "home/builder/work/uid"), "1234\n");
+    assert_eq!(
+        file(&rootfs, "home/builder/work/pwd"),
+        "/home/builder/work\n"
+    );
+    assert_eq!(file(&rootfs, "home/builder/work/home"), "/home/builder\n");
+    assert_eq!(tree["home/builder/work/by-app"].uid, 1234);
     // Its own uts and pid namespaces, a minimal /dev.
     assert_eq!(file(&rootfs, "hostname"), "hoist\n");
     assert!(file(&rootfs, "pid1").starts_with("/bin/sh -c "));
@@ -85,10 +88,14 @@ fn run_changes_become_docker_layers() {
         second_run.iter().any(|p| *p == "bin/.wh.rmdir"),
         "{second_run:?}"
     );
+    // A directory deleted and made again: opaque when the new one has a new inode; when the file
+    // system reuses the inode number, a stat-based diff sees the same directory and whites out its
+    // old children instead. Both hide `old`.
     assert!(
         second_run
             .iter()
-            .any(|p| *p == "data/replaced/.wh..wh..opq"),
+            .any(|p| *p == "data/replaced/.wh..wh..opq")
+            || second_run.iter().any(|p| *p == "data/replaced/.wh.old"),
         "{second_run:?}"
     );
     assert!(
@@ -281,7 +288,11 @@ fn single_id_user_is_told_about_the_fallback() {
     let sandbox = user.sandbox();
     let context = sandbox.path("ctx");
     std::fs::create_dir(&context).unwrap();
-    std::fs::write(context.join("Dockerfile"), "FROM busybox\nRUN touch /ok && id -u > /uid\n").unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        "FROM busybox\nRUN touch /ok && id -u > /uid\n",
+    )
+    .unwrap();
     let out = sandbox.path("oci");
     let mut cmd = user.hoist(&sandbox);
     cmd.args(mirror(&registry))
@@ -291,9 +302,17 @@ fn single_id_user_is_told_about_the_fallback() {
         .arg(format!("oci:{}", out.display()));
     let ok = hoist_run(&mut cmd).ok();
     assert!(ok.stderr.contains("only user and group 0"), "{}", ok.stderr);
-    assert!(ok.stderr.contains("/etc/subuid"), "says how to fix it: {}", ok.stderr);
+    assert!(
+        ok.stderr.contains("/etc/subuid"),
+        "says how to fix it: {}",
+        ok.stderr
+    );
 
-    std::fs::write(context.join("Dockerfile"), "FROM busybox\nRUN chown 1234 /tmp\n").unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        "FROM busybox\nRUN chown 1234 /tmp\n",
+    )
+    .unwrap();
     let mut cmd = user.hoist(&sandbox);
     cmd.args(mirror(&registry)).arg("--dir").arg(&context);
     let failed = hoist_run(&mut cmd).failed();
@@ -318,8 +337,14 @@ fn hostile_base_layer_is_refused_and_writes_nothing_outside() {
     let _ = std::fs::remove_file("/tmp/pwned");
     let run = hoist_run(sandbox.hoist().arg("--dir").arg(&context)).failed();
     assert!(run.stderr.contains("outside"), "{}", run.stderr);
-    assert!(!Path::new("/tmp/pwned").exists(), "the symlink escape wrote /tmp/pwned");
-    for entry in walkdir::WalkDir::new(sandbox.dir.path()).into_iter().flatten() {
+    assert!(
+        !Path::new("/tmp/pwned").exists(),
+        "the symlink escape wrote /tmp/pwned"
+    );
+    for entry in walkdir::WalkDir::new(sandbox.dir.path())
+        .into_iter()
+        .flatten()
+    {
         let name = entry.file_name().to_string_lossy();
         assert!(
             !["escape", "pwned", "pwned2", "never"].contains(&name.as_ref()),
@@ -354,14 +379,20 @@ fn apt_and_pip_install_on_debian() {
     .unwrap();
     let out = sandbox.path("oci");
     let run = hoist_run(&mut sandbox.build_layout(&registry, &context, &out)).ok();
-    assert!(run.stderr.contains("Setting up hello"), "apt's output streams: {}", run.stderr);
+    assert!(
+        run.stderr.contains("Setting up hello"),
+        "apt's output streams: {}",
+        run.stderr
+    );
     let rootfs = umoci_unpack(&out, "latest", sandbox.dir.path());
     assert_eq!(file(&rootfs, "greeting"), "Hello, world!\n");
     assert_eq!(file(&rootfs, "six-version"), "1.16.0\n");
     let tree = tree_snapshot(&out, Some("latest"), &rootfs);
     assert!(tree.contains_key("usr/bin/hello"));
     assert!(
-        !tree.keys().any(|p| p.starts_with("var/lib/apt/lists/") && p.len() > 20),
+        !tree
+            .keys()
+            .any(|p| p.starts_with("var/lib/apt/lists/") && p.len() > 20),
         "deleted in the same step, so not in the image"
     );
 }
@@ -392,5 +423,9 @@ fn run_changes_match_buildah() {
     let ours = keep(layout_tree(&out, "latest", &sandbox.path("ours")));
     let reference = keep(layout_tree(&theirs, "latest", &sandbox.path("theirs")));
     let diffs = tree_differences("hoist", &ours, "buildah", &reference);
-    assert!(diffs.is_empty(), "hoist and buildah differ:\n{}", diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "hoist and buildah differ:\n{}",
+        diffs.join("\n")
+    );
 }

@@ -20,6 +20,21 @@ use super::{
 
 /// Entry point of `hoist __sandbox`; returns the process exit code.
 pub fn main() -> i32 {
+    if std::env::args_os().any(|a| a == super::USERNS_ARG) {
+        // Single-threaded here, as unshare(CLONE_NEWUSER) requires. We keep the full capabilities it
+        // gives inside the namespace; the parent writes the id maps once we say we are ready.
+        let unshared = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER);
+        let mut out = std::io::stdout().lock();
+        let line = match unshared {
+            Ok(()) => format!("{}\n", super::READY),
+            Err(e) => format!("{} {e}\n", super::READY),
+        };
+        let _ = std::io::Write::write_all(&mut out, line.as_bytes());
+        let _ = std::io::Write::flush(&mut out);
+        if unshared.is_err() {
+            return 1;
+        }
+    }
     let mut input = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut input) {
         return fail(format!("cannot read the request: {e}"));

@@ -9,9 +9,7 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, unshare};
@@ -22,10 +20,9 @@ use super::{MountKind, Process};
 
 /// Mount, pid, uts and ipc namespaces (and net when `isolate_network`) for the sandbox child.
 pub fn enter_namespaces(isolate_network: bool, hostname: &str) -> io::Result<()> {
-    let mut flags = CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWIPC
-        | CloneFlags::CLONE_NEWPID;
+    // No CLONE_NEWPID here: a process that unshared its pid namespace cannot start threads, and the
+    // child writes the layer on every core. The command alone gets the new pid namespace (see `run`).
+    let mut flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWIPC;
     if isolate_network {
         flags |= CloneFlags::CLONE_NEWNET;
     }
@@ -72,8 +69,8 @@ fn loopback_up() -> io::Result<()> {
 
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
-/// Runs the command as pid 1 of the sandbox's pid namespace, rooted in `rootfs`; returns its exit code
-/// (128 + the signal for a killed command).
+/// Runs the command as pid 1 of a new pid namespace, in a mount namespace of its own, rooted in
+/// `rootfs`; returns its exit code (128 + the signal for a killed command).
 pub fn run(
     rootfs: &Path,
     process: &Process,
@@ -82,15 +79,21 @@ pub fn run(
     files: &[(PathBuf, PathBuf)],
     mounts: &[Resolved],
 ) -> Result<i32, String> {
-    let Some((program, args)) = process.argv.split_first() else {
+    if process.argv.is_empty() {
         return Err("RUN has an empty command".into());
-    };
-    let mut command = Command::new(program);
-    command.args(args).env_clear().stdin(Stdio::null());
-    for kv in env {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        command.env(k, v);
     }
+    let cstr = |s: &str| CString::new(s).map_err(|_| format!("`{s}` contains a NUL byte"));
+    let argv: Vec<CString> = process
+        .argv
+        .iter()
+        .map(|a| cstr(a))
+        .collect::<Result<_, _>>()?;
+    let envp: Vec<CString> = env.iter().map(|e| cstr(e)).collect::<Result<_, _>>()?;
+    let path_var = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .to_string();
     let setup = Setup {
         rootfs: rootfs.to_path_buf(),
         files: files.to_vec(),
@@ -98,24 +101,88 @@ pub fn run(
             .iter()
             .map(|m| (m.target.clone(), m.kind.clone()))
             .collect(),
-        cwd: CString::new(process.cwd.as_str()).map_err(|e| e.to_string())?,
+        cwd: cstr(&process.cwd)?,
         user: user.clone(),
     };
-    // SAFETY: the sandbox child is single-threaded when it spawns the command, so the closure may
-    // allocate; it only makes system calls on its own process.
-    unsafe {
-        command.pre_exec(move || setup.apply());
+    // Setup errors travel back on a close-on-exec pipe: nothing arrives when the exec succeeds.
+    let (err_read, err_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| format!("cannot make a pipe: {e}"))?;
+    let mut stack = vec![0u8; 1024 * 1024];
+    let child = Box::new(|| -> isize {
+        let failure = match setup.apply() {
+            Ok(()) => exec(&argv, &envp, &path_var),
+            Err(e) => e,
+        };
+        let _ = nix::unistd::write(&err_write, failure.to_string().as_bytes());
+        127
+    });
+    // SAFETY: the sandbox child is single-threaded here; without CLONE_VM the callback runs on a copy
+    // of this process's memory, as after fork.
+    let pid = unsafe {
+        nix::sched::clone(
+            child,
+            &mut stack,
+            CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS,
+            Some(libc::SIGCHLD),
+        )
     }
-    let status = command.status().map_err(|e| {
-        if e.kind() == io::ErrorKind::NotFound {
-            format!("`{program}` was not found in the image (PATH of the step)\nhint: install it in an earlier step or use the full path")
-        } else {
-            format!("cannot start `{program}`: {e}")
+    .map_err(|e| format!("cannot start the command in new namespaces: {e}"))?;
+    drop(err_write);
+    let status = loop {
+        match nix::sys::wait::waitpid(pid, None) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            other => break other.map_err(|e| format!("cannot wait for the command: {e}"))?,
         }
-    })?;
-    Ok(status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+    };
+    let mut message = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::fs::File::from(err_read), &mut message);
+    if !message.is_empty() {
+        let message = String::from_utf8_lossy(&message);
+        let program = &process.argv[0];
+        return Err(
+            if message.contains("ENOENT") && message.starts_with("exec") {
+                format!(
+                    "`{program}` was not found in the image (PATH={path_var})\nhint: install it in an earlier step or use the full path"
+                )
+            } else {
+                format!("cannot start `{program}`: {message}")
+            },
+        );
+    }
+    use nix::sys::wait::WaitStatus;
+    Ok(match status {
+        WaitStatus::Exited(_, code) => code,
+        WaitStatus::Signaled(_, signal, _) => 128 + signal as i32,
+        _ => -1,
+    })
+}
+
+/// `execvpe` inside the new root: the program looked up on the step's PATH.
+fn exec(argv: &[CString], envp: &[CString], path_var: &str) -> io::Error {
+    let program = argv[0].to_bytes();
+    let candidates: Vec<CString> = if program.contains(&b'/') {
+        vec![argv[0].clone()]
+    } else {
+        path_var
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .filter_map(|d| {
+                let mut full = d.as_bytes().to_vec();
+                full.push(b'/');
+                full.extend_from_slice(program);
+                CString::new(full).ok()
+            })
+            .collect()
+    };
+    let mut last = nix::errno::Errno::ENOENT;
+    for candidate in &candidates {
+        match nix::unistd::execve(candidate, argv, envp) {
+            Err(nix::errno::Errno::ENOENT) | Err(nix::errno::Errno::ENOTDIR) => continue,
+            Err(e) => last = e,
+            Ok(never) => match never {},
+        }
+    }
+    io::Error::other(format!("exec: {last}"))
 }
 
 /// Everything the command process does between fork and exec.

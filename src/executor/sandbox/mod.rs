@@ -24,7 +24,6 @@ pub mod user;
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -105,37 +104,38 @@ impl Sandbox {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if self.mapping.is_some() {
-            // SAFETY: unshare is async-signal-safe; the closure allocates nothing.
-            unsafe {
-                command.pre_exec(|| {
-                    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUSER)
-                        .map_err(std::io::Error::from)
-                });
-            }
+            command.arg(USERNS_ARG);
         }
-        let mut child = command.spawn().map_err(|source| {
-            if self.mapping.is_some() && source.raw_os_error().is_some() {
-                SandboxError::UserNamespace(source)
-            } else {
-                SandboxError::Spawn {
-                    exe: self.exe.clone(),
-                    source,
-                }
-            }
+        let mut child = command.spawn().map_err(|source| SandboxError::Spawn {
+            exe: self.exe.clone(),
+            source,
         })?;
-        if let Some(mapping) = &self.mapping
-            && let Err(message) = mapping.apply(child.id())
-        {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(SandboxError::IdMap(message));
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+        if let Some(mapping) = &self.mapping {
+            // The child unshares its user namespace first thing and says so; then its maps are written.
+            let mut line = String::new();
+            let _ = stdout.read_line(&mut line);
+            let mapped = match line.trim_end().strip_prefix(READY) {
+                Some("") => mapping.apply(child.id()).map_err(SandboxError::IdMap),
+                Some(error) => Err(SandboxError::UserNamespace(std::io::Error::other(
+                    error.trim().to_string(),
+                ))),
+                None => Err(SandboxError::Child(format!(
+                    "the sandbox did not start: {}",
+                    line.trim()
+                ))),
+            };
+            if let Err(e) = mapped {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(e);
+            }
         }
         let json = serde_json::to_vec(request).expect("requests serialize");
         let mut stdin = child.stdin.take().expect("piped");
         // The child blocks on its stdin until the id maps are written: this write releases it.
         let written = stdin.write_all(&json);
         drop(stdin);
-        let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
         let (tx, rx) = std::sync::mpsc::channel::<String>();
         let tx2 = tx.clone();
@@ -196,6 +196,13 @@ impl Sandbox {
         }
     }
 }
+
+/// The argument that tells the child to make its user namespace first (`hoist __sandbox --userns`).
+pub const USERNS_ARG: &str = "--userns";
+
+/// The child's first stdout line with [`USERNS_ARG`]: this prefix alone once unshared, or followed by
+/// the error.
+pub const READY: &str = "\u{1}hoist-sandbox-ready";
 
 /// The child prints its [`StepResult`] as one line on stderr with this prefix, after the command is done.
 pub const RESULT_PREFIX: &str = "\u{1}hoist-sandbox-result ";
