@@ -195,7 +195,7 @@ struct Setup {
 }
 
 fn ctx<T>(what: &str, r: nix::Result<T>) -> io::Result<T> {
-    r.map_err(|e| io::Error::new(io::ErrorKind::Other, format!("{what}: {e}")))
+    r.map_err(|e| io::Error::other(format!("{what}: {e}")))
 }
 
 impl Setup {
