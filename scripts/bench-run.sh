@@ -39,18 +39,18 @@ timed() { # timed NAME CMD... → elapsed seconds into $work/NAME.time
   /usr/bin/time -f '%e' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" \
     || { echo "bench-run: $name failed:"; tail -20 "$work/$name.err"; exit 1; }
 }
-hoist_build() {
-  "$hoist" build --cache-dir "$work/hoist-cache" --progress plain --registry-mirror "docker.io=127.0.0.1:$port" \
-    --dir "$ctx" --output "oci:$work/hoist-oci-$1"
+hoist_build() { # hoist_build NAME → the command line, for /usr/bin/time
+  echo "'$hoist' build --cache-dir '$work/hoist-cache' --progress plain --registry-mirror docker.io=127.0.0.1:$port \
+    --dir '$ctx' --output 'oci:$work/hoist-oci-$1'"
 }
 buildah_build() {
-  BUILDAH_ISOLATION=chroot buildah --storage-driver vfs --root "$work/buildah/root" --runroot "$work/buildah/run" \
-    bud --quiet --layers --pull=never -t "bench-run:$1" "$ctx"
+  echo "BUILDAH_ISOLATION=chroot buildah --storage-driver vfs --root '$work/buildah/root' --runroot '$work/buildah/run' \
+    bud --quiet --layers --pull=never -t bench-run:$1 '$ctx'"
 }
-timed hoist_cold hoist_build cold
-timed hoist_warm hoist_build warm
-timed buildah_cold buildah_build cold
-timed buildah_warm buildah_build warm
+timed hoist_cold bash -c "$(hoist_build cold)"
+timed hoist_warm bash -c "$(hoist_build warm)"
+timed buildah_cold bash -c "$(buildah_build cold)"
+timed buildah_warm bash -c "$(buildah_build warm)"
 
 t() { cat "$work/$1.time"; }
 ratio() { python3 -c 'import sys; print(f"{float(sys.argv[1])/float(sys.argv[2]):.2f}")' "$1" "$2"; }
