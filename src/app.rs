@@ -213,6 +213,20 @@ fn run_options(
                     "--sandbox=in-container runs RUN steps directly in this machine's root filesystem, and this does not look like a container (no /.dockerenv, /run/.containerenv, $container or container cgroup)\nhint: use the default rootless sandbox here, or add --force-in-container if this really is a throwaway container"
                 );
             }
+            let run_stages = plan
+                .stages
+                .iter()
+                .filter(|s| {
+                    s.steps
+                        .iter()
+                        .any(|st| matches!(st.fs, Some(crate::plan::FsChange::Run(_))))
+                })
+                .count();
+            if run_stages > 1 {
+                anyhow::bail!(
+                    "--sandbox=in-container can RUN in one stage only: every stage would share this container's root filesystem, and {run_stages} stages have RUN steps\nhint: use the default rootless sandbox, or build the stages in separate jobs"
+                );
+            }
             Isolation::InContainer
         }
     };

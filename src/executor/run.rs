@@ -362,8 +362,14 @@ pub fn run(
     })
 }
 
-/// A fresh, empty root directory for a stage.
+/// A fresh, empty root directory for a stage (in-container: this container's own `/`).
 pub fn new_root(options: &RunOptions, stage: usize) -> std::io::Result<StageRoot> {
+    if options.sandbox.isolation == Isolation::InContainer {
+        return Ok(StageRoot {
+            dir: PathBuf::from("/"),
+            applied: 0,
+        });
+    }
     let dir = tempfile::Builder::new()
         .prefix(&format!("stage-{stage}-"))
         .tempdir_in(&options.scratch)?
