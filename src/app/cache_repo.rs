@@ -23,7 +23,7 @@ pub struct RegistryCache {
 
 impl RegistryCache {
     fn tagged(&self, key: &Digest) -> Option<Reference> {
-        format!("{}:{}", self.repo, key.hex()).parse().ok()
+        format!("{}:{}", self.repo.name(), key.hex()).parse().ok()
     }
 }
 
@@ -78,6 +78,6 @@ impl StepCache for RegistryCache {
     }
 
     fn describe(&self) -> String {
-        self.repo.to_string()
+        self.repo.name()
     }
 }

@@ -429,3 +429,40 @@ fn run_changes_match_buildah() {
         diffs.join("\n")
     );
 }
+
+/// `--cache-repo`: a CI runner with an empty disk finds the step results another runner stored in the
+/// registry, and gets the same image without running the steps.
+#[test]
+fn cache_repo_shares_step_results_between_runners() {
+    let (registry, sandbox) = busybox_world();
+    let context = sandbox.path("ctx");
+    std::fs::create_dir(&context).unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        "FROM busybox\nRUN cat /proc/sys/kernel/random/uuid > /random\n",
+    )
+    .unwrap();
+    let repo = format!("{}/cache/steps", registry.host());
+    let runner = |name: &str| {
+        let out = sandbox.path(&format!("oci-{name}"));
+        hoist_run(
+            sandbox
+                .hoist_with_cache(&sandbox.path(&format!("cache-{name}")))
+                .args(mirror(&registry))
+                .args(["--cache-repo", &repo, "--dir"])
+                .arg(&context)
+                .arg("--output")
+                .arg(format!("oci:{}", out.display())),
+        )
+        .ok()
+    };
+    let first = runner("a");
+    assert!(!first.stderr.contains("CACHED"), "{}", first.stderr);
+    let second = runner("b");
+    assert!(second.stderr.contains("CACHED"), "{}", second.stderr);
+    assert_eq!(
+        second.line(),
+        first.line(),
+        "the stored layer, not a new random one"
+    );
+}
