@@ -265,6 +265,7 @@ fn run_options(
         sandbox,
         scratch,
         cache_mounts: req.cache_dir.join("mounts"),
+        rootfs_cache: req.cache_dir.join("rootfs"),
         secrets: req
             .secrets
             .iter()

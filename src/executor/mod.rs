@@ -128,6 +128,11 @@ fn execute_stages(
                 (plan.stages[*id].name.clone(), prev.clone())
             }
         };
+        // Layers of the stage's base image: unpacked once per machine and shared by RUN steps.
+        let base_layers = match &stage.base {
+            Base::Image(_) => image.layers().len(),
+            _ => 0,
+        };
         // A stage built on an earlier one takes over that stage's root directory when it has one.
         let mut root: Option<StageRoot> = match &stage.base {
             Base::Stage(StageId(id)) => roots.get_mut(*id).and_then(Option::take),
@@ -175,6 +180,7 @@ fn execute_stages(
                         &image,
                         &mut root,
                         index,
+                        base_layers,
                         blobs,
                         plan.epoch,
                         plan.compression_level,

@@ -19,7 +19,8 @@ use crate::plan::{
 use super::cache::{CachedStep, StepCache};
 use super::layer::{Entry, EntryKind, FileContent};
 use super::sandbox::{
-    Isolation, LayerTarget, Mount, MountKind, Process, Request, Sandbox, StepRequest, StepResult,
+    BaseDir, Isolation, LayerTarget, Mount, MountKind, Process, Request, Sandbox, StepRequest,
+    StepResult,
 };
 use super::stage_fs::StageFs;
 
@@ -43,6 +44,8 @@ pub struct RunOptions {
     pub scratch: PathBuf,
     /// Where `--mount=type=cache` directories are kept between builds.
     pub cache_mounts: PathBuf,
+    /// Where unpacked base images are kept between builds, by layer chain.
+    pub rootfs_cache: PathBuf,
     pub secrets: Vec<(String, SecretSource)>,
     /// Paths never snapshotted (in-container mode: mount points, hoist's own files).
     pub exclude: Vec<String>,
@@ -76,6 +79,8 @@ pub enum RunError {
 pub struct StageRoot {
     pub dir: PathBuf,
     pub applied: usize,
+    /// The stage's base image, unpacked once per machine and shared read-only (overlayfs lower).
+    pub base: Option<BaseDir>,
 }
 
 /// Sources of a RUN step's mounts that come from other filesystems of the build.
@@ -103,6 +108,7 @@ pub fn run(
     image: &Image,
     root: &mut Option<StageRoot>,
     stage: usize,
+    base_layers: usize,
     blobs: &BlobStore,
     epoch: i64,
     level: u32,
@@ -271,7 +277,7 @@ pub fn run(
     }
     if root.is_none() {
         *root = Some(
-            new_root(options, stage)
+            new_root(options, stage, &image.layers()[..base_layers], blobs)
                 .map_err(|e| setup(format!("cannot make the stage's root directory: {e}")))?,
         );
     }
@@ -290,6 +296,7 @@ pub fn run(
     let request = StepRequest {
         isolation: options.sandbox.isolation,
         rootfs: root.dir.clone(),
+        base: root.base.clone(),
         apply,
         process: Process {
             argv: spec.argv.clone(),
@@ -362,19 +369,48 @@ pub fn run(
     })
 }
 
-/// A fresh, empty root directory for a stage (in-container: this container's own `/`).
-pub fn new_root(options: &RunOptions, stage: usize) -> std::io::Result<StageRoot> {
+/// A fresh root directory for a stage whose image starts with `base` (in-container: this container's
+/// own `/`). The base is shared: unpacked once under the rootfs cache, keyed by its layers and the id
+/// mapping (owners on disk depend on it), and mounted read-only under the stage's own directory.
+pub fn new_root(
+    options: &RunOptions,
+    stage: usize,
+    base: &[Layer],
+    blobs: &BlobStore,
+) -> std::io::Result<StageRoot> {
     if options.sandbox.isolation == Isolation::InContainer {
         return Ok(StageRoot {
             dir: PathBuf::from("/"),
             applied: 0,
+            base: None,
         });
     }
     let dir = tempfile::Builder::new()
         .prefix(&format!("stage-{stage}-"))
         .tempdir_in(&options.scratch)?
         .keep();
-    Ok(StageRoot { dir, applied: 0 })
+    if base.is_empty() {
+        return Ok(StageRoot {
+            dir,
+            applied: 0,
+            base: None,
+        });
+    }
+    let chain: Vec<String> = base.iter().map(|l| l.diff_id.to_string()).collect();
+    let key = crate::image::Digest::of(
+        format!("{}\n{}", options.sandbox.mapping_key(), chain.join("\n")).as_bytes(),
+    );
+    Ok(StageRoot {
+        dir,
+        applied: base.len(),
+        base: Some(BaseDir {
+            dir: options.rootfs_cache.join(key.hex()),
+            layers: base
+                .iter()
+                .map(|l| blobs.path(&l.descriptor.digest))
+                .collect(),
+        }),
+    })
 }
 
 /// Removes a stage root (through the sandbox when its files belong to mapped ids).

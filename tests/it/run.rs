@@ -466,3 +466,34 @@ fn cache_repo_shares_step_results_between_runners() {
         "the stored layer, not a new random one"
     );
 }
+
+/// The base image is unpacked once, into the rootfs cache, and stages mount it copy-on-write
+/// (overlayfs in the user namespace) instead of unpacking it again: a second build adds nothing there.
+#[test]
+fn base_is_unpacked_once_and_shared_copy_on_write() {
+    let (registry, sandbox) = busybox_world();
+    let context = sandbox.context("run_changes");
+    let cache = sandbox.cache().join("rootfs");
+    let bases = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&cache)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    let first = hoist_run(&mut sandbox.build_layout(&registry, &context, &sandbox.path("a"))).ok();
+    assert!(!first.stderr.contains("overlayfs is not available"), "{}", first.stderr);
+    let after_first = bases();
+    assert_eq!(after_first.len(), 1, "{after_first:?}");
+    assert!(after_first[0].join("bin/busybox").is_file());
+    assert!(
+        !after_first[0].join("data").exists(),
+        "the shared base never sees a stage's changes"
+    );
+    let second = hoist_run(
+        sandbox
+            .build_layout(&registry, &context, &sandbox.path("b"))
+            .arg("--no-cache"),
+    )
+    .ok();
+    assert_eq!(second.line(), first.line());
+    assert_eq!(bases(), after_first, "reused, not unpacked again");
+}

@@ -15,7 +15,8 @@ use crate::image::BlobStore;
 
 use super::user::{self, ExecUser};
 use super::{
-    Isolation, MountKind, RESULT_PREFIX, Request, StepRequest, StepResult, in_container, linux,
+    BaseDir, Isolation, MountKind, RESULT_PREFIX, Request, StepRequest, StepResult, in_container,
+    linux,
 };
 
 /// Entry point of `hoist __sandbox`; returns the process exit code.
@@ -128,6 +129,119 @@ fn remove_stubs(stubs: Vec<Stub>) {
     }
 }
 
+/// Unpacks one layer blob into `root`, turning what was skipped into notes for the user.
+fn unpack(blob: &Path, root: &Path, result: &mut StepResult) -> Result<(), String> {
+    let report = rootfs::unpack_blob(blob, true, root, &UnpackOptions::default())
+        .map_err(|e| format!("cannot unpack layer {}: {e}", blob.display()))?;
+    if !report.skipped_devices.is_empty() {
+        result.notes.push(format!(
+            "{} device node(s) of the base image skipped (not allowed in a user namespace), e.g. {}",
+            report.skipped_devices.len(),
+            report.skipped_devices[0]
+        ));
+    }
+    result.notes.extend(report.notes);
+    if !report.unmapped_owners.is_empty() {
+        result.notes.push(format!(
+            "{} file(s) of the base image keep owner root: their owners are not mapped into the sandbox, e.g. {}",
+            report.unmapped_owners.len(),
+            report.unmapped_owners[0]
+        ));
+    }
+    Ok(())
+}
+
+/// The root filesystem the step works in. Rootless: `STAGE/upper`, or `STAGE/merged` — overlayfs with
+/// the shared, unpacked base as its lower layer and `upper` holding the stage's own changes (the base is
+/// unpacked once under the rootfs cache). Whether a stage uses overlayfs is decided at its first step
+/// and recorded in `STAGE/mode`: where the kernel refuses the mount, the base is unpacked into `upper`.
+fn prepare_root(req: &StepRequest, result: &mut StepResult) -> Result<PathBuf, String> {
+    if req.isolation == Isolation::InContainer {
+        return Ok(req.rootfs.clone());
+    }
+    let stage = &req.rootfs;
+    let upper = stage.join("upper");
+    let io = |what: &str, e: std::io::Error| format!("cannot {what}: {e}");
+    std::fs::create_dir_all(&upper).map_err(|e| io("create the stage's directory", e))?;
+    let Some(base) = &req.base else {
+        return Ok(upper);
+    };
+    let mode_file = stage.join("mode");
+    let mode = std::fs::read_to_string(&mode_file).unwrap_or_default();
+    if mode == "plain" {
+        return Ok(upper);
+    }
+    ensure_base(base, result)?;
+    let (work, merged) = (stage.join("work"), stage.join("merged"));
+    for dir in [&work, &merged] {
+        std::fs::create_dir_all(dir).map_err(|e| io("create the stage's directory", e))?;
+    }
+    let options = format!(
+        "lowerdir={},upperdir={},workdir={},userxattr",
+        base.dir.display(),
+        upper.display(),
+        work.display()
+    );
+    let mounted = nix::mount::mount(
+        Some("overlay"),
+        &merged,
+        Some("overlay"),
+        nix::mount::MsFlags::empty(),
+        Some(options.as_str()),
+    );
+    match mounted {
+        Ok(()) => {
+            if mode.is_empty() {
+                std::fs::write(&mode_file, "overlay")
+                    .map_err(|e| io("record the stage's mode", e))?;
+            }
+            Ok(merged)
+        }
+        Err(e) if mode == "overlay" => Err(format!(
+            "cannot mount the stage's overlay filesystem again: {e}"
+        )),
+        Err(e) => {
+            result.notes.push(format!(
+                "overlayfs is not available here ({e}): the base image is unpacked for this stage"
+            ));
+            std::fs::write(&mode_file, "plain").map_err(|e| io("record the stage's mode", e))?;
+            for blob in &base.layers {
+                unpack(blob, &upper, result)?;
+            }
+            Ok(upper)
+        }
+    }
+}
+
+/// Unpacks the base into its shared directory unless it is there: into a private temporary directory
+/// first, then renamed, so a half-unpacked base is never used.
+fn ensure_base(base: &BaseDir, result: &mut StepResult) -> Result<(), String> {
+    if base.dir.is_dir() {
+        return Ok(());
+    }
+    let parent = base.dir.parent().unwrap_or(Path::new("/"));
+    std::fs::create_dir_all(parent)
+        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    let tmp = parent.join(format!(
+        ".{}.{}",
+        base.dir.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let _ = rootfs::remove_tree(&tmp);
+    std::fs::create_dir(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    for blob in &base.layers {
+        if let Err(e) = unpack(blob, &tmp, result) {
+            let _ = rootfs::remove_tree(&tmp);
+            return Err(e);
+        }
+    }
+    if std::fs::rename(&tmp, &base.dir).is_err() {
+        // Another build got there first.
+        let _ = rootfs::remove_tree(&tmp);
+    }
+    Ok(())
+}
+
 /// A mount for the command, with its target resolved to a host path inside the rootfs.
 pub struct Resolved {
     pub target: PathBuf,
@@ -142,45 +256,29 @@ fn run(req: &StepRequest) -> Result<StepResult, String> {
     } else if !req.mounts.is_empty() {
         return Err("RUN --mount needs the rootless sandbox; in-container mode cannot mount\nhint: drop `--sandbox=in-container`, or remove the mount from the RUN step".into());
     }
-    let options = UnpackOptions::default();
+    let root = prepare_root(req, &mut result)?;
     for blob in &req.apply {
-        let report = rootfs::unpack_blob(blob, true, &req.rootfs, &options)
-            .map_err(|e| format!("cannot unpack layer {}: {e}", blob.display()))?;
-        if !report.skipped_devices.is_empty() {
-            result.notes.push(format!(
-                "{} device node(s) of the base image skipped (not allowed in a user namespace), e.g. {}",
-                report.skipped_devices.len(),
-                report.skipped_devices[0]
-            ));
-        }
-        result.notes.extend(report.notes);
-        if !report.unmapped_owners.is_empty() {
-            result.notes.push(format!(
-                "{} file(s) of the base image keep owner root: their owners are not mapped into the sandbox, e.g. {}",
-                report.unmapped_owners.len(),
-                report.unmapped_owners[0]
-            ));
-        }
+        unpack(blob, &root, &mut result)?;
     }
-    let exec_user = user::resolve_in(&req.rootfs, &req.process.user)?;
+    let exec_user = user::resolve_in(&root, &req.process.user)?;
     let mut env = req.process.env.clone();
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={}", exec_user.home));
     }
-    let before = Snapshot::capture(&req.rootfs, &req.exclude)
+    let before = Snapshot::capture(&root, &req.exclude)
         .map_err(|e| format!("cannot read the root filesystem: {e}"))?;
 
     let mut stubs = Vec::new();
-    let outcome = prepare_and_run(req, &exec_user, &env, &mut stubs);
+    let outcome = prepare_and_run(req, &root, &exec_user, &env, &mut stubs);
     remove_stubs(stubs);
     let code = outcome?;
     result.exit_code = Some(code);
     if code != 0 {
         return Ok(result);
     }
-    let after = Snapshot::capture(&req.rootfs, &req.exclude)
+    let after = Snapshot::capture(&root, &req.exclude)
         .map_err(|e| format!("cannot read the root filesystem after the command: {e}"))?;
-    let entries = snapshot::diff(&before, &after, &req.rootfs)
+    let entries = snapshot::diff(&before, &after, &root)
         .map_err(|e| format!("cannot compute the step's changes: {e}"))?;
     if entries.is_empty() {
         return Ok(result);
@@ -196,11 +294,11 @@ fn run(req: &StepRequest) -> Result<StepResult, String> {
 
 fn prepare_and_run(
     req: &StepRequest,
+    root: &Path,
     exec_user: &ExecUser,
     env: &[String],
     stubs: &mut Vec<Stub>,
 ) -> Result<i32, String> {
-    let root = &req.rootfs;
     let resolve = |p: &str| {
         rootfs::resolve_in_root(root, p)
             .map_err(|e| format!("cannot resolve {p} in the image: {e}"))

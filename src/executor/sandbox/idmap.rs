@@ -60,6 +60,16 @@ impl IdMapping {
         }
     }
 
+    /// The mapping in a few words, for cache keys: files unpacked under one mapping have other owners on
+    /// disk under another.
+    pub fn key(&self) -> String {
+        match self {
+            IdMapping::Identity => "identity".into(),
+            IdMapping::Subordinate { uids, gids } => format!("subordinate {uids:?} {gids:?}"),
+            IdMapping::Single { uid, gid, .. } => format!("single {uid}:{gid}"),
+        }
+    }
+
     /// What the user should know about this mapping, if anything.
     pub fn note(&self) -> Option<String> {
         match self {

@@ -91,6 +91,14 @@ impl Sandbox {
         self.mapping.as_ref().and_then(IdMapping::note)
     }
 
+    /// Names the id mapping: what is unpacked on disk under one mapping has other owners under another.
+    pub fn mapping_key(&self) -> String {
+        match &self.mapping {
+            None => "host".into(),
+            Some(m) => m.key(),
+        }
+    }
+
     /// Runs one request; `on_line` receives every line the command prints (stdout and stderr).
     pub fn run(
         &self,
@@ -220,8 +228,11 @@ pub enum Request {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StepRequest {
     pub isolation: Isolation,
-    /// The stage's root filesystem on the host (`/` in-container).
+    /// The stage's directory on the host (`/` in-container): its root filesystem is `upper/` there, or
+    /// `merged/` when `base` is mounted under it with overlayfs.
     pub rootfs: PathBuf,
+    /// The base image, unpacked under the rootfs cache (made on first use).
+    pub base: Option<BaseDir>,
     /// Layer blobs to unpack into `rootfs` before the command, in order.
     pub apply: Vec<PathBuf>,
     pub process: Process,
@@ -245,6 +256,13 @@ pub struct Process {
     /// The stage's USER (`name`, `uid`, `name:group`, `uid:gid`; empty = root), resolved in the rootfs.
     pub user: String,
     pub hostname: String,
+}
+
+/// An unpacked base image shared by stages and builds: `dir` holds `layers` once it exists.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BaseDir {
+    pub dir: PathBuf,
+    pub layers: Vec<PathBuf>,
 }
 
 /// A filesystem mounted for the command only.
