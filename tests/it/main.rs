@@ -10,6 +10,7 @@ mod bad_input;
 mod build;
 mod commands;
 mod differential;
+mod in_container;
 mod layout;
 mod multistage;
 mod registry;

@@ -480,7 +480,11 @@ fn base_is_unpacked_once_and_shared_copy_on_write() {
             .unwrap_or_default()
     };
     let first = hoist_run(&mut sandbox.build_layout(&registry, &context, &sandbox.path("a"))).ok();
-    assert!(!first.stderr.contains("overlayfs is not available"), "{}", first.stderr);
+    assert!(
+        !first.stderr.contains("overlayfs is not available"),
+        "{}",
+        first.stderr
+    );
     let after_first = bases();
     assert_eq!(after_first.len(), 1, "{after_first:?}");
     assert!(after_first[0].join("bin/busybox").is_file());
