@@ -133,6 +133,7 @@ pub fn run(
     let mut locks = Vec::new();
     let mut mounts = Vec::new();
     let mut bind_digests = Vec::new();
+    let mut secrets_dir: Option<std::io::Result<tempfile::TempDir>> = None;
     let mut sources = sources;
     for (n, mount) in spec.mounts.iter().enumerate() {
         match mount {
@@ -154,6 +155,7 @@ pub fn run(
                         source: host,
                         readonly: !readwrite,
                         create: None,
+                        seed: None,
                     },
                 });
             }
@@ -167,11 +169,19 @@ pub fn run(
                 gid,
                 mode,
             } => {
-                if from.is_some() {
-                    return Err(setup(format!(
-                        "a cache mount seeded with `from=` is not supported yet (mount `{target}`)\nhint: drop `from=`/`source=`; the cache starts empty"
-                    )));
-                }
+                // `from=`/`source=`: what a new cache starts with.
+                let seed = match from {
+                    Some((origin, source)) => {
+                        let dir = step_dir.path().join(format!("seed-{n}"));
+                        let host =
+                            export_source(&mut sources, origin, source, &dir).map_err(setup)?;
+                        bind_digests.push(super::cache::tree_digest(&host).map_err(|e| {
+                            setup(format!("cannot read the cache mount's seed: {e}"))
+                        })?);
+                        Some(host)
+                    }
+                    None => None,
+                };
                 let key = crate::image::Digest::of(id.as_bytes()).hex().to_string();
                 std::fs::create_dir_all(&options.cache_mounts)
                     .map_err(|e| setup(format!("cannot create the cache dir: {e}")))?;
@@ -199,6 +209,7 @@ pub fn run(
                         source: dir,
                         readonly: *readonly,
                         create: Some((*uid, *gid, *mode)),
+                        seed,
                     },
                 });
             }
@@ -211,8 +222,9 @@ pub fn run(
                 target,
                 env: var,
                 required,
+                uid,
+                gid,
                 mode,
-                ..
             } => {
                 let Some((_, source)) = options.secrets.iter().find(|(s, _)| s == id) else {
                     if *required {
@@ -222,28 +234,33 @@ pub fn run(
                     }
                     continue;
                 };
-                let value_file = match source {
-                    SecretSource::File(path) => path.clone(),
-                    SecretSource::Env(name) => {
-                        let value = std::env::var(name).map_err(|_| {
+                let value = match source {
+                    SecretSource::File(path) => std::fs::read(path).map_err(|e| {
+                        setup(format!(
+                            "cannot read secret `{id}` from {}: {e}\nhint: check the path given to `--secret id={id},src=`",
+                            path.display()
+                        ))
+                    })?,
+                    SecretSource::Env(name) => std::env::var(name)
+                        .map_err(|_| {
                             setup(format!(
                                 "secret `{id}` comes from the environment variable `{name}`, which is not set\nhint: export {name} before the build"
                             ))
-                        })?;
-                        let path = step_dir.path().join(format!("secret-{n}"));
-                        write_private(&path, value.as_bytes(), *mode)
-                            .map_err(|e| setup(format!("cannot stage secret `{id}`: {e}")))?;
-                        path
-                    }
+                        })?
+                        .into_bytes(),
                 };
+                // A private copy (in memory where /dev/shm allows) that the sandbox gives the
+                // mount's owner and mode; removed with the step.
+                let value_file = secrets_dir
+                    .get_or_insert_with(|| private_dir(step_dir.path()))
+                    .as_ref()
+                    .map_err(|e| setup(format!("cannot stage secret `{id}`: {e}")))?
+                    .path()
+                    .join(format!("secret-{n}"));
+                write_private(&value_file, &value, 0o600)
+                    .map_err(|e| setup(format!("cannot stage secret `{id}`: {e}")))?;
                 if let Some(var) = var {
-                    let value = std::fs::read_to_string(&value_file).map_err(|e| {
-                        setup(format!(
-                            "cannot read secret `{id}` from {}: {e}",
-                            value_file.display()
-                        ))
-                    })?;
-                    env.push(format!("{var}={value}"));
+                    env.push(format!("{var}={}", String::from_utf8_lossy(&value)));
                 }
                 if var.is_none() || target.is_some() {
                     let target = target
@@ -251,10 +268,11 @@ pub fn run(
                         .unwrap_or_else(|| format!("/run/secrets/{id}"));
                     mounts.push(Mount {
                         target,
-                        kind: MountKind::Bind {
+                        kind: MountKind::Secret {
                             source: value_file,
-                            readonly: true,
-                            create: None,
+                            uid: *uid,
+                            gid: *gid,
+                            mode: *mode,
                         },
                     });
                 }
@@ -418,6 +436,18 @@ pub fn remove_root(options: &RunOptions, root: StageRoot) {
     if options.sandbox.isolation == Isolation::Rootless {
         super::sandbox::remove_tree(&options.sandbox, &root.dir);
     }
+}
+
+/// A private directory for secrets: in /dev/shm (memory) when possible, else under `fallback`.
+fn private_dir(fallback: &Path) -> std::io::Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("hoist-secrets-")
+        .tempdir_in("/dev/shm")
+        .or_else(|_| {
+            tempfile::Builder::new()
+                .prefix("secrets-")
+                .tempdir_in(fallback)
+        })
 }
 
 fn write_private(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {

@@ -225,7 +225,14 @@ fn mounts_work_and_never_reach_the_image() {
         "1\n",
         "the host's network by default"
     );
-    for gone in ["mnt/data", "var/cache/app", "scratch", "run/secrets"] {
+    for gone in [
+        "mnt/data",
+        "var/cache/app",
+        "scratch",
+        "run/secrets",
+        "seeded",
+        "seed",
+    ] {
         assert!(!tree.contains_key(gone), "{gone} is a mount point only");
     }
     // The secret is in no layer and no history entry.

@@ -327,16 +327,34 @@ fn prepare_and_run(
             }
             for mount in &req.mounts {
                 let path = resolve(&mount.target)?;
-                let is_file = matches!(&mount.kind, MountKind::Bind { source, create: None, .. } if source.is_file());
+                let is_file = match &mount.kind {
+                    MountKind::Bind { source, create, .. } => create.is_none() && source.is_file(),
+                    MountKind::Secret { .. } => true,
+                    MountKind::Tmpfs { .. } => false,
+                };
                 ensure(&path, !is_file, stubs)?;
-                if let MountKind::Bind {
-                    source,
-                    create: Some((uid, gid, mode)),
-                    ..
-                } = &mount.kind
-                    && !source.exists()
-                {
-                    make_cache_dir(source, *uid, *gid, *mode)?;
+                match &mount.kind {
+                    MountKind::Bind {
+                        source,
+                        create: Some((uid, gid, mode)),
+                        seed,
+                        ..
+                    } if !source.exists() => {
+                        make_cache_dir(source, *uid, *gid, *mode, seed.as_deref())?
+                    }
+                    MountKind::Secret {
+                        source,
+                        uid,
+                        gid,
+                        mode,
+                    } => {
+                        use std::os::unix::fs::PermissionsExt;
+                        let err = |e: std::io::Error| format!("cannot prepare a secret: {e}");
+                        std::os::unix::fs::lchown(source, Some(*uid), Some(*gid)).map_err(err)?;
+                        std::fs::set_permissions(source, std::fs::Permissions::from_mode(*mode))
+                            .map_err(err)?;
+                    }
+                    _ => {}
                 }
                 mounts.push(Resolved {
                     target: path,
@@ -355,10 +373,42 @@ fn prepare_and_run(
     }
 }
 
-fn make_cache_dir(path: &Path, uid: u32, gid: u32, mode: u32) -> Result<(), String> {
+fn make_cache_dir(
+    path: &Path,
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    seed: Option<&Path>,
+) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     let err = |e: std::io::Error| format!("cannot create the cache mount {}: {e}", path.display());
     std::fs::create_dir_all(path).map_err(err)?;
+    if let Some(seed) = seed {
+        copy_tree(seed, path).map_err(err)?;
+    }
     std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(err)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(err)
+}
+
+/// Copies the contents of `from` into the existing directory `to` (files, directories, symlinks).
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    if from.is_file() {
+        let name = from.file_name().unwrap_or_default();
+        std::fs::copy(from, to.join(name))?;
+        return Ok(());
+    }
+    for entry in walkdir::WalkDir::new(from).min_depth(1) {
+        let entry = entry.map_err(std::io::Error::other)?;
+        let rel = entry.path().strip_prefix(from).unwrap_or(entry.path());
+        let dest = to.join(rel);
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            std::fs::create_dir_all(&dest)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &dest)?;
+        } else {
+            std::fs::copy(entry.path(), &dest)?;
+        }
+    }
+    Ok(())
 }

@@ -245,6 +245,7 @@ impl Setup {
                 MountKind::Bind {
                     source, readonly, ..
                 } => bind(source, target, *readonly)?,
+                MountKind::Secret { source, .. } => bind(source, target, true)?,
                 MountKind::Tmpfs { size } => {
                     let data = size.map(|s| format!("size={s}"));
                     ctx(

@@ -282,6 +282,16 @@ pub enum MountKind {
         /// Create `source` as a directory owned by uid:gid with `mode` inside the namespace if missing
         /// (cache mounts).
         create: Option<(u32, u32, u32)>,
+        /// What a newly created `source` starts with (a cache mount's `from=`).
+        seed: Option<PathBuf>,
+    },
+    /// A secret: a private copy of its value, given its owner and mode inside the namespace, then
+    /// bound read-only.
+    Secret {
+        source: PathBuf,
+        uid: u32,
+        gid: u32,
+        mode: u32,
     },
     Tmpfs {
         size: Option<u64>,
