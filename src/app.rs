@@ -13,7 +13,7 @@ use anyhow::Context as _;
 use crate::cli::{BuildRequest, CreationTime, Output};
 use crate::export::{Exported, Exporter, registry::RegistryExporter};
 use crate::frontend::dockerfile;
-use crate::image::{BlobStore, ImageSet};
+use crate::image::{BlobStore, ImageSet, Platform, SerializedImage, SerializedIndex};
 use crate::progress::{Event, Reporter};
 use crate::registry::{RegistryClient, RegistryOptions};
 
@@ -33,86 +33,17 @@ pub async fn build(
         mirrors: req.mirrors.clone(),
     })?;
 
-    let input = dockerfile::Input {
-        dockerfile: req.dockerfile.clone(),
-        context: req.context.clone(),
-        build_args: req.build_args.clone(),
-        target: req.target.clone(),
-        platform: req.platform.clone(),
-        labels: req.labels.clone(),
-        epoch: req.epoch(),
-        created: created(req.creation_time),
-        compression_level: req.compression_level,
-    };
-    let dockerfile = dockerfile::load(&input)?;
-    for message in &dockerfile.warnings {
-        reporter.report(Event::Warning {
-            message: message.clone(),
-        });
+    let mut built = Vec::with_capacity(req.platforms.len());
+    for (i, platform) in req.platforms.iter().enumerate() {
+        let image =
+            build_platform(req, platform, i == 0, &blobs, &registry, reporter.clone()).await?;
+        built.push(image);
     }
-
-    let mut images = ImageSet::new();
-    for reference in dockerfile.external_images() {
-        reporter.report(Event::Resolve {
-            reference: reference.to_string(),
-        });
-        let image = registry
-            .pull(&reference, &req.platform, &blobs, reporter.as_ref())
-            .await
-            .map_err(|err| match dockerfile.used_at(&reference) {
-                Some(at) => anyhow::Error::from(err).context(format!(
-                    "{at}: cannot resolve `{reference}`, named here: `{}`",
-                    at.text.trim()
-                )),
-                None => err.into(),
-            })?;
-        images.insert(reference, image);
-    }
-    let plan = dockerfile.plan(&images)?;
-
-    let run = run_options(req, &plan, &registry, reporter.clone())?;
-    let image = {
-        let (blobs, reporter) = (blobs.clone(), reporter.clone());
-        tokio::task::spawn_blocking(move || {
-            let result = crate::executor::execute_with(
-                &plan,
-                &images,
-                &blobs,
-                reporter.as_ref(),
-                run.as_ref(),
-            );
-            if let Some(run) = &run {
-                crate::executor::sandbox::remove_tree(&run.sandbox, &run.scratch);
-            }
-            result
-        })
-        .await
-        .context("the build thread panicked")??
+    let index = (built.len() > 1).then(|| SerializedIndex::new(built.clone()));
+    let top = match &index {
+        Some(index) => index.descriptor.clone(),
+        None => built[0].manifest.clone(),
     };
-    let serialized = image.serialize();
-    crate::validate::image(&serialized, &blobs, &req.platform)?;
-    // Streams every layer once: blocking work, off the runtime's threads.
-    let checked = {
-        let (serialized, blobs, platform) =
-            (serialized.clone(), blobs.clone(), req.platform.clone());
-        tokio::task::spawn_blocking(move || {
-            crate::validate::architecture(&serialized, &blobs, &platform)
-        })
-        .await
-        .context("the validation thread panicked")?
-    };
-    match checked {
-        Err(crate::validate::ArchitectureError::Mismatch { findings, .. })
-            if req.allow_arch_mismatch =>
-        {
-            for finding in findings {
-                reporter.report(Event::Warning {
-                    message: format!("{finding}\n    exported anyway: `--allow-arch-mismatch`"),
-                });
-            }
-        }
-        result => result?,
-    }
 
     // Pushes go first: when a push fails, no local output has been written yet, so a failed build
     // leaves nothing behind. Each local output is itself written atomically.
@@ -135,24 +66,125 @@ pub async fn build(
     }
     let mut exported = Vec::new();
     for exporter in &exporters {
-        exported.extend(
-            exporter
-                .export(&serialized, &blobs, reporter.as_ref())
-                .await?,
-        );
+        exported.extend(match &index {
+            Some(index) => {
+                exporter
+                    .export_index(index, &blobs, reporter.as_ref())
+                    .await?
+            }
+            None => {
+                exporter
+                    .export(&built[0], &blobs, reporter.as_ref())
+                    .await?
+            }
+        });
     }
     if exported.is_empty() {
         exported.push(Exported {
             destination: String::new(),
-            descriptor: serialized.manifest.clone(),
+            descriptor: top.clone(),
             pushed: false,
         });
     }
     if let Some(file) = &req.digest_file {
-        std::fs::write(file, serialized.manifest.digest.to_string())
+        std::fs::write(file, top.digest.to_string())
             .with_context(|| format!("cannot write --digest-file `{}`", file.display()))?;
     }
     Ok(exported)
+}
+
+/// Builds the image for one platform: frontend, base images, executor, validation.
+async fn build_platform(
+    req: &BuildRequest,
+    platform: &Platform,
+    first: bool,
+    blobs: &BlobStore,
+    registry: &RegistryClient,
+    reporter: Arc<dyn Reporter>,
+) -> anyhow::Result<SerializedImage> {
+    let input = dockerfile::Input {
+        dockerfile: req.dockerfile.clone(),
+        context: req.context.clone(),
+        build_args: req.build_args.clone(),
+        target: req.target.clone(),
+        platform: platform.clone(),
+        labels: req.labels.clone(),
+        epoch: req.epoch(),
+        created: created(req.creation_time),
+        compression_level: req.compression_level,
+    };
+    let dockerfile = dockerfile::load(&input)?;
+    if first {
+        for message in &dockerfile.warnings {
+            reporter.report(Event::Warning {
+                message: message.clone(),
+            });
+        }
+    }
+
+    let mut images = ImageSet::new();
+    for reference in dockerfile.external_images() {
+        reporter.report(Event::Resolve {
+            reference: reference.to_string(),
+        });
+        let image = registry
+            .pull(&reference, platform, &blobs, reporter.as_ref())
+            .await
+            .map_err(|err| match dockerfile.used_at(&reference) {
+                Some(at) => anyhow::Error::from(err).context(format!(
+                    "{at}: cannot resolve `{reference}`, named here: `{}`",
+                    at.text.trim()
+                )),
+                None => err.into(),
+            })?;
+        images.insert(reference, image);
+    }
+    let plan = dockerfile.plan(&images)?;
+
+    let run = run_options(req, platform, &plan, registry, reporter.clone())?;
+    let image = {
+        let (blobs, reporter) = (blobs.clone(), reporter.clone());
+        tokio::task::spawn_blocking(move || {
+            let result = crate::executor::execute_with(
+                &plan,
+                &images,
+                &blobs,
+                reporter.as_ref(),
+                run.as_ref(),
+            );
+            if let Some(run) = &run {
+                crate::executor::sandbox::remove_tree(&run.sandbox, &run.scratch);
+            }
+            result
+        })
+        .await
+        .context("the build thread panicked")??
+    };
+    let serialized = image.serialize();
+    crate::validate::image(&serialized, &blobs, platform)?;
+    // Streams every layer once: blocking work, off the runtime's threads.
+    let checked = {
+        let (serialized, blobs, platform) = (serialized.clone(), blobs.clone(), platform.clone());
+        tokio::task::spawn_blocking(move || {
+            crate::validate::architecture(&serialized, &blobs, &platform)
+        })
+        .await
+        .context("the validation thread panicked")?
+    };
+    match checked {
+        Err(crate::validate::ArchitectureError::Mismatch { findings, .. })
+            if req.allow_arch_mismatch =>
+        {
+            for finding in findings {
+                reporter.report(Event::Warning {
+                    message: format!("{finding}\n    exported anyway: `--allow-arch-mismatch`"),
+                });
+            }
+        }
+        result => result?,
+    }
+
+    Ok(serialized)
 }
 
 /// The `created` timestamp: the epoch as RFC 3339, or now.
@@ -187,6 +219,7 @@ pub fn rfc3339(secs: i64) -> String {
 /// The RUN sandbox for this build, when the plan runs anything.
 fn run_options(
     req: &BuildRequest,
+    platform: &Platform,
     plan: &crate::plan::BuildPlan,
     registry: &RegistryClient,
     reporter: Arc<dyn Reporter>,
@@ -203,6 +236,7 @@ fn run_options(
     if !runs {
         return Ok(None);
     }
+    crate::executor::sandbox::binfmt::check(platform).map_err(anyhow::Error::msg)?;
     let exe = std::env::current_exe()
         .context("cannot find hoist's own executable for the RUN sandbox")?;
     let isolation = match req.sandbox {
@@ -247,7 +281,7 @@ fn run_options(
         caches.push(Box::new(cache_repo::RegistryCache {
             repo: repo.clone(),
             registry: registry.clone(),
-            platform: req.platform.clone(),
+            platform: platform.clone(),
             runtime: tokio::runtime::Handle::current(),
             reporter,
         }));

@@ -109,7 +109,9 @@ pub struct BuildArgs {
     #[arg(long = "dockerfile", short = 'f', value_name = "PATH")]
     pub dockerfile: Option<PathBuf>,
 
-    /// Target platform OS/ARCH[/VARIANT]
+    /// Target platform OS/ARCH[/VARIANT]; several, comma-separated (`linux/amd64,linux/arm64`), build
+    /// one image per platform under an OCI index (RUN steps for a platform this machine cannot execute
+    /// need a binfmt_misc emulator such as qemu-user)
     #[arg(
         long,
         value_name = "PLATFORM",

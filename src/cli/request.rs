@@ -15,7 +15,10 @@ pub struct BuildRequest {
     pub names: Vec<Reference>,
     pub context: PathBuf,
     pub dockerfile: PathBuf,
+    /// The first of `platforms`.
     pub platform: Platform,
+    /// Every platform asked for, in order, without duplicates (one image each; an index when several).
+    pub platforms: Vec<Platform>,
     pub push: bool,
     pub outputs: Vec<Output>,
     pub build_args: Vec<(String, Option<String>)>,
@@ -196,13 +199,30 @@ impl BuildRequest {
                 })
             })
             .collect::<Result<Vec<Reference>, _>>()?;
-        let platform = args
+        let mut platforms: Vec<Platform> = Vec::new();
+        for value in args
             .platform
-            .parse()
-            .map_err(|source| RequestError::Platform {
-                value: args.platform.clone(),
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            let platform: Platform = value.parse().map_err(|source| RequestError::Platform {
+                value: value.to_string(),
                 source,
             })?;
+            if !platforms.contains(&platform) {
+                platforms.push(platform);
+            }
+        }
+        let platform = match platforms.first() {
+            Some(p) => p.clone(),
+            None => {
+                return Err(RequestError::Platform {
+                    value: args.platform.clone(),
+                    source: "".parse::<Platform>().unwrap_err(),
+                });
+            }
+        };
         if args.push && names.is_empty() {
             return Err(RequestError::PushWithoutName);
         }
@@ -290,6 +310,7 @@ impl BuildRequest {
             context: args.dir,
             dockerfile,
             platform,
+            platforms,
             push: args.push,
             outputs,
             build_args,

@@ -109,7 +109,7 @@ fn write(
         .tempfile_in(&parent)
         .map_err(io_err(&parent))?;
     let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, tmp));
-    let (index, _) = index_for(image, names);
+    let (index, _) = index_for(&image.manifest, names);
     let small = |tar: &mut tar::Builder<_>, path: &str, bytes: &[u8]| -> io::Result<()> {
         tar.append_data(
             &mut header(bytes.len() as u64, tar::EntryType::Regular),

@@ -7,7 +7,7 @@ pub mod registry;
 
 use async_trait::async_trait;
 
-use crate::image::{BlobStore, Descriptor, SerializedImage};
+use crate::image::{BlobStore, Descriptor, SerializedImage, SerializedIndex};
 use crate::progress::Reporter;
 
 /// One place an image was written to.
@@ -41,4 +41,18 @@ pub trait Exporter: Send + Sync {
         blobs: &BlobStore,
         reporter: &dyn Reporter,
     ) -> Result<Vec<Exported>, ExportError>;
+
+    /// Exports the images of a multi-platform build under their index. Destinations that hold one
+    /// image only refuse.
+    async fn export_index(
+        &self,
+        index: &SerializedIndex,
+        _blobs: &BlobStore,
+        _reporter: &dyn Reporter,
+    ) -> Result<Vec<Exported>, ExportError> {
+        Err(ExportError::Refused(format!(
+            "this output holds one image, and the build made {} (one per platform)\nhint: use `--output oci:DIR` or `--push` for a multi-platform build, or build one `--platform` at a time",
+            index.images.len()
+        )))
+    }
 }

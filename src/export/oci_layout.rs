@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 use super::{ExportError, Exported, Exporter};
-use crate::image::{BlobStore, Descriptor, Digest, Index, Reference, SerializedImage};
+use crate::image::{
+    BlobStore, Descriptor, Digest, Index, Reference, SerializedImage, SerializedIndex,
+};
 use crate::progress::{Event, Reporter};
 
 pub const LAYOUT_FILE: &str = "oci-layout";
@@ -46,9 +48,12 @@ impl Exporter for OciLayout {
             image.clone(),
             blobs.clone(),
         );
-        let tags = tokio::task::spawn_blocking(move || write(&dir, &names, &image2, &blobs2))
-            .await
-            .map_err(|e| ExportError::Refused(format!("the OCI layout writer panicked: {e}")))??;
+        let tags = tokio::task::spawn_blocking(move || {
+            let top = (&image2.manifest, image2.manifest_bytes.as_slice());
+            write(&dir, &names, top, &[&image2], &blobs2)
+        })
+        .await
+        .map_err(|e| ExportError::Refused(format!("the OCI layout writer panicked: {e}")))??;
         Ok(tags
             .into_iter()
             .map(|tag| {
@@ -65,11 +70,47 @@ impl Exporter for OciLayout {
             })
             .collect())
     }
+
+    async fn export_index(
+        &self,
+        index: &SerializedIndex,
+        blobs: &BlobStore,
+        reporter: &dyn Reporter,
+    ) -> Result<Vec<Exported>, ExportError> {
+        let (dir, names, index2, blobs2) = (
+            self.dir.clone(),
+            self.names.clone(),
+            index.clone(),
+            blobs.clone(),
+        );
+        let tags = tokio::task::spawn_blocking(move || {
+            let images: Vec<&SerializedImage> = index2.images.iter().collect();
+            let top = (&index2.descriptor, index2.bytes.as_slice());
+            write(&dir, &names, top, &images, &blobs2)
+        })
+        .await
+        .map_err(|e| ExportError::Refused(format!("the OCI layout writer panicked: {e}")))??;
+        Ok(tags
+            .into_iter()
+            .map(|tag| {
+                let destination = format!("oci:{}:{tag}", self.dir.display());
+                reporter.report(Event::Exported {
+                    destination: destination.clone(),
+                    digest: index.descriptor.digest.to_string(),
+                });
+                Exported {
+                    destination,
+                    descriptor: index.descriptor.clone(),
+                    pushed: false,
+                }
+            })
+            .collect())
+    }
 }
 
 /// The index.json of a layout holding `image` under `names` (one entry per distinct tag; `latest` when
 /// there are no names). Returns the index and the tags.
-pub fn index_for(image: &SerializedImage, names: &[Reference]) -> (Index, Vec<String>) {
+pub fn index_for(top: &Descriptor, names: &[Reference]) -> (Index, Vec<String>) {
     let mut entries: BTreeMap<String, Descriptor> = BTreeMap::new();
     let mut order = Vec::new();
     let named: Vec<(String, Option<String>)> = if names.is_empty() {
@@ -84,7 +125,7 @@ pub fn index_for(image: &SerializedImage, names: &[Reference]) -> (Index, Vec<St
         if entries.contains_key(&tag) {
             continue;
         }
-        let mut d = image.manifest.clone();
+        let mut d = top.clone();
         d.annotations.insert(REF_NAME.to_string(), tag.clone());
         if let Some(full) = full {
             d.annotations.insert(CONTAINERD_NAME.to_string(), full);
@@ -127,7 +168,8 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ExportError + '_ {
 fn write(
     dir: &Path,
     names: &[Reference],
-    image: &SerializedImage,
+    top: (&Descriptor, &[u8]),
+    images: &[&SerializedImage],
     blobs: &BlobStore,
 ) -> Result<Vec<String>, ExportError> {
     let replace_old = check_destination(dir)?;
@@ -145,14 +187,21 @@ fn write(
         .map_err(io_err(&parent))?;
     let sha = tmp.path().join("blobs").join("sha256");
     fs::create_dir_all(&sha).map_err(io_err(&sha))?;
-    for (digest, bytes) in blob_list(image) {
+    let mut all = vec![(top.0.digest.clone(), Some(top.1))];
+    for image in images {
+        all.extend(blob_list(image));
+    }
+    for (digest, bytes) in all {
         let dest = sha.join(digest.hex());
+        if dest.exists() {
+            continue;
+        }
         match bytes {
             Some(b) => fs::write(&dest, b).map_err(io_err(&dest))?,
             None => link_or_copy(&blobs.path(&digest), &dest)?,
         }
     }
-    let (index, tags) = index_for(image, names);
+    let (index, tags) = index_for(top.0, names);
     let index_path = tmp.path().join("index.json");
     let json = serde_json::to_vec(&index).expect("index serialises");
     fs::write(&index_path, json).map_err(io_err(&index_path))?;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{ExportError, Exported, Exporter};
-use crate::image::{BlobStore, Reference, SerializedImage};
+use crate::image::{BlobStore, Reference, SerializedImage, SerializedIndex};
 use crate::progress::Reporter;
 use crate::registry::RegistryClient;
 
@@ -23,6 +23,27 @@ impl Exporter for RegistryExporter {
         let descriptor = self
             .client
             .push(image, blobs, &self.targets, reporter)
+            .await?;
+        Ok(self
+            .targets
+            .iter()
+            .map(|t| Exported {
+                destination: t.to_string(),
+                descriptor: descriptor.clone(),
+                pushed: true,
+            })
+            .collect())
+    }
+
+    async fn export_index(
+        &self,
+        index: &SerializedIndex,
+        blobs: &BlobStore,
+        reporter: &dyn Reporter,
+    ) -> Result<Vec<Exported>, ExportError> {
+        let descriptor = self
+            .client
+            .push_index(index, blobs, &self.targets, reporter)
             .await?;
         Ok(self
             .targets

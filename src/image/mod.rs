@@ -47,6 +47,28 @@ pub struct SerializedImage {
     pub layers: Vec<Layer>,
 }
 
+/// Images of one build for several platforms under an OCI image index (image-spec `image-index.md`):
+/// the index's exact bytes, its descriptor, and the images it lists, in platform order.
+#[derive(Clone, Debug)]
+pub struct SerializedIndex {
+    pub bytes: Vec<u8>,
+    pub descriptor: Descriptor,
+    pub images: Vec<SerializedImage>,
+}
+
+impl SerializedIndex {
+    pub fn new(images: Vec<SerializedImage>) -> SerializedIndex {
+        let index = manifest::Index::new(images.iter().map(|i| i.manifest.clone()).collect());
+        let bytes = serde_json::to_vec(&index).expect("index serialises");
+        let descriptor = Descriptor::of_bytes(media_type::OCI_INDEX, &bytes);
+        SerializedIndex {
+            bytes,
+            descriptor,
+            images,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     #[error("the image config lists {diff_ids} diff_ids but the manifest has {layers} layers")]

@@ -79,4 +79,15 @@ impl RegistryClient {
     ) -> Result<Descriptor, RegistryError> {
         push::push(self, image, blobs, targets, reporter).await
     }
+
+    /// Pushes the images of a multi-platform build by digest, then their index under every tag.
+    pub async fn push_index(
+        &self,
+        index: &crate::image::SerializedIndex,
+        blobs: &BlobStore,
+        targets: &[Reference],
+        reporter: &dyn Reporter,
+    ) -> Result<Descriptor, RegistryError> {
+        push::push_index(self, index, blobs, targets, reporter).await
+    }
 }

@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode, Url, header};
 use super::client::unexpected;
 use super::host::api_host;
 use super::{RegistryClient, RegistryError};
-use crate::image::{BlobStore, Descriptor, Digest, Reference, SerializedImage, media_type};
+use crate::image::{BlobStore, Descriptor, Digest, Reference, SerializedImage, SerializedIndex};
 use crate::progress::{Event, Reporter};
 
 const CONCURRENT_UPLOADS: usize = 4;
@@ -86,10 +86,53 @@ pub async fn push(
             .try_collect::<Vec<()>>()
             .await?;
         for target in refs {
-            put_manifest(client, &repo, image, target).await?;
+            put_manifest(
+                client,
+                &repo,
+                &image.manifest_bytes,
+                &image.manifest,
+                target,
+            )
+            .await?;
         }
     }
     Ok(image.manifest.clone())
+}
+
+/// Pushes every image of `index` by digest, then the index itself under every target's tag.
+pub async fn push_index(
+    client: &RegistryClient,
+    index: &SerializedIndex,
+    blobs: &BlobStore,
+    targets: &[Reference],
+    reporter: &dyn Reporter,
+) -> Result<Descriptor, RegistryError> {
+    if targets.is_empty() {
+        return Err(RegistryError::NoTargets);
+    }
+    for image in &index.images {
+        let by_digest: Vec<Reference> = targets
+            .iter()
+            .map(|t| t.with_digest(image.manifest.digest.clone()))
+            .collect();
+        push(client, image, blobs, &by_digest, reporter).await?;
+    }
+    for target in targets {
+        let registry = target.registry();
+        let name = target.repository();
+        let host = api_host(registry).to_string();
+        let (base, verify) = client.http.base(&host).await;
+        let repo = Repo {
+            registry,
+            scope: format!("repository:{name}:pull,push"),
+            host,
+            name,
+            base,
+            verify,
+        };
+        put_manifest(client, &repo, &index.bytes, &index.descriptor, target).await?;
+    }
+    Ok(index.descriptor.clone())
 }
 
 async fn upload(
@@ -263,18 +306,20 @@ pub fn upload_url(start_url: &str, location: &str, digest: &Digest) -> Result<St
     Ok(url.into())
 }
 
+/// PUTs manifest (or index) `bytes` described by `descriptor` under the target's tag, or its digest.
 async fn put_manifest(
     client: &RegistryClient,
     repo: &Repo<'_>,
-    image: &SerializedImage,
+    bytes: &[u8],
+    descriptor: &Descriptor,
     target: &Reference,
 ) -> Result<(), RegistryError> {
     let tag = match target.tag() {
         Some(t) => t.to_string(),
-        None => image.manifest.digest.to_string(),
+        None => descriptor.digest.to_string(),
     };
     let url = format!("{}/v2/{}/manifests/{}", repo.base, repo.name, tag);
-    let bytes = &image.manifest_bytes;
+    let media = descriptor.media_type.clone();
     let resp = client
         .http
         .send(
@@ -285,8 +330,8 @@ async fn put_manifest(
             &url,
             repo.verify,
             &|r| {
-                Ok(r.header(header::CONTENT_TYPE, media_type::OCI_MANIFEST)
-                    .body(bytes.clone()))
+                Ok(r.header(header::CONTENT_TYPE, media.as_str())
+                    .body(bytes.to_vec()))
             },
         )
         .await?;
@@ -298,11 +343,11 @@ async fn put_manifest(
         .headers()
         .get("docker-content-digest")
         .and_then(|v| v.to_str().ok())
-        && echoed != image.manifest.digest.to_string()
+        && echoed != descriptor.digest.to_string()
     {
         return Err(RegistryError::DigestMismatch {
             reference: target.to_string(),
-            digest: image.manifest.digest.to_string(),
+            digest: descriptor.digest.to_string(),
             actual: echoed.to_string(),
         });
     }

@@ -12,6 +12,7 @@ mod commands;
 mod differential;
 mod in_container;
 mod layout;
+mod multiplatform;
 mod multistage;
 mod registry;
 mod reproducible;

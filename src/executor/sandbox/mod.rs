@@ -16,6 +16,7 @@
 //! (`executor::snapshot`, `executor::layer`). It reports a [`StepResult`]; the command's output streams
 //! back line by line on its stdout and stderr.
 
+pub mod binfmt;
 pub mod child;
 pub mod idmap;
 pub mod in_container;
