@@ -128,7 +128,7 @@ async fn build_platform(
             reference: reference.to_string(),
         });
         let image = registry
-            .pull(&reference, platform, &blobs, reporter.as_ref())
+            .pull(&reference, platform, blobs, reporter.as_ref())
             .await
             .map_err(|err| match dockerfile.used_at(&reference) {
                 Some(at) => anyhow::Error::from(err).context(format!(
@@ -161,7 +161,7 @@ async fn build_platform(
         .context("the build thread panicked")??
     };
     let serialized = image.serialize();
-    crate::validate::image(&serialized, &blobs, platform)?;
+    crate::validate::image(&serialized, blobs, platform)?;
     // Streams every layer once: blocking work, off the runtime's threads.
     let checked = {
         let (serialized, blobs, platform) = (serialized.clone(), blobs.clone(), platform.clone());
