@@ -18,18 +18,8 @@ done
 (cd "$here" && cargo build --release --quiet)
 hoist=$here/target/release/hoist
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$work/registry"
-cat > "$work/registry.yml" <<YML
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: 127.0.0.1:$port}
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
+. "$here/scripts/registry.sh"
 trap 'kill $reg_pid 2>/dev/null; buildah --storage-driver vfs --root "$work/buildah/root" --runroot "$work/buildah/run" rm -a >/dev/null 2>&1; rm -rf "$work/buildah" "$work/hoist-cache"' EXIT
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
 skopeo copy --quiet --dest-tls-verify=false "oci:$busybox:latest" "docker://127.0.0.1:$port/library/busybox:latest"
 skopeo copy --quiet "oci:$busybox:latest" \
   "containers-storage:[vfs@$work/buildah/root+$work/buildah/run]docker.io/library/busybox:latest"

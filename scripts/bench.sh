@@ -27,18 +27,8 @@ echo "bench: context $(du -sh "$ctx" | cut -f1), $(find "$ctx" | wc -l) entries;
 (cd "$here" && cargo build --release --quiet)
 hoist=$here/target/release/hoist
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$work/registry"
-cat > "$work/registry.yml" <<YML
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $work/registry}}
-http: {addr: 127.0.0.1:$port}
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
+. "$here/scripts/registry.sh"
 trap 'kill $reg_pid 2>/dev/null; rm -rf "$work/buildah" "$work/hoist-cache"' EXIT
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
 
 seconds() { python3 -c 'import sys; print(f"{float(sys.argv[1]):.2f}")' "$1"; }
 timed() { # timed NAME CMD... → prints elapsed seconds and max RSS (KiB) into $work/NAME.time
