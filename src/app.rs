@@ -16,6 +16,7 @@ use crate::frontend::dockerfile;
 use crate::image::{BlobStore, ImageSet};
 use crate::progress::{Event, Reporter};
 use crate::registry::{RegistryClient, RegistryOptions};
+use crate::validate::{ArchitectureError, Report, Verdicts};
 
 /// Builds the requested image and exports it everywhere asked. Returns where it went.
 pub async fn build(
@@ -91,27 +92,33 @@ pub async fn build(
     };
     let serialized = image.serialize();
     crate::validate::image(&serialized, &blobs, &req.platform)?;
-    // Streams every layer once: blocking work, off the runtime's threads.
-    let checked = {
+    // Streams every layer the verdict cache does not know once: blocking work, off the runtime's
+    // threads.
+    let report = {
         let (serialized, blobs, platform) =
             (serialized.clone(), blobs.clone(), req.platform.clone());
+        let verdicts = Verdicts::new(req.cache_dir.join("verdicts"));
         tokio::task::spawn_blocking(move || {
-            crate::validate::architecture(&serialized, &blobs, &platform)
+            crate::validate::architecture(&serialized, &blobs, &platform, Some(&verdicts))
         })
         .await
         .context("the validation thread panicked")?
+        .map_err(ArchitectureError::from)?
     };
-    match checked {
-        Err(crate::validate::ArchitectureError::Mismatch { findings, .. })
-            if req.allow_arch_mismatch =>
-        {
-            for finding in findings {
-                reporter.report(Event::Warning {
-                    message: format!("{finding}\n    exported anyway: `--allow-arch-mismatch`"),
-                });
+    reporter.report(checked(&report));
+    if !report.findings.is_empty() {
+        if !req.allow_arch_mismatch {
+            return Err(ArchitectureError::Mismatch {
+                platform: req.platform.clone(),
+                findings: report.findings,
             }
+            .into());
         }
-        result => result?,
+        for finding in report.findings {
+            reporter.report(Event::Warning {
+                message: format!("{finding}\n    exported anyway: `--allow-arch-mismatch`"),
+            });
+        }
     }
 
     // Pushes go first: when a push fails, no local output has been written yet, so a failed build
@@ -153,6 +160,18 @@ pub async fn build(
             .with_context(|| format!("cannot write --digest-file `{}`", file.display()))?;
     }
     Ok(exported)
+}
+
+/// The progress event that tells what the architecture check read.
+pub fn checked(report: &Report) -> Event {
+    Event::Checked {
+        files: report.files,
+        binaries: report.binaries,
+        layers: report.layers,
+        scanned: report.scanned,
+        cached: report.cached,
+        skipped: report.skipped,
+    }
 }
 
 /// The `created` timestamp: the epoch as RFC 3339, or now.

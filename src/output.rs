@@ -143,6 +143,22 @@ fn plain_line(event: &Event) -> Option<String> {
             digest,
             reason,
         } => format!("{verb} {} skipped: {reason}", short(digest)),
+        Event::Checked {
+            files,
+            binaries,
+            layers,
+            scanned,
+            cached,
+            skipped,
+        } => {
+            let mut line = format!(
+                "checked {files} files ({binaries} ELF binaries) in {layers} layers: {scanned} read, {cached} from the verdict cache"
+            );
+            if *skipped > 0 {
+                line.push_str(&format!(", {skipped} not readable (zstd)"));
+            }
+            line
+        }
         Event::Exported {
             destination,
             digest,
