@@ -1,9 +1,10 @@
 //! The composition root: the one place where the pipeline is wired.
 //! cli → frontend → (registry: resolve bases) → executor → validate → export.
-//! `commands`: the inspection commands (`hoist parse`, `hoist context`).
+//! `commands`: the inspection commands (`hoist parse`, `hoist context`); `validate`: `hoist validate`.
 
 pub mod cache_repo;
 pub mod commands;
+pub mod validate;
 
 use std::sync::Arc;
 
