@@ -15,7 +15,8 @@ pushes them straight to a registry or writes them as an OCI layout or a docker-a
 The image digest goes to stdout; progress and logs go to stderr.\n\n\
 Exit codes: 0 success; 1 any failure; 3 the image would not run on its platform (a binary built for \
 another architecture, or a missing entrypoint interpreter): nothing was pushed or written; see \
---allow-arch-mismatch."
+--allow-arch-mismatch.\n\n\
+`hoist validate IMAGE` runs the same checks on an existing image, from a registry or an OCI layout."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -28,16 +29,16 @@ pub struct Cli {
 pub enum Command {
     /// Build an image from a Dockerfile and push it or write it out
     Build(BuildArgs),
-    /// Show a Dockerfile's instructions as BuildKit's parser reads them
+    // The three below take `about` from their args struct: a doc comment here would also replace
+    // the struct's `long_about`, and `--help` would lose it.
     Parse(ParseArgs),
-    /// List the files of the build context a build would see, after .dockerignore
     Context(ContextArgs),
-    /// Check an existing image (registry or OCI layout) for binaries that would not run on its platform
     Validate(ValidateArgs),
 }
 
 #[derive(Debug, Args)]
 #[command(
+    about = "Check an existing image (registry or OCI layout) for binaries that would not run on its platform",
     long_about = "Checks an image that is already built — by hoist or anything else — the way `hoist build` \
 checks its own before exporting, without running it: no daemon, no container, nothing executed.\n\n\
 The image is read from a registry (REF) or from an OCI image layout (oci:DIR[:TAG]); for a multi-platform \
@@ -52,7 +53,7 @@ exists, is executable, and has its interpreter: the `#!` line of a script, the d
 Output on stdout: one finding per entry (what, why, the layer that added the file, and a `fix:` line), \
 then `ok: N files checked` or `N findings`. With --json: {\"image\", \"digest\", \"platform\", \
 \"findings\": [{\"kind\", \"path\", \"message\", \"layer\": {\"index\", \"digest\", \"created_by\"}, \
-\"hint\"}], \"files\", \"binaries\", \"ok\"}; kind is one of structure, foreign_binary, \
+\"hint\"}], \"files\", \"binaries\", \"layers\", \"ok\"}; kind is one of structure, foreign_binary, \
 missing_interpreter, missing_loader, entrypoint_not_found, entrypoint_not_executable.\n\n\
 What each layer holds is remembered in the cache directory (`verdicts/`), by layer digest: validating \
 images that share base layers reads those layers once.",
@@ -100,6 +101,7 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 #[command(
+    about = "Show a Dockerfile's instructions as BuildKit's parser reads them",
     long_about = "Parses a Dockerfile as BuildKit's parser does (directives, continuations, flags, heredocs) \
 and prints its instructions to stdout: one `LINE KEYWORD FLAGS ARGS` line each, or, with --json, \
 {\"instructions\":[{\"keyword\",\"flags\",\"args\",\"json\",\"heredocs\",\"start_line\",\"end_line\",\"onbuild\"}]}.\n\n\
@@ -118,6 +120,7 @@ pub struct ParseArgs {
 
 #[derive(Debug, Args)]
 #[command(
+    about = "List the files of the build context a build would see, after .dockerignore",
     long_about = "Lists the files and symlinks of the build context that a build would see once \
 .dockerignore has been applied (`<Dockerfile>.dockerignore` wins over `<DIR>/.dockerignore`): one path \
 relative to DIR per line, sorted, to stdout. Directories are not listed.",

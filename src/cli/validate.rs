@@ -161,6 +161,20 @@ mod tests {
     }
 
     #[test]
+    fn help_keeps_the_long_text_of_every_subcommand() {
+        use clap::CommandFactory;
+        let cli = Cli::command();
+        for name in ["parse", "context", "validate"] {
+            let sub = cli.find_subcommand(name).unwrap();
+            assert!(sub.get_about().is_some(), "{name}");
+            assert!(
+                sub.get_long_about().is_some(),
+                "`hoist {name} --help` lost its text"
+            );
+        }
+    }
+
+    #[test]
     fn errors_name_the_argument() {
         let err = request(&["Bad/Name"]).unwrap_err().to_string();
         assert!(err.starts_with("`Bad/Name` is not an image"), "{err}");
