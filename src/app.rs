@@ -1,9 +1,10 @@
 //! The composition root: the one place where the pipeline is wired.
 //! cli → frontend → (registry: resolve bases) → executor → validate → export.
-//! `commands`: the inspection commands (`hoist parse`, `hoist context`).
+//! `commands`: the inspection commands (`hoist parse`, `hoist context`); `validate`: `hoist validate`.
 
 pub mod cache_repo;
 pub mod commands;
+pub mod validate;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use crate::frontend::dockerfile;
 use crate::image::{BlobStore, ImageSet, Platform, SerializedImage, SerializedIndex};
 use crate::progress::{Event, Reporter};
 use crate::registry::{RegistryClient, RegistryOptions};
+use crate::validate::{ArchitectureError, Report, Verdicts};
 
 /// Builds the requested image and exports it everywhere asked. Returns where it went.
 pub async fn build(
@@ -162,29 +164,47 @@ async fn build_platform(
     };
     let serialized = image.serialize();
     crate::validate::image(&serialized, blobs, platform)?;
-    // Streams every layer once: blocking work, off the runtime's threads.
-    let checked = {
+    // Streams every layer the verdict cache does not know once: blocking work, off the runtime's
+    // threads.
+    let report = {
         let (serialized, blobs, platform) = (serialized.clone(), blobs.clone(), platform.clone());
+        let verdicts = Verdicts::new(req.cache_dir.join("verdicts"));
         tokio::task::spawn_blocking(move || {
-            crate::validate::architecture(&serialized, &blobs, &platform)
+            crate::validate::architecture(&serialized, &blobs, &platform, Some(&verdicts))
         })
         .await
         .context("the validation thread panicked")?
+        .map_err(ArchitectureError::from)?
     };
-    match checked {
-        Err(crate::validate::ArchitectureError::Mismatch { findings, .. })
-            if req.allow_arch_mismatch =>
-        {
-            for finding in findings {
-                reporter.report(Event::Warning {
-                    message: format!("{finding}\n    exported anyway: `--allow-arch-mismatch`"),
-                });
+    reporter.report(checked(&report));
+    if !report.findings.is_empty() {
+        if !req.allow_arch_mismatch {
+            return Err(ArchitectureError::Mismatch {
+                platform: platform.clone(),
+                findings: report.findings,
             }
+            .into());
         }
-        result => result?,
+        for finding in report.findings {
+            reporter.report(Event::Warning {
+                message: format!("{finding}\n    exported anyway: `--allow-arch-mismatch`"),
+            });
+        }
     }
 
     Ok(serialized)
+}
+
+/// The progress event that tells what the architecture check read.
+pub fn checked(report: &Report) -> Event {
+    Event::Checked {
+        files: report.files,
+        binaries: report.binaries,
+        layers: report.layers,
+        scanned: report.scanned,
+        cached: report.cached,
+        skipped: report.skipped,
+    }
 }
 
 /// The `created` timestamp: the epoch as RFC 3339, or now.

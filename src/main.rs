@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use clap::Parser;
 use hoist::cli::args::BuildArgs;
-use hoist::cli::{BuildRequest, Cli, Command, ProgressMode, request::Environment};
+use hoist::cli::request::Environment;
+use hoist::cli::{BuildRequest, Cli, Command, ProgressMode, ValidateArgs, ValidateRequest};
 use hoist::output::Printer;
 
 fn main() -> ExitCode {
@@ -18,6 +19,29 @@ fn main() -> ExitCode {
         Command::Build(args) => build(args),
         Command::Parse(args) => print(hoist::app::commands::parse(&args)),
         Command::Context(args) => print(hoist::app::commands::context(&args)),
+        Command::Validate(args) => validate(args),
+    }
+}
+
+/// The report to stdout; 0 when the image passed, 1 with findings or when it could not be read.
+fn validate(args: ValidateArgs) -> ExitCode {
+    let printer = Arc::new(Printer::new(args.progress.into()));
+    let result = ValidateRequest::from_args(args, &Environment::from_process())
+        .map_err(anyhow::Error::from)
+        .and_then(|req| {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(hoist::app::validate::validate(&req, printer.clone()))
+        });
+    printer.finish();
+    match result {
+        Ok(report) => match print(Ok(report.text)) {
+            code if report.ok => code,
+            _ => ExitCode::FAILURE,
+        },
+        Err(err) => {
+            printer.error(&err);
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -143,6 +143,25 @@ fn plain_line(event: &Event) -> Option<String> {
             digest,
             reason,
         } => format!("{verb} {} skipped: {reason}", short(digest)),
+        Event::Checked {
+            files,
+            binaries,
+            layers,
+            scanned,
+            cached,
+            skipped,
+        } => {
+            let mut line = format!(
+                "checked {} ({}) in {}: {scanned} read, {cached} from the verdict cache",
+                count(*files, "file", "files"),
+                count(*binaries, "ELF binary", "ELF binaries"),
+                count(*layers, "layer", "layers"),
+            );
+            if *skipped > 0 {
+                line.push_str(&format!(", {skipped} not readable (zstd)"));
+            }
+            line
+        }
         Event::Exported {
             destination,
             digest,
@@ -150,6 +169,10 @@ fn plain_line(event: &Event) -> Option<String> {
         Event::Warning { message } => format!("warning: {message}"),
         Event::Info { message } => message.clone(),
     })
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn short(digest: &str) -> &str {

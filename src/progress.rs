@@ -48,6 +48,17 @@ pub enum Event {
         digest: String,
         reason: &'static str,
     },
+    /// The architecture check of an image is done: `files` regular files and `binaries` ELF binaries
+    /// judged over `layers` layers, of which `scanned` were read from their blobs, `cached` came from
+    /// the verdict cache and `skipped` could not be read (zstd).
+    Checked {
+        files: usize,
+        binaries: usize,
+        layers: usize,
+        scanned: usize,
+        cached: usize,
+        skipped: usize,
+    },
     /// A manifest was written somewhere (`destination` is a reference or an output path).
     Exported { destination: String, digest: String },
     /// A warning: something the user should fix, that did not stop the build.

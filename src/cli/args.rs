@@ -15,7 +15,8 @@ pushes them straight to a registry or writes them as an OCI layout or a docker-a
 The image digest goes to stdout; progress and logs go to stderr.\n\n\
 Exit codes: 0 success; 1 any failure; 3 the image would not run on its platform (a binary built for \
 another architecture, or a missing entrypoint interpreter): nothing was pushed or written; see \
---allow-arch-mismatch."
+--allow-arch-mismatch.\n\n\
+`hoist validate IMAGE` runs the same checks on an existing image, from a registry or an OCI layout."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -28,14 +29,79 @@ pub struct Cli {
 pub enum Command {
     /// Build an image from a Dockerfile and push it or write it out
     Build(BuildArgs),
-    /// Show a Dockerfile's instructions as BuildKit's parser reads them
+    // The three below take `about` from their args struct: a doc comment here would also replace
+    // the struct's `long_about`, and `--help` would lose it.
     Parse(ParseArgs),
-    /// List the files of the build context a build would see, after .dockerignore
     Context(ContextArgs),
+    Validate(ValidateArgs),
 }
 
 #[derive(Debug, Args)]
 #[command(
+    about = "Check an existing image (registry or OCI layout) for binaries that would not run on its platform",
+    long_about = "Checks an image that is already built — by hoist or anything else — the way `hoist build` \
+checks its own before exporting, without running it: no daemon, no container, nothing executed.\n\n\
+The image is read from a registry (REF) or from an OCI image layout (oci:DIR[:TAG]); for a multi-platform \
+image, --platform picks the manifest (an image without that platform fails, listing the platforms it \
+offers). Its blobs are downloaded or copied into the cache directory, digests checked.\n\n\
+Checked: the structure (manifest, config and layers agree; the config names the platform); every ELF \
+executable or library in the final filesystem (whiteouts applied) is built for the platform (machine, \
+class, byte order) — a mislabelled image, whose config says amd64 while its binaries are arm64, fails \
+here; and the entrypoint (else the command), found through the image's PATH or from its WorkingDir, \
+exists, is executable, and has its interpreter: the `#!` line of a script, the dynamic loader \
+(PT_INTERP) of an ELF binary.\n\n\
+Output on stdout: one finding per entry (what, why, the layer that added the file, and a `fix:` line), \
+then `ok: N files checked` or `N findings`. With --json: {\"image\", \"digest\", \"platform\", \
+\"findings\": [{\"kind\", \"path\", \"message\", \"layer\": {\"index\", \"digest\", \"created_by\"}, \
+\"hint\"}], \"files\", \"binaries\", \"layers\", \"ok\"}; kind is one of structure, foreign_binary, \
+missing_interpreter, missing_loader, entrypoint_not_found, entrypoint_not_executable.\n\n\
+What each layer holds is remembered in the cache directory (`verdicts/`), by layer digest: validating \
+images that share base layers reads those layers once.",
+    after_help = "Examples:\n  \
+hoist validate registry.example.com/team/app:v1\n  \
+hoist validate --platform linux/arm64 registry.example.com/team/app:v1\n  \
+hoist validate oci:./out:v1 --json | jq '.findings[].path'\n  \
+hoist validate --registry-mirror docker.io=mirror.example.com:5000 node:22-slim\n\n\
+Exit codes:\n  \
+0  the image passed every check\n  \
+1  findings (listed on stdout), or the image could not be read (the reason on stderr, stdout empty)"
+)]
+pub struct ValidateArgs {
+    /// The image: a registry reference REGISTRY/REPOSITORY[:TAG|@DIGEST] (`docker://` allowed), or an
+    /// OCI image layout oci:DIR[:TAG] (TAG may be left out when the layout holds one image)
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// The platform OS/ARCH[/VARIANT] the image must run on; picks the manifest of a multi-platform image
+    #[arg(long, value_name = "PLATFORM", default_value = "linux/amd64")]
+    pub platform: String,
+
+    /// Print one JSON document instead of lines
+    #[arg(long)]
+    pub json: bool,
+
+    /// Reach this registry over plain HTTP or TLS without verification; repeatable.
+    /// Loopback addresses (127.0.0.0/8, ::1, localhost) are always insecure, as with Docker
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+
+    /// Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable.
+    /// A bare MIRROR applies to docker.io (kaniko's form)
+    #[arg(long = "registry-mirror", value_name = "SOURCE=MIRROR")]
+    pub registry_mirrors: Vec<String>,
+
+    /// Where downloaded blobs and layer verdicts are cached [env: HOIST_CACHE_DIR] [default: ~/.cache/hoist]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Progress display on stderr: a bar on a terminal (auto), plain lines, or JSON lines
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: ProgressArg,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Show a Dockerfile's instructions as BuildKit's parser reads them",
     long_about = "Parses a Dockerfile as BuildKit's parser does (directives, continuations, flags, heredocs) \
 and prints its instructions to stdout: one `LINE KEYWORD FLAGS ARGS` line each, or, with --json, \
 {\"instructions\":[{\"keyword\",\"flags\",\"args\",\"json\",\"heredocs\",\"start_line\",\"end_line\",\"onbuild\"}]}.\n\n\
@@ -54,6 +120,7 @@ pub struct ParseArgs {
 
 #[derive(Debug, Args)]
 #[command(
+    about = "List the files of the build context a build would see, after .dockerignore",
     long_about = "Lists the files and symlinks of the build context that a build would see once \
 .dockerignore has been applied (`<Dockerfile>.dockerignore` wins over `<DIR>/.dockerignore`): one path \
 relative to DIR per line, sorted, to stdout. Directories are not listed.",

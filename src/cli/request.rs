@@ -260,17 +260,7 @@ impl BuildRequest {
             .iter()
             .map(|l| key_value("--label", l))
             .collect::<Result<Vec<_>, _>>()?;
-        let mirrors = args
-            .registry_mirrors
-            .iter()
-            .map(|m| match m.split_once('=') {
-                Some((src, dst)) if !src.is_empty() && !dst.is_empty() => {
-                    Ok((src.to_string(), dst.to_string()))
-                }
-                None if !m.is_empty() => Ok(("docker.io".to_string(), m.clone())),
-                _ => Err(RequestError::Mirror(m.clone())),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let mirrors = mirrors(&args.registry_mirrors)?;
         let epoch = match &env.source_date_epoch {
             Some(s) => s
                 .trim()
@@ -283,12 +273,7 @@ impl BuildRequest {
             "now" => CreationTime::Now,
             other => return Err(RequestError::CreationTime(other.to_string())),
         };
-        let cache_dir = match (args.cache_dir, &env.cache_dir, &env.home) {
-            (Some(dir), _, _) => dir,
-            (None, Some(dir), _) => dir.clone(),
-            (None, None, Some(home)) => home.join(".cache").join("hoist"),
-            (None, None, None) => return Err(RequestError::NoCacheDir),
-        };
+        let cache_dir = cache_dir(args.cache_dir, env)?;
         let mut secrets: Vec<SecretSource> = Vec::new();
         for value in &args.secrets {
             let s = secret::parse(value, &env.set_vars).map_err(|e| RequestError::Secret {
@@ -349,6 +334,30 @@ fn parse_output(value: &str) -> Result<Output, RequestError> {
         _ => None,
     }
     .ok_or_else(|| RequestError::Output(value.to_string()))
+}
+
+/// `--registry-mirror` values: `SOURCE=MIRROR`, or a bare `MIRROR` for docker.io (kaniko's form).
+pub(super) fn mirrors(values: &[String]) -> Result<Vec<(String, String)>, RequestError> {
+    values
+        .iter()
+        .map(|m| match m.split_once('=') {
+            Some((src, dst)) if !src.is_empty() && !dst.is_empty() => {
+                Ok((src.to_string(), dst.to_string()))
+            }
+            None if !m.is_empty() => Ok(("docker.io".to_string(), m.clone())),
+            _ => Err(RequestError::Mirror(m.clone())),
+        })
+        .collect()
+}
+
+/// `--cache-dir`, else `HOIST_CACHE_DIR`, else `~/.cache/hoist`.
+pub(super) fn cache_dir(flag: Option<PathBuf>, env: &Environment) -> Result<PathBuf, RequestError> {
+    match (flag, &env.cache_dir, &env.home) {
+        (Some(dir), _, _) => Ok(dir),
+        (None, Some(dir), _) => Ok(dir.clone()),
+        (None, None, Some(home)) => Ok(home.join(".cache").join("hoist")),
+        (None, None, None) => Err(RequestError::NoCacheDir),
+    }
 }
 
 /// `--cache-repo`: a repository; a tag (a `:` after the last `/`) or a digest is an error.

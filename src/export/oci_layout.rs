@@ -15,9 +15,8 @@ use crate::image::{
 };
 use crate::progress::{Event, Reporter};
 
-pub const LAYOUT_FILE: &str = "oci-layout";
+pub use crate::image::layout::{LAYOUT_FILE, REF_NAME};
 pub const LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
-pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
 
 pub struct OciLayout {

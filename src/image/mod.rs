@@ -8,6 +8,7 @@
 pub mod blobs;
 pub mod config;
 pub mod digest;
+pub mod layout;
 pub mod manifest;
 pub mod platform;
 pub mod reference;
@@ -73,6 +74,11 @@ impl SerializedIndex {
 pub enum ImageError {
     #[error("the image config lists {diff_ids} diff_ids but the manifest has {layers} layers")]
     LayerCountMismatch { diff_ids: usize, layers: usize },
+    #[error("the {what} is not valid JSON of an OCI or Docker {what}: {source}")]
+    Json {
+        what: &'static str,
+        source: serde_json::Error,
+    },
 }
 
 impl Image {
@@ -182,6 +188,48 @@ impl Image {
             manifest,
             layers,
         }
+    }
+}
+
+impl SerializedImage {
+    /// An image as another tool wrote it: its manifest and config bytes, unchanged (so that their
+    /// digests are the ones it was published under). The config's diff_ids must match the layers.
+    pub fn from_raw(
+        manifest_bytes: Vec<u8>,
+        config_bytes: Vec<u8>,
+    ) -> Result<SerializedImage, ImageError> {
+        let json = |what| move |source| ImageError::Json { what, source };
+        let manifest: Manifest =
+            serde_json::from_slice(&manifest_bytes).map_err(json("manifest"))?;
+        let config: ImageConfig = serde_json::from_slice(&config_bytes).map_err(json("config"))?;
+        if config.rootfs.diff_ids.len() != manifest.layers.len() {
+            return Err(ImageError::LayerCountMismatch {
+                diff_ids: config.rootfs.diff_ids.len(),
+                layers: manifest.layers.len(),
+            });
+        }
+        let layers = manifest
+            .layers
+            .iter()
+            .zip(&config.rootfs.diff_ids)
+            .map(|(descriptor, diff_id)| Layer {
+                descriptor: descriptor.clone(),
+                diff_id: diff_id.clone(),
+            })
+            .collect();
+        let media_type = manifest
+            .media_type
+            .as_deref()
+            .unwrap_or(media_type::OCI_MANIFEST);
+        let mut descriptor = Descriptor::of_bytes(media_type, &manifest_bytes);
+        descriptor.platform = Some(config.platform());
+        Ok(SerializedImage {
+            config_bytes,
+            config: manifest.config,
+            manifest_bytes,
+            manifest: descriptor,
+            layers,
+        })
     }
 }
 

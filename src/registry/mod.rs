@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 pub use error::RegistryError;
 
-use crate::image::{BlobStore, Descriptor, Image, Platform, Reference, SerializedImage};
+use crate::image::{BlobStore, Descriptor, Image, Manifest, Platform, Reference, SerializedImage};
 use crate::progress::Reporter;
 
 /// How to reach registries.
@@ -65,7 +65,40 @@ impl RegistryClient {
         blobs: &BlobStore,
         reporter: &dyn Reporter,
     ) -> Result<Image, RegistryError> {
-        pull::pull(self, reference, platform, blobs, reporter).await
+        let strict = pull::PlatformCheck::Strict;
+        let (image, _) = pull::pull(self, reference, platform, blobs, reporter, strict).await?;
+        Ok(image)
+    }
+
+    /// Like [`RegistryClient::pull`], for an image to judge rather than build on: its manifest and
+    /// config bytes as published (their digests are the image's), and an image whose config names
+    /// another platform than `platform` is returned, not refused. An index still resolves to
+    /// `platform`, or fails listing the platforms it offers.
+    pub async fn pull_as_published(
+        &self,
+        reference: &Reference,
+        platform: &Platform,
+        blobs: &BlobStore,
+        reporter: &dyn Reporter,
+    ) -> Result<SerializedImage, RegistryError> {
+        let as_published = pull::PlatformCheck::AsPublished;
+        let (_, manifest_bytes) =
+            pull::pull(self, reference, platform, blobs, reporter, as_published).await?;
+        let protocol = |reason: String| RegistryError::Protocol {
+            host: reference.registry().to_string(),
+            what: reference.to_string(),
+            reason,
+        };
+        let manifest: Manifest =
+            serde_json::from_slice(&manifest_bytes).map_err(|e| protocol(e.to_string()))?;
+        let config_bytes =
+            blobs
+                .read(&manifest.config.digest)
+                .map_err(|source| RegistryError::Blob {
+                    reference: reference.to_string(),
+                    source,
+                })?;
+        SerializedImage::from_raw(manifest_bytes, config_bytes).map_err(|e| protocol(e.to_string()))
     }
 
     /// Pushes the image's blobs and manifest, then tags it with every reference's tag. Returns the

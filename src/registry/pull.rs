@@ -31,13 +31,23 @@ struct Puller<'a> {
     reporter: &'a dyn Reporter,
 }
 
+/// Whether the config's platform must satisfy the one asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlatformCheck {
+    /// A base image: another platform's image is an error.
+    Strict,
+    /// An image to judge: returned as published, whatever its config says.
+    AsPublished,
+}
+
 pub async fn pull(
     registry: &RegistryClient,
     reference: &Reference,
     platform: &Platform,
     blobs: &BlobStore,
     reporter: &dyn Reporter,
-) -> Result<Image, RegistryError> {
+    check: PlatformCheck,
+) -> Result<(Image, Vec<u8>), RegistryError> {
     let name = pull_registry(registry.options(), reference.registry());
     let host = api_host(name).to_string();
     let (base, verify) = registry.http.base(&host).await;
@@ -73,24 +83,26 @@ pub async fn pull(
         blobs,
         reporter,
     };
-    let image = puller.run(platform, &host, &base).await?;
+    let (image, manifest_bytes) = puller.run(platform, check, &host, &base).await?;
     for layer in image.layers() {
         registry
             .http
             .remember_origin(&layer.descriptor.digest, name, reference.repository());
     }
-    Ok(image)
+    Ok((image, manifest_bytes))
 }
 
 impl Puller<'_> {
+    /// The image and the bytes of its (platform's) manifest.
     async fn run(
         &self,
         platform: &Platform,
+        check: PlatformCheck,
         host: &str,
         base: &str,
-    ) -> Result<Image, RegistryError> {
+    ) -> Result<(Image, Vec<u8>), RegistryError> {
         let err = |e| client_error(self.reference, host, base, e);
-        let (bytes, digest) = self
+        let (bytes, _) = self
             .client
             .pull_manifest_raw(&self.remote, &self.auth, media_type::ACCEPT_MANIFESTS)
             .await
@@ -98,8 +110,8 @@ impl Puller<'_> {
         if let Some(wanted) = self.reference.digest() {
             check_digest(self.reference, wanted, &bytes)?;
         }
-        let manifest = match self.parse(&bytes, host)? {
-            AnyManifest::Image(m) => m,
+        let (manifest, manifest_bytes) = match self.parse(&bytes, host)? {
+            AnyManifest::Image(m) => (m, bytes),
             AnyManifest::Index(index) => {
                 let chosen =
                     index
@@ -117,7 +129,7 @@ impl Puller<'_> {
                     .map_err(err)?;
                 check_digest(self.reference, &chosen.digest, &bytes)?;
                 match self.parse(&bytes, host)? {
-                    AnyManifest::Image(m) => m,
+                    AnyManifest::Image(m) => (m, bytes),
                     AnyManifest::Index(_) => {
                         return Err(RegistryError::Protocol {
                             host: host.to_string(),
@@ -128,7 +140,6 @@ impl Puller<'_> {
                 }
             }
         };
-        let _ = digest;
         self.fetch(&manifest.config, host, base).await?;
         let config_bytes = self
             .blobs
@@ -141,7 +152,7 @@ impl Puller<'_> {
                 reason: e.to_string(),
             })?;
         let actual = config.platform();
-        if !actual.satisfies(platform) {
+        if check == PlatformCheck::Strict && !actual.satisfies(platform) {
             return Err(RegistryError::PlatformMismatch {
                 reference: self.reference.to_string(),
                 wanted: platform.to_string(),
@@ -166,11 +177,12 @@ impl Puller<'_> {
                 diff_id: diff_id.clone(),
             })
             .collect();
-        Image::from_parts(config, layers).map_err(|e| RegistryError::Protocol {
+        let image = Image::from_parts(config, layers).map_err(|e| RegistryError::Protocol {
             host: host.to_string(),
             what: self.reference.to_string(),
             reason: e.to_string(),
-        })
+        })?;
+        Ok((image, manifest_bytes.to_vec()))
     }
 
     fn parse(&self, bytes: &[u8], host: &str) -> Result<AnyManifest, RegistryError> {

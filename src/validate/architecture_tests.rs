@@ -1,4 +1,5 @@
 use super::super::elf::fake;
+use super::super::scan::normalize;
 use super::*;
 use crate::image::{Descriptor, Digest, History, Image, Layer, media_type};
 
@@ -36,10 +37,14 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     g.finish().unwrap()
 }
 
-/// Builds an image from `layers`, each named by the instruction that added it, and runs the check.
-fn findings(layers: &[(&str, Vec<u8>)], entrypoint: Option<&str>, arch: &str) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let blobs = BlobStore::open(dir.path()).unwrap();
+/// An image of `layers`, each named by the instruction that added it, in a blob store under `dir`.
+fn image(
+    dir: &std::path::Path,
+    layers: &[(&str, Vec<u8>)],
+    change: impl FnOnce(&mut crate::image::ContainerConfig),
+    arch: &str,
+) -> (SerializedImage, BlobStore) {
+    let blobs = BlobStore::open(dir.join("blobs")).unwrap();
     let platform = Platform::normalized("linux", arch, None);
     let mut image = Image::empty(&platform);
     for (i, (created_by, tar)) in layers.iter().enumerate() {
@@ -56,13 +61,42 @@ fn findings(layers: &[(&str, Vec<u8>)], entrypoint: Option<&str>, arch: &str) ->
         };
         image = image.with_layer(layer, history);
     }
-    if let Some(e) = entrypoint {
-        image = image.with_config(|c| c.entrypoint = Some(vec![e.to_string()]));
-    }
-    check(&image.serialize(), &blobs, &platform)
+    (image.with_config(change).serialize(), blobs)
+}
+
+/// Every finding of the check as `hoist validate` runs it.
+fn report(
+    layers: &[(&str, Vec<u8>)],
+    change: impl FnOnce(&mut crate::image::ContainerConfig),
+    verdicts: Option<&Verdicts>,
+) -> Report {
+    let dir = tempfile::tempdir().unwrap();
+    let (image, blobs) = image(dir.path(), layers, change, "amd64");
+    check(
+        &image,
+        &blobs,
+        &Platform::linux_amd64(),
+        verdicts,
+        Origin::Existing,
+    )
+    .unwrap()
+}
+
+/// The build's findings, rendered as the build shows them.
+fn findings(layers: &[(&str, Vec<u8>)], entrypoint: Option<&str>, arch: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let (image, blobs) = image(
+        dir.path(),
+        layers,
+        |c| c.entrypoint = entrypoint.map(|e| vec![e.to_string()]),
+        arch,
+    );
+    let platform = Platform::normalized("linux", arch, None);
+    crate::validate::architecture(&image, &blobs, &platform, None)
         .unwrap()
+        .findings
         .into_iter()
-        .map(|f| format!("{}\nhint: {}", f.message, f.hint))
+        .map(|f| format!("{f}\nhint: {}", f.hint))
         .collect()
 }
 
@@ -216,4 +250,172 @@ fn loader_and_entrypoint_resolve_through_symlinks() {
     ]);
     let found = findings(&[base(), ("COPY . /", app)], Some("app"), "amd64");
     assert!(found.is_empty(), "{found:?}");
+}
+
+fn kinds(report: &Report) -> Vec<(Kind, Option<&str>)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.path.as_deref()))
+        .collect()
+}
+
+#[test]
+fn entrypoint_not_found_through_path_or_by_its_path() {
+    let r = report(&[base()], |c| c.entrypoint = Some(vec!["app".into()]), None);
+    assert_eq!(kinds(&r), [(Kind::EntrypointNotFound, Some("app"))]);
+    assert!(
+        r.findings[0]
+            .message
+            .contains("executable file not found in $PATH")
+    );
+    let r = report(
+        &[base()],
+        |c| c.cmd = Some(vec!["/app/missing".into(), "--flag".into()]),
+        None,
+    );
+    assert_eq!(
+        kinds(&r),
+        [(Kind::EntrypointNotFound, Some("/app/missing"))]
+    );
+    assert!(r.findings[0].message.contains("command (`Cmd`)"));
+    // The busybox shell through the default PATH, and through a symlink, is found.
+    let r = report(&[base()], |c| c.cmd = Some(vec!["sh".into()]), None);
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+}
+
+#[test]
+fn entrypoint_without_x_bit_or_a_directory_is_not_executable() {
+    let script = layer_tar(&[E::File("app/run.sh", 0o644, b"#!/bin/sh\necho hi\n")]);
+    let r = report(
+        &[base(), ("COPY run.sh /app/", script)],
+        |c| c.entrypoint = Some(vec!["/app/run.sh".into()]),
+        None,
+    );
+    assert_eq!(
+        kinds(&r),
+        [(Kind::EntrypointNotExecutable, Some("/app/run.sh"))]
+    );
+    let f = &r.findings[0];
+    assert!(f.message.contains("mode is 0644"), "{}", f.message);
+    assert!(f.message.contains("permission denied"), "{}", f.message);
+    assert_eq!(f.layer.as_ref().map(|l| l.index), Some(2));
+    let r = report(
+        &[base()],
+        |c| c.entrypoint = Some(vec!["/bin".into()]),
+        None,
+    );
+    assert_eq!(kinds(&r), [(Kind::EntrypointNotExecutable, Some("/bin"))]);
+    // The build does not judge the entrypoint's presence or mode.
+    let dir = tempfile::tempdir().unwrap();
+    let (image, blobs) = image(
+        dir.path(),
+        &[base()],
+        |c| c.entrypoint = Some(vec!["/bin".into()]),
+        "amd64",
+    );
+    let build =
+        crate::validate::architecture(&image, &blobs, &Platform::linux_amd64(), None).unwrap();
+    assert!(build.findings.is_empty());
+}
+
+#[test]
+fn relative_entrypoint_resolves_from_the_working_dir() {
+    let script = layer_tar(&[E::File("srv/run.sh", 0o755, b"#!/bin/sh\n")]);
+    let r = report(
+        &[base(), ("COPY run.sh /srv/", script)],
+        |c| {
+            c.working_dir = Some("/srv".into());
+            c.entrypoint = Some(vec!["./run.sh".into()]);
+        },
+        None,
+    );
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+}
+
+#[test]
+fn report_counts_files_binaries_and_layers() {
+    let arm = fake(183, true, 2, None);
+    let tool = layer_tar(&[
+        E::File("bin/tool", 0o755, &arm),
+        E::File("etc/motd", 0o644, b"hi"),
+    ]);
+    let r = report(&[base(), ("COPY tool /bin/tool", tool)], |_| {}, None);
+    assert_eq!((r.files, r.binaries, r.layers), (3, 2, 2));
+    assert_eq!((r.scanned, r.cached, r.skipped), (2, 0, 0));
+    let f = &r.findings[0];
+    assert_eq!(
+        (f.kind, f.path.as_deref()),
+        (Kind::ForeignBinary, Some("/bin/tool"))
+    );
+    assert!(f.message.contains("arm64 (aarch64)"), "{}", f.message);
+    assert!(f.hint.contains("--platform linux/arm64"), "{}", f.hint);
+    assert_eq!(
+        f.layer.as_ref().and_then(|l| l.created_by.as_deref()),
+        Some("COPY tool /bin/tool")
+    );
+}
+
+#[test]
+fn verdicts_spare_reading_a_layer_again() {
+    let cache = tempfile::tempdir().unwrap();
+    let verdicts = Verdicts::new(cache.path().join("verdicts"));
+    let arm = fake(183, true, 2, None);
+    let tool = || layer_tar(&[E::File("bin/tool", 0o755, &arm)]);
+    let first = report(
+        &[base(), ("COPY tool /bin/tool", tool())],
+        |_| {},
+        Some(&verdicts),
+    );
+    assert_eq!((first.scanned, first.cached), (2, 0));
+    let again = report(
+        &[base(), ("COPY tool /bin/tool", tool())],
+        |_| {},
+        Some(&verdicts),
+    );
+    assert_eq!((again.scanned, again.cached), (0, 2));
+    assert_eq!(again.findings, first.findings);
+    assert_eq!((again.files, again.binaries), (first.files, first.binaries));
+}
+
+#[test]
+fn a_cached_layer_is_still_subject_to_later_whiteouts() {
+    let cache = tempfile::tempdir().unwrap();
+    let verdicts = Verdicts::new(cache.path().join("verdicts"));
+    let arm = fake(183, true, 2, None);
+    let tool = || {
+        layer_tar(&[
+            E::File("opt/x/bin/tool", 0o755, &arm),
+            E::File("bin/gone", 0o755, &arm),
+        ])
+    };
+    // The layer's verdict is cached while it holds two foreign binaries...
+    let flagged = report(&[base(), ("COPY . /", tool())], |_| {}, Some(&verdicts));
+    assert_eq!(flagged.findings.len(), 2, "{:?}", flagged.findings);
+    // ...and an image that deletes them in a later layer is clean, with that layer from the cache.
+    let cleanup = layer_tar(&[
+        E::File("bin/.wh.gone", 0o644, b""),
+        E::File("opt/x/.wh..wh..opq", 0o644, b""),
+    ]);
+    let clean = report(
+        &[base(), ("COPY . /", tool()), ("RUN rm", cleanup)],
+        |_| {},
+        Some(&verdicts),
+    );
+    assert_eq!((clean.scanned, clean.cached), (1, 2));
+    assert!(clean.findings.is_empty(), "{:?}", clean.findings);
+}
+
+#[test]
+fn an_unreadable_verdict_is_read_again() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("verdicts");
+    let verdicts = Verdicts::new(&dir);
+    report(&[base()], |_| {}, Some(&verdicts));
+    for file in std::fs::read_dir(&dir).unwrap() {
+        std::fs::write(file.unwrap().path(), b"{not json").unwrap();
+    }
+    let r = report(&[base()], |_| {}, Some(&verdicts));
+    assert_eq!((r.scanned, r.cached), (1, 0));
+    assert_eq!(r.files, 1);
 }

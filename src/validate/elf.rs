@@ -12,7 +12,7 @@ const ET_DYN: u16 = 3;
 const PT_INTERP: u32 = 3;
 
 /// What an ELF header says about the machine a file runs on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Elf {
     pub class64: bool,
     pub little_endian: bool,
@@ -140,6 +140,25 @@ pub fn machine_name(elf: &Elf) -> String {
         (243, false) => "riscv32".into(),
         (8, _) => "mips".into(),
         (m, _) => format!("ELF machine {m}"),
+    }
+}
+
+/// The machine name the kernel reports (`uname -m`) for an ELF machine, for messages: what `file` and
+/// `readelf` users recognise.
+pub fn kernel_name(elf: &Elf) -> String {
+    match (elf.machine, elf.class64) {
+        (62, _) => "x86-64".into(),
+        (183, _) => "aarch64".into(),
+        (40, _) => "arm".into(),
+        (3, _) => "i386".into(),
+        (21, true) if elf.little_endian => "ppc64le".into(),
+        (21, true) => "ppc64".into(),
+        (20, _) => "ppc".into(),
+        (22, true) => "s390x".into(),
+        (243, true) => "riscv64".into(),
+        (243, false) => "riscv32".into(),
+        (8, _) => "mips".into(),
+        (m, _) => format!("e_machine {m}"),
     }
 }
 

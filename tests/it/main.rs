@@ -20,3 +20,4 @@ mod rootless_support;
 mod run;
 mod run_fixtures;
 mod support_smoke;
+mod validate;

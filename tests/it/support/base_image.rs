@@ -86,8 +86,18 @@ fn applets(busybox: &Path) -> Vec<String> {
     applets
 }
 
+/// The busybox layer with `binary` as `/bin/busybox` (the applet list comes from this machine's
+/// busybox, which can run): how the arm64 fixtures are made.
+pub fn busybox_tar(binary: &Path) -> Vec<u8> {
+    layer_tar_with(&busybox_binary(), binary)
+}
+
 /// The uncompressed layer: deterministic (sorted, mtime 0, root-owned except `/home/app`).
 fn layer_tar(busybox: &Path) -> Vec<u8> {
+    layer_tar_with(busybox, busybox)
+}
+
+fn layer_tar_with(busybox: &Path, binary: &Path) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     let dir = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, owner: u64| {
         let mut h = header(tar::EntryType::Directory, mode, 0);
@@ -128,7 +138,7 @@ fn layer_tar(busybox: &Path) -> Vec<u8> {
             dir(&mut b, "home/app", 0o755, 1000);
         }
     }
-    let binary = std::fs::read(busybox).unwrap();
+    let binary = std::fs::read(binary).unwrap();
     file(&mut b, "bin/busybox", 0o755, &binary);
     file(&mut b, "etc/group", 0o644, GROUP.as_bytes());
     file(&mut b, "etc/passwd", 0o644, PASSWD.as_bytes());

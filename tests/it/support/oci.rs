@@ -167,6 +167,22 @@ impl LayoutWriter {
     /// container config `config` (`Env`, `Cmd`, ...), created at the epoch, and tags it `tag`.
     /// Returns the manifest digest.
     pub fn image(&mut self, tag: &str, layers: &[Layer], config: Value) -> String {
+        self.image_for(tag, "amd64", layers, config)
+    }
+
+    /// [`LayoutWriter::image`] for a linux/`arch` image (what its config and descriptor say, whatever
+    /// its layers hold).
+    pub fn image_for(&mut self, tag: &str, arch: &str, layers: &[Layer], config: Value) -> String {
+        let mut descriptor = self.manifest(arch, layers, config);
+        descriptor["annotations"] = json!({ "org.opencontainers.image.ref.name": tag });
+        let digest = descriptor["digest"].as_str().unwrap().to_string();
+        self.manifests.push(descriptor);
+        digest
+    }
+
+    /// Writes the config and manifest of a linux/`arch` image, untagged; returns the manifest's
+    /// descriptor (with its platform) for [`LayoutWriter::index`].
+    pub fn manifest(&self, arch: &str, layers: &[Layer], config: Value) -> Value {
         let history: Vec<Value> = layers
             .iter()
             .map(|l| json!({ "created": "1970-01-01T00:00:00Z", "created_by": l.created_by }))
@@ -174,7 +190,7 @@ impl LayoutWriter {
         let diff_ids: Vec<&str> = layers.iter().map(|l| l.diff_id.as_str()).collect();
         let config = json!({
             "created": "1970-01-01T00:00:00Z",
-            "architecture": "amd64",
+            "architecture": arch,
             "os": "linux",
             "config": config,
             "rootfs": { "type": "layers", "diff_ids": diff_ids },
@@ -202,14 +218,30 @@ impl LayoutWriter {
             "layers": layer_descriptors
         });
         let manifest = self.blob(&serde_json::to_vec(&manifest).unwrap());
-        self.manifests.push(json!({
+        json!({
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "digest": manifest.digest,
             "size": manifest.size,
-            "annotations": { "org.opencontainers.image.ref.name": tag },
-            "platform": { "architecture": "amd64", "os": "linux" }
+            "platform": { "architecture": arch, "os": "linux" }
+        })
+    }
+
+    /// Writes an image index of `manifests` (a multi-platform image) and tags it `tag`. Returns the
+    /// index digest.
+    pub fn index(&mut self, tag: &str, manifests: Vec<Value>) -> String {
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": manifests
+        });
+        let index = self.blob(&serde_json::to_vec(&index).unwrap());
+        self.manifests.push(json!({
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": index.digest,
+            "size": index.size,
+            "annotations": { "org.opencontainers.image.ref.name": tag }
         }));
-        manifest.digest
+        index.digest
     }
 
     /// Writes `index.json` (every tagged image) and `oci-layout`.

@@ -1,0 +1,89 @@
+//! The verdict cache: what [`super::scan::layer`] read from a layer, kept on disk so that a layer is read
+//! once — a base image's layers on its first build, not on every rebuild or every `hoist validate`.
+//!
+//! A verdict is keyed by the layer's blob digest and diff_id (and the format version): the blob digest
+//! was checked when the blob entered the blob store, so the verdict describes the bytes the digest names.
+//! It holds every entry of the layer, not only its foreign binaries: the entrypoint's `PATH` lookup, its
+//! interpreter and later layers' whiteouts all need the paths of lower layers. It does not depend on the
+//! platform, so one read serves every platform the layer is checked for.
+//!
+//! Files: `DIR/<sha256 of the key>.json`, written to a temporary file and renamed into place. A verdict
+//! that cannot be read, or names another layer, is ignored and the layer read again.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::scan::Op;
+use crate::image::{Digest, Layer};
+
+/// Bump when [`Op`] or what the scan keeps changes: old verdicts are then never read.
+const FORMAT: u32 = 1;
+
+/// A directory of verdicts, e.g. `$HOIST_CACHE_DIR/verdicts`.
+#[derive(Clone, Debug)]
+pub struct Verdicts {
+    dir: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct Stored {
+    format: u32,
+    digest: Digest,
+    diff_id: Digest,
+    ops: Vec<Op>,
+}
+
+#[derive(Serialize)]
+struct ToStore<'a> {
+    format: u32,
+    digest: &'a Digest,
+    diff_id: &'a Digest,
+    ops: &'a [Op],
+}
+
+impl Verdicts {
+    pub fn new(dir: impl Into<PathBuf>) -> Verdicts {
+        Verdicts { dir: dir.into() }
+    }
+
+    fn file(&self, layer: &Layer) -> PathBuf {
+        let key = format!(
+            "hoist verdict {FORMAT}\n{}\n{}\n",
+            layer.descriptor.digest, layer.diff_id
+        );
+        self.dir
+            .join(format!("{}.json", Digest::of(key.as_bytes()).hex()))
+    }
+
+    /// The ops of `layer`, when an earlier check stored them.
+    pub fn get(&self, layer: &Layer) -> Option<Vec<Op>> {
+        let bytes = std::fs::read(self.file(layer)).ok()?;
+        let stored: Stored = serde_json::from_slice(&bytes).ok()?;
+        (stored.format == FORMAT
+            && stored.digest == layer.descriptor.digest
+            && stored.diff_id == layer.diff_id)
+            .then_some(stored.ops)
+    }
+
+    /// Stores the ops of `layer`. A cache: when it cannot be written, the next check reads the layer
+    /// again, so failures are not errors.
+    pub fn put(&self, layer: &Layer, ops: &[Op]) {
+        let stored = ToStore {
+            format: FORMAT,
+            digest: &layer.descriptor.digest,
+            diff_id: &layer.diff_id,
+            ops,
+        };
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(&self.dir)?;
+            let tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
+            let mut out = std::io::BufWriter::new(tmp);
+            serde_json::to_writer(&mut out, &stored)?;
+            let tmp = out.into_inner().map_err(|e| e.into_error())?;
+            tmp.persist(self.file(layer)).map_err(|e| e.error)?;
+            Ok(())
+        };
+        let _ = write();
+    }
+}
