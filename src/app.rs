@@ -1,9 +1,10 @@
 //! The composition root: the one place where the pipeline is wired.
 //! cli → frontend → (registry: resolve bases) → executor → validate → export.
-//! `commands`: the inspection commands (`hoist parse`, `hoist context`).
+//! `commands`: the inspection commands (`hoist parse`, `hoist context`); `login`: `hoist login`/`logout`.
 
 pub mod cache_repo;
 pub mod commands;
+pub mod login;
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use crate::export::{Exported, Exporter, registry::RegistryExporter};
 use crate::frontend::dockerfile;
 use crate::image::{BlobStore, ImageSet};
 use crate::progress::{Event, Reporter};
-use crate::registry::{RegistryClient, RegistryOptions};
+use crate::registry::{CredentialEnv, RegistryClient, RegistryOptions};
 
 /// Builds the requested image and exports it everywhere asked. Returns where it went.
 pub async fn build(
@@ -31,7 +32,12 @@ pub async fn build(
     let registry = RegistryClient::new(RegistryOptions {
         insecure: req.insecure_registries.clone(),
         mirrors: req.mirrors.clone(),
+        destinations: req.destinations(),
+        credentials: CredentialEnv::from_process(),
     })?;
+    if let Some(login) = &req.login {
+        registry.login(&login.registry, &login.username, login.password.expose());
+    }
 
     let input = dockerfile::Input {
         dockerfile: req.dockerfile.clone(),

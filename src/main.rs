@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use hoist::cli::args::BuildArgs;
-use hoist::cli::{BuildRequest, Cli, Command, ProgressMode, request::Environment};
+use hoist::cli::{BuildRequest, Cli, Command, Login, Logout, ProgressMode, request::Environment};
 use hoist::output::Printer;
 
 fn main() -> ExitCode {
@@ -18,6 +18,37 @@ fn main() -> ExitCode {
         Command::Build(args) => build(args),
         Command::Parse(args) => print(hoist::app::commands::parse(&args)),
         Command::Context(args) => print(hoist::app::commands::context(&args)),
+        Command::Login(args) => report(
+            Login::from_args(&args, &mut std::io::stdin().lock())
+                .map_err(anyhow::Error::from)
+                .and_then(|login| {
+                    let insecure = &args.insecure_registries;
+                    block_on(hoist::app::login::login(&login, insecure))
+                }),
+        ),
+        Command::Logout(args) => report(
+            Logout::from_args(&args)
+                .map_err(anyhow::Error::from)
+                .and_then(|logout| block_on(hoist::app::login::logout(&logout))),
+        ),
+    }
+}
+
+fn block_on<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Runtime::new()?.block_on(future)
+}
+
+/// A message to stderr, or the error.
+fn report(result: anyhow::Result<String>) -> ExitCode {
+    match result {
+        Ok(message) => {
+            eprintln!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            Printer::new(ProgressMode::Plain).error(&err);
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -35,7 +66,8 @@ fn print(result: anyhow::Result<String>) -> ExitCode {
 
 fn build(args: BuildArgs) -> ExitCode {
     let printer = Arc::new(Printer::new(args.progress.into()));
-    let result = BuildRequest::from_args(args, &Environment::from_process())
+    let stdin = &mut std::io::stdin().lock();
+    let result = BuildRequest::from_args(args, &Environment::from_process(), stdin)
         .map_err(anyhow::Error::from)
         .and_then(|req| {
             let runtime = tokio::runtime::Runtime::new()?;

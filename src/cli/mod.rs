@@ -1,11 +1,13 @@
 //! The command line: clap types only (`args`), and their translation into validated requests (`request`,
-//! with `secret` for `--secret` values).
+//! with `secret` for `--secret` values and `login` for passwords, `hoist login` and `hoist logout`).
 //! Flags follow `docker build`, kaniko and `cpln image build` where those tools have a name for the thing.
 
 pub mod args;
+pub mod login;
 pub mod request;
 pub mod secret;
 
-pub use args::{Cli, Command, ContextArgs, ParseArgs};
+pub use args::{Cli, Command, ContextArgs, LoginArgs, LogoutArgs, ParseArgs};
+pub use login::{Login, Logout, Password};
 pub use request::{BuildRequest, CreationTime, Output, ProgressMode, RequestError, Sandbox};
 pub use secret::{SecretFrom, SecretSource};
