@@ -20,7 +20,7 @@ pub async fn login(login: &Login, insecure: &[String]) -> anyhow::Result<String>
         .await?;
     Ok(match stored {
         Stored::File(path) => format!(
-            "logged in to `{}` as `{}`\nwarning: the password is stored unencrypted in `{}`; a credential helper (`credsStore` in that file) keeps it out of it",
+            "logged in to `{}` as `{}`\nwarning: the password is stored unencrypted in `{}`\nhint: a credential helper keeps it out of that file: set `credsStore` there (e.g. `pass` or `secretservice`) and log in again",
             login.registry,
             login.username,
             path.display()

@@ -312,7 +312,7 @@ impl Http {
                     .and_then(|v| v.to_str().ok())
                     .and_then(Challenge::parse);
                 let Some(challenge) = challenge else {
-                    return Err(denied(registry, host, status, url, &method, None));
+                    return Err(denied(registry, scope, status, url, host, None));
                 };
                 let found = self.credentials(registry, scope_repository(scope)).await?;
                 used = found.as_ref().map(|f| f.origin.to_string());
@@ -332,13 +332,13 @@ impl Http {
                         reason,
                     })?;
                 if answer.is_none() {
-                    return Err(denied(registry, host, status, url, &method, used));
+                    return Err(denied(registry, scope, status, url, host, used));
                 }
                 attempt -= 1;
                 continue;
             }
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                return Err(denied(registry, host, status, url, &method, used));
+                return Err(denied(registry, scope, status, url, host, used));
             }
             if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
                 && attempt < ATTEMPTS
@@ -376,29 +376,33 @@ fn scope_repository(scope: &str) -> &str {
 
 fn denied(
     registry: &str,
-    host: &str,
+    scope: &str,
     status: StatusCode,
     url: &str,
-    method: &Method,
+    host: &str,
     credentials: Option<String>,
 ) -> RegistryError {
-    let what = url
-        .split_once("/v2/")
-        .map_or(url, |(_, path)| path)
-        .split(['?'])
+    // The repository the request was for (as the scope names it), else the URL's path.
+    let what = match scope_repository(scope) {
+        "" => url
+            .split_once("/v2/")
+            .map_or(url, |(_, path)| path)
+            .split(['?'])
+            .next()
+            .unwrap_or(url),
+        repository => repository,
+    };
+    let pushing = scope
+        .split(' ')
         .next()
-        .unwrap_or(url)
-        .to_string();
+        .and_then(|s| s.rsplit_once(':'))
+        .is_some_and(|(_, actions)| actions.split(',').any(|a| a == "push"));
     RegistryError::Denied {
         registry: registry.to_string(),
         host: host.to_string(),
         status: status.as_u16(),
-        what,
-        action: if *method == Method::GET || *method == Method::HEAD {
-            "pull"
-        } else {
-            "push to"
-        },
+        what: what.to_string(),
+        action: if pushing { "push to" } else { "pull" },
         credentials,
     }
 }
@@ -419,5 +423,50 @@ pub async fn unexpected(
         url: url.to_string(),
         status,
         body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denied_names_the_repository_the_action_and_the_credentials() {
+        assert_eq!(
+            scope_repository("repository:team/app:pull,push repository:base:pull"),
+            "team/app"
+        );
+        assert_eq!(scope_repository(""), "");
+        let err = denied(
+            "docker.io",
+            "repository:team/app:pull,push",
+            StatusCode::UNAUTHORIZED,
+            "https://registry-1.docker.io/v2/team/app/blobs/sha256:00",
+            "registry-1.docker.io",
+            Some("`HOIST_TOKEN`".into()),
+        )
+        .to_string();
+        assert!(
+            err.starts_with(
+                "registry `registry-1.docker.io` refused access (401) to `team/app` with the credentials from `HOIST_TOKEN`"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("hoist login docker.io"), "{err}");
+        assert!(err.contains("may push to `team/app`"), "{err}");
+        let err = denied(
+            "127.0.0.1:5000",
+            "repository:base:pull",
+            StatusCode::FORBIDDEN,
+            "http://127.0.0.1:5000/v2/base/manifests/v1",
+            "127.0.0.1:5000",
+            None,
+        )
+        .to_string();
+        assert!(
+            err.contains("without credentials (none found for `127.0.0.1:5000`)"),
+            "{err}"
+        );
+        assert!(err.contains("may pull `base`"), "{err}");
     }
 }
