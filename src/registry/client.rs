@@ -282,7 +282,9 @@ impl Http {
         loop {
             attempt += 1;
             let mut req = self.client(verify).request(method.clone(), url);
-            if let Some(auth) = self.tokens.get(host, scope) {
+            let cached = self.tokens.get(host, scope);
+            let authorized = cached.is_some();
+            if let Some(auth) = cached {
                 req = req.header(header::AUTHORIZATION, auth);
             }
             let result = build(req)?.send().await;
@@ -338,6 +340,11 @@ impl Http {
                 continue;
             }
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                if used.is_none() && authorized {
+                    // Authorized with a token an earlier request obtained: name its credentials.
+                    let found = self.credentials(registry, scope_repository(scope)).await?;
+                    used = found.map(|f| f.origin.to_string());
+                }
                 return Err(denied(registry, scope, status, url, host, used));
             }
             if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
