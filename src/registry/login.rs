@@ -6,7 +6,8 @@
 
 use std::path::PathBuf;
 
-use super::credentials::docker_config::{ConfigEdit, server_url};
+use super::credentials::config_edit::ConfigEdit;
+use super::credentials::docker_config::server_url;
 use super::credentials::{CredentialError, Credentials, helper};
 use super::{RegistryClient, RegistryError};
 

@@ -16,6 +16,7 @@
 //! an error, and `Debug` redacts them.
 
 pub mod auth_file;
+pub mod config_edit;
 pub mod docker_config;
 pub mod helper;
 
