@@ -1,9 +1,11 @@
 //! The composition root: the one place where the pipeline is wired.
 //! cli → frontend → (registry: resolve bases) → executor → validate → export.
-//! `commands`: the inspection commands (`hoist parse`, `hoist context`); `validate`: `hoist validate`.
+//! `commands`: the inspection commands (`hoist parse`, `hoist context`); `validate`: `hoist validate`;
+//! `login`: `hoist login`/`logout`.
 
 pub mod cache_repo;
 pub mod commands;
+pub mod login;
 pub mod validate;
 
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use crate::export::{Exported, Exporter, registry::RegistryExporter};
 use crate::frontend::dockerfile;
 use crate::image::{BlobStore, ImageSet, Platform, SerializedImage, SerializedIndex};
 use crate::progress::{Event, Reporter};
-use crate::registry::{RegistryClient, RegistryOptions};
+use crate::registry::{CredentialEnv, RegistryClient, RegistryOptions};
 use crate::validate::{ArchitectureError, Report, Verdicts};
 
 /// Builds the requested image and exports it everywhere asked. Returns where it went.
@@ -33,7 +35,12 @@ pub async fn build(
     let registry = RegistryClient::new(RegistryOptions {
         insecure: req.insecure_registries.clone(),
         mirrors: req.mirrors.clone(),
+        destinations: req.destinations(),
+        credentials: CredentialEnv::from_process(),
     })?;
+    if let Some(login) = &req.login {
+        registry.login(&login.registry, &login.username, login.password.expose());
+    }
 
     let mut built = Vec::with_capacity(req.platforms.len());
     for (i, platform) in req.platforms.iter().enumerate() {

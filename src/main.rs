@@ -7,7 +7,9 @@ use std::sync::Arc;
 use clap::Parser;
 use hoist::cli::args::BuildArgs;
 use hoist::cli::request::Environment;
-use hoist::cli::{BuildRequest, Cli, Command, ProgressMode, ValidateArgs, ValidateRequest};
+use hoist::cli::{
+    BuildRequest, Cli, Command, Login, Logout, ProgressMode, ValidateArgs, ValidateRequest,
+};
 use hoist::output::Printer;
 
 fn main() -> ExitCode {
@@ -20,6 +22,19 @@ fn main() -> ExitCode {
         Command::Parse(args) => print(hoist::app::commands::parse(&args)),
         Command::Context(args) => print(hoist::app::commands::context(&args)),
         Command::Validate(args) => validate(args),
+        Command::Login(args) => report(
+            Login::from_args(&args, &mut std::io::stdin().lock())
+                .map_err(anyhow::Error::from)
+                .and_then(|login| {
+                    let insecure = &args.insecure_registries;
+                    block_on(hoist::app::login::login(&login, insecure))
+                }),
+        ),
+        Command::Logout(args) => report(
+            Logout::from_args(&args)
+                .map_err(anyhow::Error::from)
+                .and_then(|logout| block_on(hoist::app::login::logout(&logout))),
+        ),
     }
 }
 
@@ -45,6 +60,24 @@ fn validate(args: ValidateArgs) -> ExitCode {
     }
 }
 
+fn block_on<T>(future: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Runtime::new()?.block_on(future)
+}
+
+/// A message to stderr, or the error.
+fn report(result: anyhow::Result<String>) -> ExitCode {
+    match result {
+        Ok(message) => {
+            eprintln!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            Printer::new(ProgressMode::Plain).error(&err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Data to stdout, or the error to stderr.
 fn print(result: anyhow::Result<String>) -> ExitCode {
     let result = result.and_then(|text| Ok(std::io::stdout().lock().write_all(text.as_bytes())?));
@@ -59,7 +92,8 @@ fn print(result: anyhow::Result<String>) -> ExitCode {
 
 fn build(args: BuildArgs) -> ExitCode {
     let printer = Arc::new(Printer::new(args.progress.into()));
-    let result = BuildRequest::from_args(args, &Environment::from_process())
+    let stdin = &mut std::io::stdin().lock();
+    let result = BuildRequest::from_args(args, &Environment::from_process(), stdin)
         .map_err(anyhow::Error::from)
         .and_then(|req| {
             let runtime = tokio::runtime::Runtime::new()?;

@@ -66,6 +66,9 @@ async fn read(
             let registry = RegistryClient::new(RegistryOptions {
                 insecure: req.insecure_registries.clone(),
                 mirrors: req.mirrors.clone(),
+                // The registry the user named: HOIST_TOKEN may go there, as to a push destination.
+                destinations: vec![reference.registry().to_string()],
+                credentials: crate::registry::CredentialEnv::from_process(),
             })?;
             reporter.report(Event::Resolve {
                 reference: reference.to_string(),

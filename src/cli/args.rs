@@ -34,6 +34,52 @@ pub enum Command {
     Parse(ParseArgs),
     Context(ContextArgs),
     Validate(ValidateArgs),
+    /// Log in to a registry: check the credentials, then store them as `docker login` does
+    Login(LoginArgs),
+    /// Log out of a registry: erase what `hoist login` or `docker login` stored
+    Logout(LogoutArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Checks a user name and password (or a service-account key) against a registry, then \
+stores them where `docker login` does: in `$DOCKER_CONFIG/config.json` or `~/.docker/config.json` (the \
+`auths` entry, base64 `user:password`, file mode 0600), or through the credential helper that file names \
+for the registry (`credHelpers`, `credsStore`). Builds then push with no other credentials.\n\n\
+The password is read from stdin, never from an argument. Without -u the user is `<token>`, the user a \
+service-account key goes with. With wrong credentials nothing is written.",
+    after_help = "Examples:\n  printf %s \"$KEY\" | hoist login myorg.registry.cpln.io --password-stdin\n  \
+hoist login registry.example.com -u alice --password-stdin < password.txt"
+)]
+pub struct LoginArgs {
+    /// The registry: HOST[:PORT] (`docker.io` for Docker Hub)
+    #[arg(value_name = "HOST")]
+    pub server: String,
+
+    /// User name [default: <token>]
+    #[arg(long, short = 'u', value_name = "USER")]
+    pub username: Option<String>,
+
+    /// Read the password from stdin (required: hoist never takes a password as an argument)
+    #[arg(long)]
+    pub password_stdin: bool,
+
+    /// Reach this registry over plain HTTP or TLS without verification (loopback always is)
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Erases the login of a registry from Docker's `config.json` and from the credential \
+helper that file names for it, as `docker logout` does. Credentials given by `HOIST_TOKEN`, \
+`DOCKER_AUTH_CONFIG` or a containers auth file are not touched.",
+    after_help = "Example:\n  hoist logout myorg.registry.cpln.io"
+)]
+pub struct LogoutArgs {
+    /// The registry: HOST[:PORT] (`docker.io` for Docker Hub)
+    #[arg(value_name = "HOST")]
+    pub server: String,
 }
 
 #[derive(Debug, Args)]
@@ -274,6 +320,16 @@ pub struct BuildArgs {
     /// this machine's own root filesystem
     #[arg(long)]
     pub force_in_container: bool,
+
+    /// User name for the destination registry (the registry of --name and --cache-repo), with
+    /// --password-stdin [default: <token>, for a service-account key]
+    #[arg(long, value_name = "USER", requires = "password_stdin")]
+    pub username: Option<String>,
+
+    /// Read the destination registry's password (or service-account key) from stdin. It is sent to
+    /// that registry only, ahead of HOIST_TOKEN and stored logins, and never stored
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

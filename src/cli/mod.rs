@@ -1,13 +1,16 @@
 //! The command line: clap types only (`args`), and their translation into validated requests (`request`,
-//! with `secret` for `--secret` values; `validate` for `hoist validate`).
+//! with `secret` for `--secret` values, `login` for passwords, `hoist login` and `hoist logout`;
+//! `validate` for `hoist validate`).
 //! Flags follow `docker build`, kaniko and `cpln image build` where those tools have a name for the thing.
 
 pub mod args;
+pub mod login;
 pub mod request;
 pub mod secret;
 pub mod validate;
 
-pub use args::{Cli, Command, ContextArgs, ParseArgs, ValidateArgs};
+pub use args::{Cli, Command, ContextArgs, LoginArgs, LogoutArgs, ParseArgs, ValidateArgs};
+pub use login::{Login, Logout, Password};
 pub use request::{BuildRequest, CreationTime, Output, ProgressMode, RequestError, Sandbox};
 pub use secret::{SecretFrom, SecretSource};
 pub use validate::{ImageSource, ValidateRequest};

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::args::{BuildArgs, ProgressArg, SandboxArg};
+use super::login::{self, Login, LoginError};
 use super::secret::{self, SecretSource};
 use crate::image::{Platform, Reference};
 
@@ -44,6 +45,8 @@ pub struct BuildRequest {
     pub sandbox: Sandbox,
     /// `--sandbox in-container` may run where no container is detected (only with `InContainer`).
     pub force_in_container: bool,
+    /// `--username` + `--password-stdin`: the login for the destination registry.
+    pub login: Option<Login>,
 }
 
 /// `--sandbox`: where RUN steps execute.
@@ -155,6 +158,17 @@ pub enum RequestError {
         "--force-in-container applies only to `--sandbox in-container`\nhint: add `--sandbox in-container`, or drop `--force-in-container`"
     )]
     ForceInContainer,
+    #[error("--password-stdin: {0}")]
+    Password(LoginError),
+    #[error(
+        "--password-stdin gives the password of the destination registry, and this build has none\nhint: add `--name REGISTRY/REPOSITORY:TAG` (or `--cache-repo`); for the registry of a base image use `hoist login`"
+    )]
+    LoginWithoutDestination,
+    #[error(
+        "--password-stdin gives the password of one registry, and this build pushes to several: {}\nhint: push to one registry per build, or log in to each with `hoist login HOST --password-stdin`",
+        .0.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
+    )]
+    LoginDestinations(Vec<String>),
 }
 
 /// What the request reads from the environment, passed in so that tests do not touch the process's.
@@ -188,7 +202,12 @@ impl Environment {
 }
 
 impl BuildRequest {
-    pub fn from_args(args: BuildArgs, env: &Environment) -> Result<BuildRequest, RequestError> {
+    /// Validates `args`; with `--password-stdin`, the password is all of `stdin`.
+    pub fn from_args(
+        args: BuildArgs,
+        env: &Environment,
+        stdin: &mut dyn std::io::Read,
+    ) -> Result<BuildRequest, RequestError> {
         let names = args
             .names
             .iter()
@@ -290,6 +309,24 @@ impl BuildRequest {
         if args.force_in_container && sandbox != Sandbox::InContainer {
             return Err(RequestError::ForceInContainer);
         }
+        let destinations = destinations(&names, cache_repo.as_ref());
+        let login = if args.password_stdin {
+            let registry = match destinations.as_slice() {
+                [] => return Err(RequestError::LoginWithoutDestination),
+                [one] => one.clone(),
+                several => return Err(RequestError::LoginDestinations(several.to_vec())),
+            };
+            let username =
+                login::username(args.username.as_deref()).map_err(RequestError::Password)?;
+            let password = login::read_password(stdin, "build").map_err(RequestError::Password)?;
+            Some(Login {
+                registry,
+                username,
+                password,
+            })
+        } else {
+            None
+        };
         Ok(BuildRequest {
             names,
             context: args.dir,
@@ -314,7 +351,14 @@ impl BuildRequest {
             cache_repo,
             sandbox,
             force_in_container: args.force_in_container,
+            login,
         })
+    }
+
+    /// The registries this build pushes to (`--name`, `--cache-repo`), each once: the only ones
+    /// `--password-stdin` and `HOIST_TOKEN` are sent to.
+    pub fn destinations(&self) -> Vec<String> {
+        destinations(&self.names, self.cache_repo.as_ref())
     }
 
     /// Seconds since the epoch for timestamps inside layers (always reproducible).
@@ -324,6 +368,16 @@ impl BuildRequest {
             CreationTime::Now => 0,
         }
     }
+}
+
+fn destinations(names: &[Reference], cache_repo: Option<&Reference>) -> Vec<String> {
+    let mut registries: Vec<String> = Vec::new();
+    for r in names.iter().chain(cache_repo) {
+        if !registries.iter().any(|known| known == r.registry()) {
+            registries.push(r.registry().to_string());
+        }
+    }
+    registries
 }
 
 fn parse_output(value: &str) -> Result<Output, RequestError> {
@@ -403,7 +457,7 @@ mod tests {
             set_vars: BTreeSet::from(["GH_TOKEN".to_string()]),
             ..Default::default()
         };
-        BuildRequest::from_args(args, &env)
+        BuildRequest::from_args(args, &env, &mut "k3y\n".as_bytes())
     }
 
     fn error(extra: &[&str]) -> String {
@@ -559,5 +613,53 @@ mod tests {
             error(&["--force-in-container"])
                 .starts_with("--force-in-container applies only to `--sandbox in-container`")
         );
+    }
+
+    #[test]
+    fn password_stdin_is_for_the_one_destination() {
+        let r = request(&["--name", "reg.example/app:v1", "--password-stdin"]).unwrap();
+        let login = r.login.unwrap();
+        assert_eq!(
+            (
+                login.registry.as_str(),
+                login.username.as_str(),
+                login.password.expose()
+            ),
+            ("reg.example", "<token>", "k3y")
+        );
+        let r = request(&[
+            "--name",
+            "reg.example/app:v1",
+            "--name",
+            "reg.example/app:v2",
+            "--cache-repo",
+            "reg.example/cache",
+            "--username",
+            "bob",
+            "--password-stdin",
+        ])
+        .unwrap();
+        assert_eq!(r.login.as_ref().unwrap().username, "bob");
+        assert_eq!(r.destinations(), vec!["reg.example".to_string()]);
+        assert!(!format!("{r:?}").contains("k3y"));
+        assert!(request(&["--name", "app:v1"]).unwrap().login.is_none());
+        assert!(
+            error(&["--password-stdin"])
+                .starts_with("--password-stdin gives the password of the destination registry")
+        );
+        let err = error(&["-n", "a.example/x", "-n", "b.example/x", "--password-stdin"]);
+        assert!(err.contains("`a.example`, `b.example`"), "{err}");
+        // --username needs --password-stdin (clap).
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        let argv = [
+            "hoist",
+            "build",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--username",
+            "u",
+        ];
+        assert!(Cli::try_parse_from(argv).is_err());
     }
 }

@@ -11,6 +11,16 @@ use std::str::FromStr;
 use super::digest::Digest;
 
 pub const DOCKER_HUB: &str = "docker.io";
+
+/// True for the host names Docker Hub goes by in references and credential stores: `docker.io`,
+/// `index.docker.io` (what `docker login` records, as `https://index.docker.io/v1/`) and
+/// `registry-1.docker.io` (its API host).
+pub fn is_docker_hub(host: &str) -> bool {
+    matches!(
+        host,
+        DOCKER_HUB | "index.docker.io" | "registry-1.docker.io"
+    )
+}
 const MAX_NAME: usize = 255;
 const MAX_TAG: usize = 128;
 

@@ -1,12 +1,13 @@
 //! Registry authentication: `WWW-Authenticate` challenges (RFC 7235) and Docker's token flow
 //! (distribution `docs/spec/auth/token.md`): Basic with credentials, or Bearer with a token fetched from
-//! the challenge's realm for a scope, cached per (host, scope) until it expires.
+//! the challenge's realm for a scope, cached per (host, scope) until it expires. An identity token (OAuth2
+//! refresh token) is exchanged with a POST first (`docs/spec/auth/oauth.md`), falling back to the GET.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::credentials::Credentials;
+use super::credentials::{Credentials, Secret};
 
 /// A parsed `WWW-Authenticate` challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,59 +117,136 @@ impl TokenCache {
                 Ok(Some(value))
             }
             Challenge::Bearer { realm, service, .. } => {
-                let mut query: Vec<(&str, &str)> = Vec::new();
-                if let Some(s) = service {
-                    query.push(("service", s));
-                }
-                for s in scope.split(' ').filter(|s| !s.is_empty()) {
-                    query.push(("scope", s));
-                }
-                let mut req = http.get(realm).query(&query);
-                if let Some(c) = credentials {
-                    req = req.basic_auth(&c.username, Some(&c.secret));
-                }
-                // The error names the realm only: the request carries credentials.
-                let resp = req.send().await.map_err(|e| {
-                    format!("token request to `{realm}` failed: {}", without_url(&e))
-                })?;
-                let status = resp.status();
-                if status == reqwest::StatusCode::UNAUTHORIZED
-                    || status == reqwest::StatusCode::FORBIDDEN
-                {
-                    return Ok(None);
-                }
-                if !status.is_success() {
-                    return Err(format!("token server `{realm}` answered {status}"));
-                }
-                #[derive(serde::Deserialize)]
-                struct TokenResponse {
-                    token: Option<String>,
-                    access_token: Option<String>,
-                    expires_in: Option<u64>,
-                }
-                let body: TokenResponse = resp.json().await.map_err(|e| {
-                    format!(
-                        "token server `{realm}` sent an unreadable answer: {}",
-                        without_url(&e)
-                    )
-                })?;
-                let Some(token) = body.token.or(body.access_token) else {
-                    return Err(format!("token server `{realm}` sent no token"));
+                let service = service.as_deref();
+                let token = match credentials {
+                    Some(
+                        c @ Credentials {
+                            secret: Secret::IdentityToken(refresh),
+                            ..
+                        },
+                    ) => match oauth(http, realm, service, scope, refresh).await? {
+                        Some(token) => Some(token),
+                        None => get_token(http, realm, service, scope, Some(c)).await?,
+                    },
+                    _ => get_token(http, realm, service, scope, credentials).await?,
                 };
-                // Expire a little early so a token never dies mid-request.
-                let ttl =
-                    Duration::from_secs(body.expires_in.unwrap_or(60).saturating_sub(10).max(10));
-                let value = format!("Bearer {token}");
-                self.put(host, scope, value.clone(), ttl);
+                let Some(token) = token else {
+                    return Ok(None);
+                };
+                let value = format!("Bearer {}", token.token);
+                self.put(host, scope, value.clone(), token.ttl);
                 Ok(Some(value))
             }
         }
     }
 }
 
+/// A token from a token server and how long to use it.
+struct Token {
+    token: String,
+    ttl: Duration,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenResponse {
+    token: Option<String>,
+    access_token: Option<String>,
+    expires_in: Option<u64>,
+}
+
+/// The token flow's GET (distribution `docs/spec/auth/token.md`), with Basic credentials when there are
+/// some. `Ok(None)` when the server refuses them.
+async fn get_token(
+    http: &reqwest::Client,
+    realm: &str,
+    service: Option<&str>,
+    scope: &str,
+    credentials: Option<&Credentials>,
+) -> Result<Option<Token>, String> {
+    let mut query: Vec<(&str, &str)> = Vec::new();
+    if let Some(s) = service {
+        query.push(("service", s));
+    }
+    for s in scope.split(' ').filter(|s| !s.is_empty()) {
+        query.push(("scope", s));
+    }
+    let mut req = http.get(realm).query(&query);
+    if let Some(c) = credentials {
+        req = req.basic_auth(&c.username, Some(c.secret.expose()));
+    }
+    // The error names the realm only: the request carries credentials.
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| format!("token request to `{realm}` failed: {}", without_url(&e)))?;
+    let status = resp.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        return Ok(None);
+    }
+    if !status.is_success() {
+        return Err(format!("token server `{realm}` answered {status}"));
+    }
+    read_token(realm, resp).await.map(Some)
+}
+
+/// The OAuth2 POST with a refresh token (distribution `docs/spec/auth/oauth.md`). `Ok(None)` when the
+/// server does not take it (400, 401, 403, 404 or 405: many token servers only speak the GET flow), so
+/// the caller falls back to the GET.
+async fn oauth(
+    http: &reqwest::Client,
+    realm: &str,
+    service: Option<&str>,
+    scope: &str,
+    refresh_token: &str,
+) -> Result<Option<Token>, String> {
+    let mut form: Vec<(&str, &str)> = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+        ("client_id", "hoist"),
+    ];
+    if let Some(s) = service {
+        form.push(("service", s));
+    }
+    if !scope.is_empty() {
+        form.push(("scope", scope));
+    }
+    let resp = http
+        .post(realm)
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| format!("token request to `{realm}` failed: {}", without_url(&e)))?;
+    let status = resp.status().as_u16();
+    if matches!(status, 400 | 401 | 403 | 404 | 405) {
+        return Ok(None);
+    }
+    if !resp.status().is_success() {
+        return Err(format!(
+            "token server `{realm}` answered {} to the OAuth2 request",
+            resp.status()
+        ));
+    }
+    read_token(realm, resp).await.map(Some)
+}
+
+async fn read_token(realm: &str, resp: reqwest::Response) -> Result<Token, String> {
+    let body: TokenResponse = resp.json().await.map_err(|e| {
+        format!(
+            "token server `{realm}` sent an unreadable answer: {}",
+            without_url(&e)
+        )
+    })?;
+    let Some(token) = body.token.or(body.access_token) else {
+        return Err(format!("token server `{realm}` sent no token"));
+    };
+    // Expire a little early so a token never dies mid-request.
+    let ttl = Duration::from_secs(body.expires_in.unwrap_or(60).saturating_sub(10).max(10));
+    Ok(Token { token, ttl })
+}
+
 fn basic(c: &Credentials) -> String {
     use base64::Engine as _;
-    let raw = format!("{}:{}", c.username, c.secret);
+    let raw = format!("{}:{}", c.username, c.secret.expose());
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(raw)

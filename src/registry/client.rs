@@ -1,6 +1,7 @@
 //! The HTTP side of the distribution-spec for hoist's own requests (push, probes): the base URL of each
 //! host (scheme chosen once per host), the request-with-auth loop (401 → answer the challenge → retry
-//! once), and retries with backoff on connection errors, 5xx and 429.
+//! once), retries with backoff on connection errors, 5xx and 429, and the login check (`GET /v2/`).
+//! Credentials are resolved once per (registry, repository) and only when a registry asks for them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,8 +10,9 @@ use std::time::Duration;
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 
 use super::auth::{Challenge, TokenCache, without_url};
+use super::credentials::{Credentials, Found, Resolver};
 use super::host::{Security, security};
-use super::{RegistryError, RegistryOptions, credentials};
+use super::{RegistryError, RegistryOptions};
 use crate::image::Digest;
 
 const ATTEMPTS: u32 = 3;
@@ -24,8 +26,11 @@ pub struct Http {
     /// host → (base URL, verify TLS)
     bases: Mutex<HashMap<String, (String, bool)>>,
     pub tokens: TokenCache,
-    /// Logins given through the API; they take precedence over `HOIST_TOKEN` and `config.json`.
-    logins: Mutex<HashMap<String, credentials::Credentials>>,
+    resolver: Resolver,
+    /// Logins given through the API (by registry name); they take precedence over every other source.
+    logins: Mutex<HashMap<String, Credentials>>,
+    /// Resolved credentials per (registry, repository), so that a helper runs once per build.
+    resolved: tokio::sync::Mutex<HashMap<(String, String), Option<Found>>>,
     /// Where pulled blobs came from (registry name, repository): candidates for cross-repo mounts.
     origins: Mutex<HashMap<Digest, (String, String)>>,
 }
@@ -41,6 +46,11 @@ impl Http {
                 .map_err(|e| RegistryError::Setup(without_url(&e)))
         };
         Ok(Http {
+            resolver: Resolver {
+                env: options.credentials.clone(),
+                destinations: options.destinations.clone(),
+            },
+            resolved: tokio::sync::Mutex::new(HashMap::new()),
             options,
             verified: build(true)?,
             unverified: build(false)?,
@@ -90,18 +100,158 @@ impl Http {
             .cloned()
     }
 
-    pub fn login(&self, registry: &str, credentials: credentials::Credentials) {
+    pub fn login(&self, registry: &str, credentials: Credentials) {
         let mut logins = self.logins.lock().expect("logins lock");
-        logins.insert(registry.to_string(), credentials);
+        logins.insert(
+            super::credentials::canonical_registry(registry),
+            credentials,
+        );
+        // Anything resolved before no longer holds.
+        if let Ok(mut resolved) = self.resolved.try_lock() {
+            resolved.clear();
+        }
     }
 
-    /// The credentials for a registry name: an API login, else `HOIST_TOKEN`, else `config.json`.
-    pub fn credentials(&self, registry: &str) -> Option<credentials::Credentials> {
-        let logins = self.logins.lock().expect("logins lock");
-        logins
-            .get(registry)
-            .cloned()
-            .or_else(|| credentials::lookup(registry))
+    /// The credentials for `repository` on a registry (see `credentials` for the order), resolved once.
+    pub async fn credentials(
+        &self,
+        registry: &str,
+        repository: &str,
+    ) -> Result<Option<Found>, RegistryError> {
+        let key = (registry.to_string(), repository.to_string());
+        let mut resolved = self.resolved.lock().await;
+        if let Some(found) = resolved.get(&key) {
+            return Ok(found.clone());
+        }
+        let login = self
+            .logins
+            .lock()
+            .expect("logins lock")
+            .get(&super::credentials::canonical_registry(registry))
+            .cloned();
+        let found = self
+            .resolver
+            .resolve(registry, repository, login.as_ref())
+            .await?;
+        resolved.insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// Checks `credentials` against `registry` the way `docker login` does: `GET /v2/`, answering its
+    /// challenge (Basic, or a token for no scope), then `GET /v2/` again with the answer. An open
+    /// registry accepts anything.
+    pub async fn verify_login(
+        &self,
+        registry: &str,
+        credentials: &Credentials,
+    ) -> Result<(), RegistryError> {
+        let host = super::host::api_host(registry).to_string();
+        let (base, verify) = self.base(&host).await;
+        let url = format!("{base}/v2/");
+        let get = |auth: Option<&str>| {
+            let mut req = self.client(verify).get(&url);
+            if let Some(auth) = auth {
+                req = req.header(header::AUTHORIZATION, auth);
+            }
+            async {
+                req.send().await.map_err(|e| RegistryError::Unreachable {
+                    host: host.clone(),
+                    url: url.clone(),
+                    reason: without_url(&e),
+                })
+            }
+        };
+        let rejected = || RegistryError::LoginRejected {
+            registry: registry.to_string(),
+            username: credentials.username.clone(),
+        };
+        let resp = get(None).await?;
+        match resp.status() {
+            StatusCode::OK => return Ok(()),
+            StatusCode::UNAUTHORIZED => {}
+            _ => return Err(unexpected(&host, "GET", &url, resp).await),
+        }
+        let challenge = resp
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Challenge::parse)
+            .ok_or_else(|| RegistryError::Protocol {
+                host: host.clone(),
+                what: "the login".into(),
+                reason: "it answered 401 without a `WWW-Authenticate` challenge hoist knows".into(),
+            })?;
+        // A cache of its own: nothing of a refused login stays behind.
+        let tokens = TokenCache::default();
+        let answer = tokens
+            .answer(
+                self.client(verify),
+                &host,
+                "",
+                &challenge,
+                Some(credentials),
+            )
+            .await
+            .map_err(|reason| RegistryError::Protocol {
+                host: host.clone(),
+                what: "a token".into(),
+                reason,
+            })?
+            .ok_or_else(rejected)?;
+        let resp = get(Some(&answer)).await?;
+        match resp.status() {
+            StatusCode::OK => Ok(()),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(rejected()),
+            _ => Err(unexpected(&host, "GET", &url, resp).await),
+        }
+    }
+
+    /// An `Authorization` value for `scope` on `host` obtained ahead of the requests (for pulls through
+    /// oci-client with an identity token): `GET /v2/`, then its challenge answered with `credentials`.
+    pub async fn authorize(
+        &self,
+        host: &str,
+        scope: &str,
+        verify: bool,
+        credentials: &Credentials,
+    ) -> Result<Option<String>, RegistryError> {
+        if let Some(auth) = self.tokens.get(host, scope) {
+            return Ok(Some(auth));
+        }
+        let (base, _) = self.base(host).await;
+        let url = format!("{base}/v2/");
+        let resp =
+            self.client(verify)
+                .get(&url)
+                .send()
+                .await
+                .map_err(|e| RegistryError::Unreachable {
+                    host: host.to_string(),
+                    url: url.clone(),
+                    reason: without_url(&e),
+                })?;
+        let Some(challenge) = resp
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Challenge::parse)
+        else {
+            return Ok(None);
+        };
+        self.tokens
+            .answer(
+                self.client(verify),
+                host,
+                scope,
+                &challenge,
+                Some(credentials),
+            )
+            .await
+            .map_err(|reason| RegistryError::Protocol {
+                host: host.to_string(),
+                what: "a token".into(),
+                reason,
+            })
     }
 
     fn client(&self, verify: bool) -> &reqwest::Client {
@@ -127,11 +277,14 @@ impl Http {
         build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
     ) -> Result<Response, RegistryError> {
         let mut answered = false;
+        let mut used: Option<String> = None;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut req = self.client(verify).request(method.clone(), url);
-            if let Some(auth) = self.tokens.get(host, scope) {
+            let cached = self.tokens.get(host, scope);
+            let authorized = cached.is_some();
+            if let Some(auth) = cached {
                 req = req.header(header::AUTHORIZATION, auth);
             }
             let result = build(req)?.send().await;
@@ -161,12 +314,19 @@ impl Http {
                     .and_then(|v| v.to_str().ok())
                     .and_then(Challenge::parse);
                 let Some(challenge) = challenge else {
-                    return Err(denied(host, status, url, &method));
+                    return Err(denied(registry, scope, status, url, host, None));
                 };
-                let creds = self.credentials(registry);
+                let found = self.credentials(registry, scope_repository(scope)).await?;
+                used = found.as_ref().map(|f| f.origin.to_string());
                 let answer = self
                     .tokens
-                    .answer(self.client(verify), host, scope, &challenge, creds.as_ref())
+                    .answer(
+                        self.client(verify),
+                        host,
+                        scope,
+                        &challenge,
+                        found.as_ref().map(|f| &f.credentials),
+                    )
                     .await
                     .map_err(|reason| RegistryError::Protocol {
                         host: host.to_string(),
@@ -174,13 +334,18 @@ impl Http {
                         reason,
                     })?;
                 if answer.is_none() {
-                    return Err(denied(host, status, url, &method));
+                    return Err(denied(registry, scope, status, url, host, used));
                 }
                 attempt -= 1;
                 continue;
             }
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-                return Err(denied(host, status, url, &method));
+                if used.is_none() && authorized {
+                    // Authorized with a token an earlier request obtained: name its credentials.
+                    let found = self.credentials(registry, scope_repository(scope)).await?;
+                    used = found.map(|f| f.origin.to_string());
+                }
+                return Err(denied(registry, scope, status, url, host, used));
             }
             if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
                 && attempt < ATTEMPTS
@@ -205,23 +370,47 @@ async fn backoff(attempt: u32, retry_after: Option<u64>) {
     tokio::time::sleep(wait).await;
 }
 
-fn denied(host: &str, status: StatusCode, url: &str, method: &Method) -> RegistryError {
-    let what = url
-        .split_once("/v2/")
-        .map_or(url, |(_, path)| path)
-        .split(['?'])
+/// The repository a scope is first about (`repository:NAME:pull,push …` → `NAME`): whose credentials
+/// answer the challenge.
+fn scope_repository(scope: &str) -> &str {
+    scope
+        .split(' ')
+        .find_map(|s| s.strip_prefix("repository:"))
+        .map_or("", |rest| {
+            rest.rsplit_once(':').map_or(rest, |(name, _)| name)
+        })
+}
+
+fn denied(
+    registry: &str,
+    scope: &str,
+    status: StatusCode,
+    url: &str,
+    host: &str,
+    credentials: Option<String>,
+) -> RegistryError {
+    // The repository the request was for (as the scope names it), else the URL's path.
+    let what = match scope_repository(scope) {
+        "" => url
+            .split_once("/v2/")
+            .map_or(url, |(_, path)| path)
+            .split(['?'])
+            .next()
+            .unwrap_or(url),
+        repository => repository,
+    };
+    let pushing = scope
+        .split(' ')
         .next()
-        .unwrap_or(url)
-        .to_string();
+        .and_then(|s| s.rsplit_once(':'))
+        .is_some_and(|(_, actions)| actions.split(',').any(|a| a == "push"));
     RegistryError::Denied {
+        registry: registry.to_string(),
         host: host.to_string(),
         status: status.as_u16(),
-        what,
-        action: if *method == Method::GET || *method == Method::HEAD {
-            "pull"
-        } else {
-            "push to"
-        },
+        what: what.to_string(),
+        action: if pushing { "push to" } else { "pull" },
+        credentials,
     }
 }
 
@@ -241,5 +430,50 @@ pub async fn unexpected(
         url: url.to_string(),
         status,
         body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denied_names_the_repository_the_action_and_the_credentials() {
+        assert_eq!(
+            scope_repository("repository:team/app:pull,push repository:base:pull"),
+            "team/app"
+        );
+        assert_eq!(scope_repository(""), "");
+        let err = denied(
+            "docker.io",
+            "repository:team/app:pull,push",
+            StatusCode::UNAUTHORIZED,
+            "https://registry-1.docker.io/v2/team/app/blobs/sha256:00",
+            "registry-1.docker.io",
+            Some("`HOIST_TOKEN`".into()),
+        )
+        .to_string();
+        assert!(
+            err.starts_with(
+                "registry `registry-1.docker.io` refused access (401) to `team/app` with the credentials from `HOIST_TOKEN`"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("hoist login docker.io"), "{err}");
+        assert!(err.contains("may push to `team/app`"), "{err}");
+        let err = denied(
+            "127.0.0.1:5000",
+            "repository:base:pull",
+            StatusCode::FORBIDDEN,
+            "http://127.0.0.1:5000/v2/base/manifests/v1",
+            "127.0.0.1:5000",
+            None,
+        )
+        .to_string();
+        assert!(
+            err.contains("without credentials (none found for `127.0.0.1:5000`)"),
+            "{err}"
+        );
+        assert!(err.contains("may pull `base`"), "{err}");
     }
 }

@@ -14,14 +14,26 @@ pub enum RegistryError {
         reason: String,
     },
     #[error(
-        "registry `{host}` refused access ({status}) to `{what}`\nhint: log in (`docker login {host}` writes `~/.docker/config.json`) or set `HOIST_TOKEN`, and check that the account may {action} `{what}`"
+        "registry `{host}` refused access ({status}) to `{what}` {}\nhint: log in with `hoist login {registry} -u USER --password-stdin` (or `docker login {registry}`), pass `--username USER --password-stdin` to the build, or set `HOIST_TOKEN` (a service-account key, for the push destination); and check that the account may {action} `{what}`",
+        used_credentials(registry, credentials.as_deref())
     )]
     Denied {
+        /// The registry name, as in references (`docker.io`).
+        registry: String,
+        /// The API host (`registry-1.docker.io`).
         host: String,
         status: u16,
         what: String,
         action: &'static str,
+        /// Where the refused credentials came from; `None` when hoist had none to offer.
+        credentials: Option<String>,
     },
+    #[error(
+        "registry `{registry}` refused the login of `{username}`\nhint: check the user name and password (a service-account key goes with the user `<token>`, the default of `-u`); nothing was written"
+    )]
+    LoginRejected { registry: String, username: String },
+    #[error(transparent)]
+    Credentials(#[from] super::credentials::CredentialError),
     #[error(
         "the manifest of `{reference}` does not exist in the registry\nhint: check the repository name and tag (`skopeo inspect docker://{reference}`)"
     )]
@@ -84,4 +96,12 @@ pub enum RegistryError {
     Setup(String),
     #[error("nothing to push: no target references were given\nhint: pass `--name host/repo:tag`")]
     NoTargets,
+}
+
+/// How a refused request was authenticated, for [`RegistryError::Denied`].
+fn used_credentials(registry: &str, origin: Option<&str>) -> String {
+    match origin {
+        Some(origin) => format!("with the credentials from {origin}"),
+        None => format!("without credentials (none found for `{registry}`)"),
+    }
 }

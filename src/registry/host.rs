@@ -73,6 +73,7 @@ mod tests {
         RegistryOptions {
             insecure: vec!["reg.lan:5000".into(), "plainhost".into()],
             mirrors: vec![("docker.io".into(), "127.0.0.1:5000".into())],
+            ..RegistryOptions::default()
         }
     }
 

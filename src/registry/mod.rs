@@ -1,20 +1,24 @@
 //! The registry transport: the OCI distribution-spec (pull, push) over HTTP(S), with the Docker
 //! token-auth flow. Used by `app` to resolve base images and by `export::registry` to push.
 //!
-//! `host` decides scheme and mirrors, `credentials` finds logins, `auth` answers challenges, `client`
-//! sends hoist's own requests; `pull` goes through `oci-client`, `push` through reqwest (streaming).
+//! `host` decides scheme and mirrors, `credentials` finds logins (environment, Docker's and podman's
+//! files, credential helpers), `auth` answers challenges, `client` sends hoist's own requests; `pull`
+//! goes through `oci-client`, `push` through reqwest (streaming); `login` is `hoist login`/`logout`.
 
 mod auth;
 mod client;
 mod credentials;
 mod error;
 mod host;
+mod login;
 mod pull;
 mod push;
 
 use std::sync::Arc;
 
+pub use credentials::{CredentialEnv, CredentialError};
 pub use error::RegistryError;
+pub use login::{Erased, Stored};
 
 use crate::image::{BlobStore, Descriptor, Image, Manifest, Platform, Reference, SerializedImage};
 use crate::progress::Reporter;
@@ -26,6 +30,10 @@ pub struct RegistryOptions {
     pub insecure: Vec<String>,
     /// `(source, destination)` registry host pairs: images of `source` are pulled from `destination`.
     pub mirrors: Vec<(String, String)>,
+    /// Registry names images are pushed to: the only ones `HOIST_TOKEN` is sent to.
+    pub destinations: Vec<String>,
+    /// Where credentials are looked up (empty by default: anonymous unless [`RegistryClient::login`]).
+    pub credentials: CredentialEnv,
 }
 
 #[derive(Clone, Debug)]
@@ -41,14 +49,11 @@ impl RegistryClient {
     }
 
     /// Uses `username`/`secret` for `registry` (a registry name as in references, e.g. `docker.io`),
-    /// ahead of `HOIST_TOKEN` and Docker's `config.json`.
+    /// ahead of every other source (`--username` with `--password-stdin`). Nothing is stored.
     pub fn login(&self, registry: &str, username: &str, secret: &str) {
         self.http.login(
             registry,
-            credentials::Credentials {
-                username: username.to_string(),
-                secret: secret.to_string(),
-            },
+            credentials::Credentials::password(username, secret),
         );
     }
 

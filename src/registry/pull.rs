@@ -11,6 +11,7 @@ use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{DigestError, OciDistributionError};
 use oci_client::secrets::RegistryAuth;
 
+use super::credentials::{Credentials, Secret};
 use super::host::{api_host, pull_registry};
 use super::{RegistryClient, RegistryError};
 use crate::image::blobs::{BlobError, BlobWriter};
@@ -62,9 +63,30 @@ pub async fn pull(
         ..ClientConfig::default()
     })
     .map_err(|source| client_error(reference, &host, &base, source))?;
-    let auth = match registry.http.credentials(name) {
-        Some(c) => RegistryAuth::Basic(c.username, c.secret),
+    let found = registry
+        .http
+        .credentials(name, reference.repository())
+        .await?;
+    let used = found.as_ref().map(|f| f.origin.to_string());
+    let auth = match found.map(|f| f.credentials) {
         None => RegistryAuth::Anonymous,
+        Some(
+            c @ Credentials {
+                secret: Secret::IdentityToken(_),
+                ..
+            },
+        ) => {
+            // oci-client cannot exchange an identity token: hoist fetches the token itself.
+            let scope = format!("repository:{}:pull", reference.repository());
+            match registry.http.authorize(&host, &scope, verify, &c).await? {
+                Some(value) => match value.strip_prefix("Bearer ") {
+                    Some(token) => RegistryAuth::Bearer(token.to_string()),
+                    None => RegistryAuth::Basic(c.username, c.secret.expose().to_string()),
+                },
+                None => RegistryAuth::Basic(c.username, c.secret.expose().to_string()),
+            }
+        }
+        Some(c) => RegistryAuth::Basic(c.username, c.secret.expose().to_string()),
     };
     let remote = oci_client::Reference::with_tag(
         host.clone(),
@@ -83,7 +105,27 @@ pub async fn pull(
         blobs,
         reporter,
     };
-    let (image, manifest_bytes) = puller.run(platform, check, &host, &base).await?;
+    let (image, manifest_bytes) = puller
+        .run(platform, check, &host, &base)
+        .await
+        .map_err(|e| match e {
+            // Name the registry as the user wrote it, and what hoist offered it.
+            RegistryError::Denied {
+                host,
+                status,
+                what,
+                action,
+                ..
+            } => RegistryError::Denied {
+                registry: name.to_string(),
+                host,
+                status,
+                what,
+                action,
+                credentials: used,
+            },
+            other => other,
+        })?;
     for layer in image.layers() {
         registry
             .http
@@ -272,10 +314,12 @@ fn client_error(
         }
         OciDistributionError::UnauthorizedError { .. }
         | OciDistributionError::AuthenticationFailure(_) => RegistryError::Denied {
+            registry: host.to_string(),
             host: host.to_string(),
             status: 401,
             what: reference.repository().to_string(),
             action: "pull",
+            credentials: None,
         },
         OciDistributionError::ImageManifestNotFoundError(_) => RegistryError::ManifestUnknown {
             reference: reference.to_string(),
@@ -302,10 +346,12 @@ fn client_error(
                 .any(|e| matches!(format!("{:?}", e.code).as_str(), "Unauthorized" | "Denied")) =>
         {
             RegistryError::Denied {
+                registry: host.to_string(),
                 host: host.to_string(),
                 status: 401,
                 what: reference.repository().to_string(),
                 action: "pull",
+                credentials: None,
             }
         }
         OciDistributionError::DigestError(DigestError::VerificationError {

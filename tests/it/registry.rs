@@ -110,6 +110,7 @@ async fn pull_push_round_trip() {
     let mirrored = RegistryClient::new(RegistryOptions {
         insecure: vec![],
         mirrors: vec![("docker.io".into(), host.clone())],
+        ..RegistryOptions::default()
     })
     .unwrap();
     let via_mirror = mirrored

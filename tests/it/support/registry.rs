@@ -1,6 +1,6 @@
 //! A real registry on loopback: Debian's `docker-registry` (CNCF distribution 2.8) with its own config,
 //! storage dir and free port, optionally behind htpasswd auth with the `<token>` user (the seed's login
-//! shape), or on another address of this machine behind TLS (to test `--insecure-registry`). Stopped
+//! shape) or another user, or on another address of this machine behind TLS (to test `--insecure-registry`). Stopped
 //! and reaped on drop.
 
 use std::io::{Read, Write};
@@ -29,7 +29,12 @@ impl Registry {
 
     /// Starts a registry with htpasswd auth; the user is literally `<token>` and the password is `key`.
     pub fn start_with_token(key: &str) -> Registry {
-        Registry::start_inner("127.0.0.1", Some(key), None)
+        Registry::start_inner("127.0.0.1", Some(("<token>", key)), None)
+    }
+
+    /// Starts a registry with htpasswd auth for one `user` with `password`.
+    pub fn start_with_user(user: &str, password: &str) -> Registry {
+        Registry::start_inner("127.0.0.1", Some((user, password)), None)
     }
 
     /// Starts an open registry listening on `ip` (an address of this machine), serving HTTPS with
@@ -38,7 +43,7 @@ impl Registry {
         Registry::start_inner(ip, None, tls)
     }
 
-    fn start_inner(ip: &str, key: Option<&str>, tls: Option<(&Path, &Path)>) -> Registry {
+    fn start_inner(ip: &str, login: Option<(&str, &str)>, tls: Option<(&Path, &Path)>) -> Registry {
         let binary = require_tool("docker-registry", "docker-registry");
         let mut last_error = String::new();
         // The free port is found by binding and releasing it; another process can take it in between,
@@ -64,9 +69,9 @@ impl Registry {
                     key.display()
                 ));
             }
-            if let Some(key) = key {
+            if let Some((user, password)) = login {
                 let htpasswd = require_tool("htpasswd", "apache2-utils");
-                let line = run_ok(Command::new(htpasswd).args(["-Bbn", "<token>", key]));
+                let line = run_ok(Command::new(htpasswd).args(["-Bbn", user, password]));
                 let file = dir.path().join("htpasswd");
                 std::fs::write(&file, line.trim_end().to_string() + "\n").unwrap();
                 config.push_str(&format!(
@@ -90,7 +95,7 @@ impl Registry {
                 ip: ip.to_string(),
                 port,
                 dir,
-                credentials: key.map(|k| ("<token>".to_string(), k.to_string())),
+                credentials: login.map(|(u, p)| (u.to_string(), p.to_string())),
             };
             match registry.wait_ready(tls.is_some(), Duration::from_secs(15)) {
                 Ok(()) => return registry,

@@ -1,0 +1,56 @@
+//! `hoist login` and `hoist logout`: the registry client checks and stores (or erases) the login; this
+//! says what happened, for stderr. Neither prints anything on stdout, and no message holds the secret.
+
+use crate::cli::{Login, Logout};
+use crate::registry::{CredentialEnv, Erased, RegistryClient, RegistryOptions, Stored};
+
+fn client(insecure: &[String]) -> anyhow::Result<RegistryClient> {
+    Ok(RegistryClient::new(RegistryOptions {
+        insecure: insecure.to_vec(),
+        credentials: CredentialEnv::from_process(),
+        ..RegistryOptions::default()
+    })?)
+}
+
+/// Checks the login against its registry (`insecure`: hosts reached over plain HTTP or unverified
+/// TLS), then stores it. Returns the message for stderr.
+pub async fn login(login: &Login, insecure: &[String]) -> anyhow::Result<String> {
+    let stored = client(insecure)?
+        .store_login(&login.registry, &login.username, login.password.expose())
+        .await?;
+    Ok(match stored {
+        Stored::File(path) => format!(
+            "logged in to `{}` as `{}`\nwarning: the password is stored unencrypted in `{}`\nhint: a credential helper keeps it out of that file: set `credsStore` there (e.g. `pass` or `secretservice`) and log in again",
+            login.registry,
+            login.username,
+            path.display()
+        ),
+        Stored::Helper { helper, file } => format!(
+            "logged in to `{}` as `{}`: stored by `{helper}` (`{}` lists the registry)",
+            login.registry,
+            login.username,
+            file.display()
+        ),
+    })
+}
+
+/// Erases the stored login of a registry. Returns the message for stderr.
+pub async fn logout(logout: &Logout) -> anyhow::Result<String> {
+    let Erased {
+        file,
+        entry,
+        helper,
+    } = client(&[])?.erase_login(&logout.registry).await?;
+    let registry = &logout.registry;
+    Ok(match (entry, helper) {
+        (_, Some((helper, true))) => format!("logged out of `{registry}`: erased from `{helper}`"),
+        (true, _) => format!(
+            "logged out of `{registry}`: removed from `{}`",
+            file.display()
+        ),
+        (false, _) => format!(
+            "not logged in to `{registry}`: nothing stored in `{}` or its credential helper",
+            file.display()
+        ),
+    })
+}
