@@ -151,6 +151,12 @@ async fn build_platform(
     let plan = dockerfile.plan(&images)?;
 
     let run = run_options(req, platform, &plan, registry, reporter.clone())?;
+    // Every layer the build writes is read for the architecture check while it is written.
+    let verdicts_dir = req.cache_dir.join("verdicts");
+    let tap: crate::image::tap::TapFactory = {
+        let verdicts = Verdicts::new(verdicts_dir.clone());
+        Arc::new(move || verdicts.tap())
+    };
     let image = {
         let (blobs, reporter) = (blobs.clone(), reporter.clone());
         tokio::task::spawn_blocking(move || {
@@ -160,6 +166,7 @@ async fn build_platform(
                 &blobs,
                 reporter.as_ref(),
                 run.as_ref(),
+                Some(&tap),
             );
             if let Some(run) = &run {
                 crate::executor::sandbox::remove_tree(&run.sandbox, &run.scratch);
@@ -327,6 +334,7 @@ fn run_options(
         scratch,
         cache_mounts: req.cache_dir.join("mounts"),
         rootfs_cache: req.cache_dir.join("rootfs"),
+        verdicts: Some(req.cache_dir.join("verdicts")),
         secrets: req
             .secrets
             .iter()

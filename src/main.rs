@@ -15,7 +15,8 @@ use hoist::output::Printer;
 fn main() -> ExitCode {
     // The RUN sandbox re-executes hoist; see `executor::sandbox`.
     if std::env::args_os().nth(1).is_some_and(|a| a == "__sandbox") {
-        return ExitCode::from(hoist::executor::sandbox::child::main() as u8);
+        let verdicts = |dir: &std::path::Path| hoist::validate::Verdicts::new(dir).tap();
+        return ExitCode::from(hoist::executor::sandbox::child::main(&verdicts) as u8);
     }
     match Cli::parse().command {
         Command::Build(args) => build(args),

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::image::blobs::{BlobError, BlobWriter};
 use crate::image::digest::HashingWriter;
+use crate::image::tap::LayerTap;
 use crate::image::{BlobStore, Descriptor, Layer, media_type};
 
 use super::compress::ParallelGzWriter;
@@ -58,7 +59,27 @@ pub struct Entry {
     pub xattrs: Vec<(String, Vec<u8>)>,
 }
 
-type Sink = HashingWriter<ParallelGzWriter<BlobWriter>>;
+type Sink = Tee<HashingWriter<ParallelGzWriter<BlobWriter>>>;
+
+/// The tar stream on its way to the hasher, also shown to a [`LayerTap`] when there is one.
+struct Tee<W> {
+    inner: W,
+    tap: Option<Box<dyn LayerTap>>,
+}
+
+impl<W: io::Write> io::Write for Tee<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        if let Some(tap) = &mut self.tap {
+            tap.write(&buf[..n]);
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
 
 /// A layer being written.
 pub struct LayerWriter {
@@ -80,13 +101,22 @@ impl LayerWriter {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let gz = ParallelGzWriter::with_options(blobs.writer()?, level, threads)
             .map_err(LayerError::Finish)?;
-        let mut builder = tar::Builder::new(HashingWriter::new(gz));
+        let mut builder = tar::Builder::new(Tee {
+            inner: HashingWriter::new(gz),
+            tap: None,
+        });
         builder.mode(tar::HeaderMode::Deterministic);
         builder.follow_symlinks(false);
         Ok(LayerWriter {
             builder,
             epoch: epoch.max(0) as u64,
         })
+    }
+
+    /// Shows the layer's tar stream to `tap` as it is written (see [`LayerTap`]).
+    pub fn with_tap(mut self, tap: Option<Box<dyn LayerTap>>) -> LayerWriter {
+        self.builder.get_mut().tap = tap;
+        self
     }
 
     /// Writes `entries` sorted by path (parents before children, as `tar` readers expect).
@@ -173,14 +203,18 @@ impl LayerWriter {
 
     /// Ends the tar, the gzip stream and the blob; returns the layer.
     pub fn finish(self) -> Result<Layer, LayerError> {
-        let hashing = self.builder.into_inner().map_err(LayerError::Finish)?;
-        let (gz, diff_id, _) = hashing.finish();
+        let tee = self.builder.into_inner().map_err(LayerError::Finish)?;
+        let (gz, diff_id, _) = tee.inner.finish();
         let blob = gz.finish().map_err(LayerError::Finish)?;
         let (digest, size) = blob.commit(None)?;
-        Ok(Layer {
+        let layer = Layer {
             descriptor: Descriptor::new(media_type::OCI_LAYER_GZIP, digest, size),
             diff_id,
-        })
+        };
+        if let Some(tap) = tee.tap {
+            tap.finish(&layer);
+        }
+        Ok(layer)
     }
 }
 

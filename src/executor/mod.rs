@@ -25,6 +25,7 @@ mod forked;
 
 use std::collections::BTreeMap;
 
+use crate::image::tap::TapFactory;
 use crate::image::{BlobStore, History, Image, ImageSet, Reference};
 use crate::plan::{Base, BuildPlan, CopySource, FsChange, Location, MountFrom, StageId, Step};
 use crate::progress::{Event, Reporter};
@@ -69,19 +70,21 @@ pub fn execute(
     blobs: &BlobStore,
     reporter: &dyn Reporter,
 ) -> Result<Image, ExecError> {
-    execute_with(plan, images, blobs, reporter, None)
+    execute_with(plan, images, blobs, reporter, None, None)
 }
 
-/// Builds the plan's target stage, running RUN steps with `run`.
+/// Builds the plan's target stage, running RUN steps with `run`; every layer written in this process
+/// is shown to a tap from `tap` (RUN layers: see [`run::RunOptions::verdicts`]).
 pub fn execute_with(
     plan: &BuildPlan,
     images: &ImageSet,
     blobs: &BlobStore,
     reporter: &dyn Reporter,
     run: Option<&RunOptions>,
+    tap: Option<&TapFactory>,
 ) -> Result<Image, ExecError> {
     let mut roots: Vec<Option<StageRoot>> = Vec::new();
-    let result = execute_stages(plan, images, blobs, reporter, run, &mut roots);
+    let result = execute_stages(plan, images, blobs, reporter, run, tap, &mut roots);
     if let Some(options) = run {
         for root in roots.into_iter().flatten() {
             run::remove_root(options, root);
@@ -96,6 +99,7 @@ fn execute_stages(
     blobs: &BlobStore,
     reporter: &dyn Reporter,
     run: Option<&RunOptions>,
+    tap: Option<&TapFactory>,
     roots: &mut Vec<Option<StageRoot>>,
 ) -> Result<Image, ExecError> {
     let mut done: Vec<(Image, StageFs)> = Vec::with_capacity(plan.stages.len());
@@ -258,7 +262,7 @@ fn execute_stages(
                     source: Box::new(source),
                 })?
                 .unwrap_or_default();
-            image = apply_step(plan, blobs, reporter, image, step, entries)?;
+            image = apply_step(plan, blobs, reporter, tap, image, step, entries)?;
         }
         done.push((image, fs));
         roots.push(root);
@@ -274,6 +278,7 @@ fn apply_step(
     plan: &BuildPlan,
     blobs: &BlobStore,
     reporter: &dyn Reporter,
+    tap: Option<&TapFactory>,
     image: Image,
     step: &Step,
     entries: Vec<layer::Entry>,
@@ -291,7 +296,8 @@ fn apply_step(
             source: Box::new(source),
         };
         let mut writer = LayerWriter::with_level(blobs, plan.epoch, plan.compression_level)
-            .map_err(layer_err)?;
+            .map_err(layer_err)?
+            .with_tap(tap.map(|make| make()));
         writer.write_all(entries).map_err(layer_err)?;
         let layer = writer.finish().map_err(layer_err)?;
         reporter.report(Event::Layer {

@@ -46,6 +46,9 @@ pub struct RunOptions {
     pub cache_mounts: PathBuf,
     /// Where unpacked base images are kept between builds, by layer chain.
     pub rootfs_cache: PathBuf,
+    /// Where the sandbox child stores what its layers hold for the architecture check (the directory
+    /// of `validate::Verdicts`), read while the layer is written.
+    pub verdicts: Option<PathBuf>,
     pub secrets: Vec<(String, SecretSource)>,
     /// Paths never snapshotted (in-container mode: mount points, hoist's own files).
     pub exclude: Vec<String>,
@@ -336,6 +339,7 @@ pub fn run(
             blobs: blobs.root().to_path_buf(),
             epoch,
             level,
+            verdicts: options.verdicts.clone(),
         },
     };
     let outcome = options

@@ -12,6 +12,7 @@ pub mod layout;
 pub mod manifest;
 pub mod platform;
 pub mod reference;
+pub mod tap;
 
 pub use blobs::BlobStore;
 pub use config::{ContainerConfig, History, ImageConfig};

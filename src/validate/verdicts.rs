@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::scan::Op;
+use crate::image::tap::LayerTap;
 use crate::image::{Digest, Layer};
 
 /// Bump when [`Op`] or what the scan keeps changes: old verdicts are then never read.
@@ -85,5 +86,71 @@ impl Verdicts {
             Ok(())
         };
         let _ = write();
+    }
+
+    /// A tap that reads a layer into its ops while the layer is written, and stores them as the
+    /// layer's verdict once its digests are known: the check after the build then reads nothing the
+    /// build wrote.
+    pub fn tap(&self) -> Box<dyn LayerTap> {
+        let (reader, writer) = match std::io::pipe() {
+            Ok(pair) => pair,
+            Err(_) => {
+                return Box::new(Scanning {
+                    writer: None,
+                    scan: None,
+                    verdicts: self.clone(),
+                });
+            }
+        };
+        let scan = std::thread::spawn(move || {
+            let mut reader = reader;
+            let ops = super::scan::layer(&mut reader);
+            // Whatever follows the archive's end (padding) must not block the writer.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+            ops.ok()
+        });
+        Box::new(Scanning {
+            writer: Some(writer),
+            scan: Some(scan),
+            verdicts: self.clone(),
+        })
+    }
+}
+
+/// A layer being read by [`Verdicts::tap`]'s thread.
+struct Scanning {
+    writer: Option<std::io::PipeWriter>,
+    scan: Option<std::thread::JoinHandle<Option<Vec<Op>>>>,
+    verdicts: Verdicts,
+}
+
+impl LayerTap for Scanning {
+    fn write(&mut self, tar: &[u8]) {
+        if let Some(w) = &mut self.writer
+            && std::io::Write::write_all(w, tar).is_err()
+        {
+            // The reader gave up (a malformed stream): no verdict for this layer.
+            self.writer = None;
+        }
+    }
+
+    fn finish(mut self: Box<Self>, layer: &Layer) {
+        let complete = self.writer.take().is_some();
+        if let Some(scan) = self.scan.take()
+            && let Ok(Some(ops)) = scan.join()
+            && complete
+        {
+            self.verdicts.put(layer, &ops);
+        }
+    }
+}
+
+impl Drop for Scanning {
+    fn drop(&mut self) {
+        // A layer that was never finished: close the pipe so the thread ends.
+        self.writer.take();
+        if let Some(scan) = self.scan.take() {
+            let _ = scan.join();
+        }
     }
 }

@@ -12,6 +12,7 @@ use crate::executor::layer::LayerWriter;
 use crate::executor::rootfs::{self, UnpackOptions};
 use crate::executor::snapshot::{self, Snapshot};
 use crate::image::BlobStore;
+use crate::image::tap::LayerTap;
 
 use super::user::{self, ExecUser};
 use super::{
@@ -19,8 +20,12 @@ use super::{
     linux,
 };
 
+/// Makes the tap a RUN layer is shown to, for a directory named in the request (main.rs passes the
+/// architecture check's verdict cache: this module may not name `validate`).
+pub type TapMaker<'a> = &'a dyn Fn(&Path) -> Box<dyn LayerTap>;
+
 /// Entry point of `hoist __sandbox`; returns the process exit code.
-pub fn main() -> i32 {
+pub fn main(make_tap: TapMaker<'_>) -> i32 {
     if std::env::args_os().any(|a| a == super::USERNS_ARG) {
         // Single-threaded here, as unshare(CLONE_NEWUSER) requires. We keep the full capabilities it
         // gives inside the namespace; the parent writes the id maps once we say we are ready.
@@ -49,7 +54,7 @@ pub fn main() -> i32 {
             let _ = rootfs::remove_tree(&path);
             StepResult::default()
         }
-        Request::Run(step) => run(&step).unwrap_or_else(|error| StepResult {
+        Request::Run(step) => run(&step, make_tap).unwrap_or_else(|error| StepResult {
             error: Some(error),
             ..Default::default()
         }),
@@ -248,7 +253,7 @@ pub struct Resolved {
     pub kind: MountKind,
 }
 
-fn run(req: &StepRequest) -> Result<StepResult, String> {
+fn run(req: &StepRequest, make_tap: TapMaker<'_>) -> Result<StepResult, String> {
     let mut result = StepResult::default();
     if req.isolation == Isolation::Rootless {
         linux::enter_namespaces(req.isolate_network, &req.process.hostname)
@@ -285,7 +290,8 @@ fn run(req: &StepRequest) -> Result<StepResult, String> {
     }
     let blobs = BlobStore::open(&req.layer.blobs).map_err(|e| e.to_string())?;
     let mut writer = LayerWriter::with_level(&blobs, req.layer.epoch, req.layer.level)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .with_tap(req.layer.verdicts.as_deref().map(make_tap));
     writer.write_all(entries).map_err(|e| e.to_string())?;
     let layer = writer.finish().map_err(|e| e.to_string())?;
     result.layer = Some((layer.descriptor, layer.diff_id));

@@ -305,6 +305,8 @@ pub struct LayerTarget {
     pub blobs: PathBuf,
     pub epoch: i64,
     pub level: u32,
+    /// Show the layer to a tap made for this directory (see [`child::main`]).
+    pub verdicts: Option<PathBuf>,
 }
 
 /// What the child reports.
