@@ -1,11 +1,14 @@
 //! The composition root: the one place where the pipeline is wired.
 //! cli → frontend → (registry: resolve bases) → executor → validate → export.
 //! `commands`: the inspection commands (`hoist parse`, `hoist context`); `validate`: `hoist validate`;
-//! `login`: `hoist login`/`logout`.
+//! `login`: `hoist login`/`logout`; `transfer`: `hoist copy`/`push` and `hoist inspect` (`source` reads
+//! an image from a registry or a layout for them and for `validate`).
 
 pub mod cache_repo;
 pub mod commands;
 pub mod login;
+pub mod source;
+pub mod transfer;
 pub mod validate;
 
 use std::sync::Arc;

@@ -8,7 +8,8 @@ use clap::Parser;
 use hoist::cli::args::BuildArgs;
 use hoist::cli::request::Environment;
 use hoist::cli::{
-    BuildRequest, Cli, Command, Login, Logout, ProgressMode, ValidateArgs, ValidateRequest,
+    BuildRequest, Cli, Command, CopyRequest, InspectRequest, Login, Logout, ProgressMode,
+    ValidateArgs, ValidateRequest,
 };
 use hoist::output::Printer;
 
@@ -23,6 +24,19 @@ fn main() -> ExitCode {
         Command::Parse(args) => print(hoist::app::commands::parse(&args)),
         Command::Context(args) => print(hoist::app::commands::context(&args)),
         Command::Validate(args) => validate(args),
+        Command::Copy(args) => {
+            let printer = Arc::new(Printer::new(args.progress.into()));
+            let result = CopyRequest::from_args(args, &Environment::from_process())
+                .map_err(anyhow::Error::from)
+                .and_then(|req| block_on(hoist::app::transfer::copy(&req, printer.clone())));
+            printer.finish();
+            print(result.map(|e| format!("{}@{}\n", e.destination, e.descriptor.digest)))
+        }
+        Command::Inspect(args) => print(
+            InspectRequest::from_args(args, &Environment::from_process())
+                .map_err(anyhow::Error::from)
+                .and_then(|req| block_on(hoist::app::transfer::inspect(&req))),
+        ),
         Command::Login(args) => report(
             Login::from_args(&args, &mut std::io::stdin().lock())
                 .map_err(anyhow::Error::from)

@@ -9,10 +9,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde_json::json;
 
-use crate::cli::{ImageSource, ValidateRequest};
-use crate::image::{BlobStore, SerializedImage, layout::Layout};
-use crate::progress::{Event, Reporter};
-use crate::registry::{RegistryClient, RegistryOptions};
+use crate::cli::ValidateRequest;
+use crate::image::{BlobStore, SerializedImage};
+use crate::progress::Reporter;
 use crate::validate::{Kind, Report, Verdicts};
 
 /// What `hoist validate` found: the text for stdout, and whether the image passed.
@@ -61,38 +60,11 @@ async fn read(
     blobs: &BlobStore,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<SerializedImage> {
-    match &req.image {
-        ImageSource::Registry(reference) => {
-            let registry = RegistryClient::new(RegistryOptions {
-                insecure: req.insecure_registries.clone(),
-                mirrors: req.mirrors.clone(),
-                // The registry the user named: HOIST_TOKEN may go there, as to a push destination.
-                destinations: vec![reference.registry().to_string()],
-                credentials: crate::registry::CredentialEnv::from_process(),
-            })?;
-            reporter.report(Event::Resolve {
-                reference: reference.to_string(),
-            });
-            Ok(registry
-                .pull_as_published(reference, &req.platform, blobs, reporter)
-                .await?)
-        }
-        ImageSource::Layout { dir, tag } => {
-            let (dir, tag, platform, blobs) = (
-                dir.clone(),
-                tag.clone(),
-                req.platform.clone(),
-                blobs.clone(),
-            );
-            // Copies and hashes every blob: blocking work.
-            let image = tokio::task::spawn_blocking(move || {
-                Layout::open(&dir)?.image(tag.as_deref(), &platform, &blobs)
-            })
-            .await
-            .context("the layout reader panicked")??;
-            Ok(image)
-        }
-    }
+    let reach = super::source::Reach {
+        insecure: req.insecure_registries.clone(),
+        mirrors: req.mirrors.clone(),
+    };
+    super::source::read(&req.image, &req.platform, &reach, blobs, reporter).await
 }
 
 /// The JSON document of `hoist validate --json`.

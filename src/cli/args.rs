@@ -34,6 +34,9 @@ pub enum Command {
     Parse(ParseArgs),
     Context(ContextArgs),
     Validate(ValidateArgs),
+    #[command(visible_alias = "push")]
+    Copy(CopyArgs),
+    Inspect(InspectArgs),
     /// Log in to a registry: check the credentials, then store them as `docker login` does
     Login(LoginArgs),
     /// Log out of a registry: erase what `hoist login` or `docker login` stored
@@ -348,4 +351,82 @@ pub enum ProgressArg {
     Auto,
     Plain,
     Json,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Copy an image between registries and OCI layouts (`hoist push oci:DIR REF` is the same)",
+    long_about = "Copies one image, exactly as published (manifest and config bytes unchanged, so its digest \
+stays the same), from SOURCE to DESTINATION. Each is a registry reference REGISTRY/REPOSITORY[:TAG|@DIGEST] \
+(`docker://` allowed) or an OCI image layout `oci:DIR[:TAG]`. A multi-platform source gives the \
+--platform image. Registry to registry, blobs the destination already has are skipped and blobs of the \
+same registry are mounted. Credentials as for `build`; a service-account key (HOIST_TOKEN) goes to the \
+destination only.\n\nstdout: `DESTINATION@DIGEST`.",
+    after_help = "Examples:\n  hoist push oci:./out:v1 registry.example.com/team/app:v1\n  \
+hoist copy docker.io/library/busybox:1.36 myorg.registry.cpln.io/busybox:1.36\n  \
+hoist copy registry.example.com/team/app:v1 oci:./backup:v1"
+)]
+pub struct CopyArgs {
+    /// The image to copy: REGISTRY/REPOSITORY[:TAG|@DIGEST] or oci:DIR[:TAG]
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+
+    /// Where to: REGISTRY/REPOSITORY[:TAG] or oci:DIR[:TAG]
+    #[arg(value_name = "DESTINATION")]
+    pub destination: String,
+
+    /// The platform to pick from a multi-platform source
+    #[arg(long, value_name = "PLATFORM", default_value = "linux/amd64")]
+    pub platform: String,
+
+    /// Reach this registry over plain HTTP or TLS without verification; repeatable
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+
+    /// Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable
+    #[arg(long = "registry-mirror", value_name = "SOURCE=MIRROR")]
+    pub registry_mirrors: Vec<String>,
+
+    /// Where downloaded blobs are cached [env: HOIST_CACHE_DIR] [default: ~/.cache/hoist]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Progress display on stderr: a bar on a terminal (auto), plain lines, or JSON lines
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: ProgressArg,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Show an image's digest, platform, config and layers as JSON",
+    long_about = "Reads an image from a registry (REGISTRY/REPOSITORY[:TAG|@DIGEST]) or an OCI layout \
+(`oci:DIR[:TAG]`) without running it and prints one JSON document to stdout: \
+{\"image\",\"digest\",\"mediaType\",\"platform\",\"created\",\"config\",\"layers\":[{\"digest\",\"size\",\"diff_id\",\"created_by\"}]}. \
+With --raw, the manifest exactly as stored.",
+    after_help = "Examples:\n  hoist inspect registry.example.com/team/app:v1 | jq .config.Entrypoint\n  hoist inspect --raw oci:./out:v1"
+)]
+pub struct InspectArgs {
+    /// The image: REGISTRY/REPOSITORY[:TAG|@DIGEST] or oci:DIR[:TAG]
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// The platform to pick from a multi-platform image
+    #[arg(long, value_name = "PLATFORM", default_value = "linux/amd64")]
+    pub platform: String,
+
+    /// Print the manifest's bytes as stored instead of the summary
+    #[arg(long)]
+    pub raw: bool,
+
+    /// Reach this registry over plain HTTP or TLS without verification; repeatable
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+
+    /// Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable
+    #[arg(long = "registry-mirror", value_name = "SOURCE=MIRROR")]
+    pub registry_mirrors: Vec<String>,
+
+    /// Where downloaded blobs are cached [env: HOIST_CACHE_DIR] [default: ~/.cache/hoist]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }

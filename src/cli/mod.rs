@@ -7,10 +7,15 @@ pub mod args;
 pub mod login;
 pub mod request;
 pub mod secret;
+pub mod transfer;
 pub mod validate;
 
-pub use args::{Cli, Command, ContextArgs, LoginArgs, LogoutArgs, ParseArgs, ValidateArgs};
+pub use args::{
+    Cli, Command, ContextArgs, CopyArgs, InspectArgs, LoginArgs, LogoutArgs, ParseArgs,
+    ValidateArgs,
+};
 pub use login::{Login, Logout, Password};
 pub use request::{BuildRequest, CreationTime, Output, ProgressMode, RequestError, Sandbox};
 pub use secret::{SecretFrom, SecretSource};
+pub use transfer::{CopyRequest, InspectRequest};
 pub use validate::{ImageSource, ValidateRequest};

@@ -74,7 +74,7 @@ impl ValidateRequest {
                 source,
             })?;
         Ok(ValidateRequest {
-            image: source(&args.image)?,
+            image: ImageSource::parse(&args.image)?,
             platform,
             json: args.json,
             insecure_registries: args.insecure_registries,
@@ -82,6 +82,13 @@ impl ValidateRequest {
             cache_dir: request::cache_dir(args.cache_dir, env)?,
             progress: args.progress.into(),
         })
+    }
+}
+
+impl ImageSource {
+    /// `oci:DIR[:TAG]`, or a registry reference (`docker://` allowed).
+    pub fn parse(value: &str) -> Result<ImageSource, ValidateRequestError> {
+        source(value)
     }
 }
 

@@ -21,4 +21,5 @@ mod rootless_support;
 mod run;
 mod run_fixtures;
 mod support_smoke;
+mod transfer;
 mod validate;

@@ -1,0 +1,60 @@
+//! Reading an image as published — manifest and config bytes exactly as stored, blobs into the blob
+//! cache with their digests checked — from a registry or an OCI layout. `hoist validate`, `copy` and
+//! `inspect` all start here.
+
+use anyhow::Context as _;
+
+use crate::cli::ImageSource;
+use crate::image::{BlobStore, Platform, SerializedImage, layout::Layout};
+use crate::progress::{Event, Reporter};
+use crate::registry::{RegistryClient, RegistryOptions};
+
+/// How registries are reached: `--insecure-registry` and `--registry-mirror`.
+#[derive(Clone, Debug, Default)]
+pub struct Reach {
+    pub insecure: Vec<String>,
+    pub mirrors: Vec<(String, String)>,
+}
+
+/// A client for a command that names `registry` itself: HOIST_TOKEN may go there, as to a push
+/// destination, and the user's logins apply.
+pub fn client(reach: &Reach, registry: &str) -> anyhow::Result<RegistryClient> {
+    Ok(RegistryClient::new(RegistryOptions {
+        insecure: reach.insecure.clone(),
+        mirrors: reach.mirrors.clone(),
+        destinations: vec![registry.to_string()],
+        credentials: crate::registry::CredentialEnv::from_process(),
+    })?)
+}
+
+/// The image at `source` for `platform`, its blobs in `blobs`.
+pub async fn read(
+    source: &ImageSource,
+    platform: &Platform,
+    reach: &Reach,
+    blobs: &BlobStore,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<SerializedImage> {
+    match source {
+        ImageSource::Registry(reference) => {
+            let registry = client(reach, reference.registry())?;
+            reporter.report(Event::Resolve {
+                reference: reference.to_string(),
+            });
+            Ok(registry
+                .pull_as_published(reference, platform, blobs, reporter)
+                .await?)
+        }
+        ImageSource::Layout { dir, tag } => {
+            let (dir, tag, platform, blobs) =
+                (dir.clone(), tag.clone(), platform.clone(), blobs.clone());
+            // Copies and hashes every blob: blocking work.
+            let image = tokio::task::spawn_blocking(move || {
+                Layout::open(&dir)?.image(tag.as_deref(), &platform, &blobs)
+            })
+            .await
+            .context("the layout reader panicked")??;
+            Ok(image)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! `hoist copy` (alias `hoist push`) and `hoist inspect` requests: images named as `hoist validate` names
+//! them (a registry reference or `oci:DIR[:TAG]`), parsed once, here.
+
+use std::path::PathBuf;
+
+use super::args::{CopyArgs, InspectArgs};
+use super::request::{self, Environment, ProgressMode, RequestError};
+use super::validate::{ImageSource, ValidateRequestError};
+use crate::image::Platform;
+
+#[derive(Clone, Debug)]
+pub struct CopyRequest {
+    pub source: ImageSource,
+    pub destination: ImageSource,
+    pub platform: Platform,
+    pub insecure_registries: Vec<String>,
+    pub mirrors: Vec<(String, String)>,
+    pub cache_dir: PathBuf,
+    pub progress: ProgressMode,
+}
+
+#[derive(Clone, Debug)]
+pub struct InspectRequest {
+    pub image: ImageSource,
+    pub platform: Platform,
+    pub raw: bool,
+    pub insecure_registries: Vec<String>,
+    pub mirrors: Vec<(String, String)>,
+    pub cache_dir: PathBuf,
+}
+
+fn platform(value: &str) -> Result<Platform, ValidateRequestError> {
+    value.parse().map_err(|source| {
+        ValidateRequestError::Request(RequestError::Platform {
+            value: value.to_string(),
+            source,
+        })
+    })
+}
+
+impl CopyRequest {
+    pub fn from_args(
+        args: CopyArgs,
+        env: &Environment,
+    ) -> Result<CopyRequest, ValidateRequestError> {
+        Ok(CopyRequest {
+            source: ImageSource::parse(&args.source)?,
+            destination: ImageSource::parse(&args.destination)?,
+            platform: platform(&args.platform)?,
+            insecure_registries: args.insecure_registries,
+            mirrors: request::mirrors(&args.registry_mirrors)?,
+            cache_dir: request::cache_dir(args.cache_dir, env)?,
+            progress: args.progress.into(),
+        })
+    }
+}
+
+impl InspectRequest {
+    pub fn from_args(
+        args: InspectArgs,
+        env: &Environment,
+    ) -> Result<InspectRequest, ValidateRequestError> {
+        Ok(InspectRequest {
+            image: ImageSource::parse(&args.image)?,
+            platform: platform(&args.platform)?,
+            raw: args.raw,
+            insecure_registries: args.insecure_registries,
+            mirrors: request::mirrors(&args.registry_mirrors)?,
+            cache_dir: request::cache_dir(args.cache_dir, env)?,
+        })
+    }
+}
