@@ -38,6 +38,7 @@ pub async fn build(
     let registry = RegistryClient::new(RegistryOptions {
         insecure: req.insecure_registries.clone(),
         mirrors: req.mirrors.clone(),
+        certificates: req.registry_certificates.clone(),
         destinations: req.destinations(),
         credentials: CredentialEnv::from_process(),
     })?;

@@ -24,6 +24,7 @@ pub fn client(reach: &Reach, registry: &str) -> anyhow::Result<RegistryClient> {
         mirrors: reach.mirrors.clone(),
         destinations: vec![registry.to_string()],
         credentials: crate::registry::CredentialEnv::from_process(),
+        certificates: Vec::new(),
     })?)
 }
 

@@ -265,6 +265,11 @@ pub struct BuildArgs {
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
 
+    /// Trust the CA certificate(s) in PEM file CA for registry HOST[:PORT] (kaniko's
+    /// --registry-certificate); repeatable. The host is then spoken to over verified HTTPS, loopback too
+    #[arg(long = "registry-certificate", value_name = "HOST=CA.pem")]
+    pub registry_certificates: Vec<String>,
+
     /// Reach this registry over plain HTTP or TLS without verification; repeatable.
     /// Loopback addresses (127.0.0.0/8, ::1, localhost) are always insecure, as with Docker
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]

@@ -26,6 +26,8 @@ pub struct BuildRequest {
     pub target: Option<String>,
     pub labels: Vec<(String, String)>,
     pub insecure_registries: Vec<String>,
+    /// `(host, CA file)`: verified HTTPS with these extra roots (`--registry-certificate`).
+    pub registry_certificates: Vec<(String, PathBuf)>,
     pub mirrors: Vec<(String, String)>,
     pub digest_file: Option<PathBuf>,
     pub progress: ProgressMode,
@@ -108,6 +110,10 @@ pub enum RequestError {
         value: String,
         source: crate::image::reference::ReferenceError,
     },
+    #[error(
+        "--registry-certificate `{0}` is not HOST=CA.pem\nhint: write e.g. `--registry-certificate registry.example.com:5000=/etc/ssl/registry-ca.pem`"
+    )]
+    RegistryCertificate(String),
     #[error("--platform `{value}`: {source}")]
     Platform {
         value: String,
@@ -339,6 +345,16 @@ impl BuildRequest {
             target: args.target,
             labels,
             insecure_registries: args.insecure_registries,
+            registry_certificates: args
+                .registry_certificates
+                .iter()
+                .map(|v| match v.split_once('=') {
+                    Some((host, file)) if !host.is_empty() && !file.is_empty() => {
+                        Ok((host.to_string(), PathBuf::from(file)))
+                    }
+                    _ => Err(RequestError::RegistryCertificate(v.clone())),
+                })
+                .collect::<Result<_, _>>()?,
             mirrors,
             digest_file: args.digest_file,
             progress: args.progress.into(),

@@ -17,6 +17,27 @@ use crate::image::Digest;
 
 const ATTEMPTS: u32 = 3;
 
+/// The CA certificates of `--registry-certificate`, read and parsed once.
+fn extra_roots(options: &RegistryOptions) -> Result<Vec<reqwest::Certificate>, RegistryError> {
+    let mut roots = Vec::new();
+    for (host, file) in &options.certificates {
+        let why = |e: String| {
+            RegistryError::Setup(format!(
+                "cannot use the CA certificate `{}` given for `{host}`: {e}\nhint: --registry-certificate HOST=FILE takes a PEM file",
+                file.display()
+            ))
+        };
+        let pem = std::fs::read(file).map_err(|e| why(e.to_string()))?;
+        let certs =
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| why(without_url(&e)))?;
+        if certs.is_empty() {
+            return Err(why("no PEM certificate in it".into()));
+        }
+        roots.extend(certs);
+    }
+    Ok(roots)
+}
+
 /// A reqwest client per TLS mode, the scheme chosen per host, and cached tokens.
 #[derive(Debug)]
 pub struct Http {
@@ -37,11 +58,16 @@ pub struct Http {
 
 impl Http {
     pub fn new(options: RegistryOptions) -> Result<Http, RegistryError> {
+        let roots = extra_roots(&options)?;
         let build = |verify: bool| {
-            reqwest::Client::builder()
+            let mut builder = reqwest::Client::builder()
                 .user_agent(concat!("hoist/", env!("CARGO_PKG_VERSION")))
                 .connect_timeout(Duration::from_secs(15))
-                .tls_danger_accept_invalid_certs(!verify)
+                .tls_danger_accept_invalid_certs(!verify);
+            if verify && !roots.is_empty() {
+                builder = builder.tls_certs_merge(roots.clone());
+            }
+            builder
                 .build()
                 .map_err(|e| RegistryError::Setup(without_url(&e)))
         };

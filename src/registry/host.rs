@@ -43,7 +43,13 @@ pub fn is_loopback(host: &str) -> bool {
 }
 
 pub fn security(options: &RegistryOptions, host: &str) -> Security {
-    if is_loopback(host) {
+    if options
+        .certificates
+        .iter()
+        .any(|(h, _)| h == host || api_host(h) == host)
+    {
+        Security::Verified
+    } else if is_loopback(host) {
         Security::Plain
     } else if options
         .insecure

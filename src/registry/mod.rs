@@ -34,6 +34,8 @@ pub struct RegistryOptions {
     pub destinations: Vec<String>,
     /// Where credentials are looked up (empty by default: anonymous unless [`RegistryClient::login`]).
     pub credentials: CredentialEnv,
+    /// `(host, CA file)`: hosts spoken to over HTTPS verified with these extra roots, loopback too.
+    pub certificates: Vec<(String, std::path::PathBuf)>,
 }
 
 #[derive(Clone, Debug)]

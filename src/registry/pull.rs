@@ -60,6 +60,16 @@ pub async fn pull(
     let client = oci_client::Client::try_from(ClientConfig {
         protocol: ClientProtocol::HttpsExcept(http_hosts),
         accept_invalid_certificates: !verify,
+        extra_root_certificates: registry
+            .options()
+            .certificates
+            .iter()
+            .filter_map(|(_, file)| std::fs::read(file).ok())
+            .map(|data| oci_client::client::Certificate {
+                encoding: oci_client::client::CertificateEncoding::Pem,
+                data,
+            })
+            .collect(),
         ..ClientConfig::default()
     })
     .map_err(|source| client_error(reference, &host, &base, source))?;

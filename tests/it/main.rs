@@ -16,6 +16,7 @@ mod layout;
 mod multiplatform;
 mod multistage;
 mod registry;
+mod registry_tls;
 mod reproducible;
 mod rootless_support;
 mod run;
