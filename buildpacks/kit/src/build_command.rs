@@ -1,9 +1,42 @@
 //! Running a build tool (a package manager, a compiler) during the build phase: its output goes to the
 //! build log as it comes, and a failure names the command and its exit status.
 
+use std::path::Path;
 use std::process::Command;
 
 use crate::problem::{Explain, Problem};
+
+/// One command of a build, as data: what a buildpack's pure planning functions return and its
+/// unit tests compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub program: String,
+    pub args: Vec<String>,
+}
+
+impl Step {
+    pub fn new(program: &str, args: &[&str]) -> Self {
+        Self {
+            program: program.to_owned(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+        }
+    }
+
+    /// The command line, space-separated.
+    pub fn line(&self) -> String {
+        std::iter::once(self.program.as_str())
+            .chain(self.args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// A [`Command`] running it in `dir`.
+    pub fn command(&self, dir: &Path) -> Command {
+        let mut command = Command::new(&self.program);
+        command.args(&self.args).current_dir(dir);
+        command
+    }
+}
 
 /// A build tool that could not run or did not succeed.
 #[derive(Debug)]

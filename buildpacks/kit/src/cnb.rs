@@ -61,6 +61,62 @@ pub fn on_error<E: Explain + Debug>(error: libcnb::Error<E>) {
     eprintln!("error: {problem}");
 }
 
+/// A cache layer kept from build to build as it is (its contents are a package manager's download
+/// cache: stale entries are harmless, and the package manager revalidates them). `launch`: whether the
+/// app image gets it too.
+pub fn kept_layer<B: libcnb::Buildpack>(
+    context: &libcnb::build::BuildContext<B>,
+    name: libcnb::data::layer::LayerName,
+    launch: bool,
+) -> libcnb::Result<std::path::PathBuf, B::Error> {
+    use libcnb::data::generic::GenericMetadata;
+    use libcnb::layer::{CachedLayerDefinition, InvalidMetadataAction, RestoredLayerAction};
+    let layer = context.cached_layer(
+        name,
+        CachedLayerDefinition {
+            build: true,
+            launch,
+            invalid_metadata_action: &|_| InvalidMetadataAction::DeleteLayer,
+            restored_layer_action: &|_: &GenericMetadata, _| RestoredLayerAction::KeepLayer,
+        },
+    )?;
+    Ok(layer.path())
+}
+
+/// A layer made fresh on every build (an app's installed dependencies), in the app image when `launch`.
+pub fn fresh_layer<B: libcnb::Buildpack>(
+    context: &libcnb::build::BuildContext<B>,
+    name: libcnb::data::layer::LayerName,
+    launch: bool,
+) -> libcnb::Result<std::path::PathBuf, B::Error> {
+    use libcnb::layer::UncachedLayerDefinition;
+    let layer = context.uncached_layer(name, UncachedLayerDefinition { build: true, launch })?;
+    Ok(layer.path())
+}
+
+/// Checks a crate's `buildpack.toml` against the id and version its code reports (to hoist, whose
+/// `hoist detect` prints them): API 0.10, the same id, the same version. For each crate's unit tests.
+pub fn check_descriptor(manifest_dir: &str, id: &str, version: &str) -> Result<(), String> {
+    use libcnb::data::buildpack::BuildpackDescriptor;
+    let path = std::path::Path::new(manifest_dir).join("buildpack.toml");
+    let descriptor: BuildpackDescriptor =
+        libcnb::read_toml_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let BuildpackDescriptor::Component(descriptor) = descriptor else {
+        return Err(format!("{}: not a component buildpack", path.display()));
+    };
+    let found = (
+        descriptor.api.to_string(),
+        descriptor.buildpack.id.to_string(),
+        descriptor.buildpack.version.to_string(),
+    );
+    let wanted = ("0.10".to_owned(), id.to_owned(), version.to_owned());
+    if found == wanted {
+        Ok(())
+    } else {
+        Err(format!("{}: (api, id, version) is {found:?}, the code says {wanted:?}", path.display()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
