@@ -15,10 +15,10 @@ pub struct Step {
 }
 
 impl Step {
-    pub fn new(program: &str, args: &[&str]) -> Self {
+    pub fn new<S: AsRef<str>>(program: &str, args: &[S]) -> Self {
         Self {
             program: program.to_owned(),
-            args: args.iter().map(|a| (*a).to_owned()).collect(),
+            args: args.iter().map(|a| a.as_ref().to_owned()).collect(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! a language buildpack gives an app that has no Procfile `web` line.
 
 use crate::problem::Problem;
+use crate::procfile::Procfile;
 
 /// A process type and its command, run through `bash -c` at launch (so `$PORT` expands).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,9 +54,39 @@ pub enum DefaultProcess {
     AfterBuild { rule: String },
 }
 
+impl DefaultProcess {
+    /// The `web` process this default gives, with the app's Procfile (whose `web` overrides it):
+    /// `Ok(Some)` the default command; `Ok(None)` the Procfile's, or one decided after the build;
+    /// `Err` when a Procfile `web` is required and missing.
+    pub fn resolve(&self, procfile: Option<&Procfile>) -> Result<Option<&Process>, &Problem> {
+        let procfile_web = procfile.and_then(Procfile::web).is_some();
+        match self {
+            DefaultProcess::Command(process) => Ok(Some(process)),
+            DefaultProcess::ProcfileRequired(_) | DefaultProcess::AfterBuild { .. } if procfile_web => {
+                Ok(None)
+            }
+            DefaultProcess::ProcfileRequired(problem) => Err(problem),
+            DefaultProcess::AfterBuild { .. } => Ok(None),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_required_procfile_web_is_an_error_only_when_missing() {
+        let problem = Problem::new("no web", "why", "fix");
+        let required = DefaultProcess::ProcfileRequired(problem.clone());
+        let worker_only: Procfile = "worker: ./jobs".parse().unwrap();
+        let web: Procfile = "web: ./serve".parse().unwrap();
+        assert_eq!(required.resolve(None), Err(&problem));
+        assert_eq!(required.resolve(Some(&worker_only)), Err(&problem));
+        assert_eq!(required.resolve(Some(&web)), Ok(None));
+        let command = DefaultProcess::Command(Process::web("./serve"));
+        assert_eq!(command.resolve(Some(&web)), Ok(Some(&Process::web("./serve"))));
+    }
 
     #[test]
     fn port_is_looked_for_in_the_command_and_the_script_it_runs() {
