@@ -42,7 +42,10 @@ impl Step {
 #[derive(Debug)]
 pub enum CommandError {
     /// The program could not be started (usually: not installed in the build image).
-    Spawn { command: String, error: std::io::Error },
+    Spawn {
+        command: String,
+        error: std::io::Error,
+    },
     /// It ran and exited unsuccessfully.
     Failed { command: String, status: String },
 }
@@ -99,7 +102,10 @@ mod tests {
     fn failures_name_the_command() {
         let err = run(Command::new("sh").args(["-c", "exit 3"])).unwrap_err();
         let problem = err.explain();
-        assert!(problem.what.starts_with("`sh -c exit 3` failed"), "{problem}");
+        assert!(
+            problem.what.starts_with("`sh -c exit 3` failed"),
+            "{problem}"
+        );
         let err = run(&mut Command::new("/nonexistent/tool")).unwrap_err();
         assert!(matches!(err, CommandError::Spawn { .. }));
         run(&mut Command::new("true")).unwrap();

@@ -12,6 +12,15 @@ use crate::detection::Detection;
 use crate::problem::{Explain, Problem};
 use crate::process::Process;
 
+/// Where the platform puts the layers (`CNB_LAYERS_DIR`'s default, CNB platform spec 0.13).
+pub const PLATFORM_LAYERS_DIR: &str = "/layers";
+
+/// A buildpack's own layers directory: `/layers/<id with `/` as `_`>` (CNB buildpack spec 0.10,
+/// "Build"), the `<layers>` argument of its build.
+pub fn buildpack_layers_dir(id: &str) -> std::path::PathBuf {
+    std::path::Path::new(PLATFORM_LAYERS_DIR).join(id.replace('/', "_"))
+}
+
 /// `detect`'s result: pass with the plan, or fail; the reason goes to the detect log.
 pub fn detect_result<E>(detection: &Detection) -> libcnb::Result<DetectResult, E> {
     match detection {
@@ -40,7 +49,10 @@ pub fn detect_result<E>(detection: &Detection) -> libcnb::Result<DetectResult, E
 }
 
 /// A `launch.toml` process: `bash -c COMMAND`, so `$PORT` and other variables expand at launch.
-pub fn launch_process(process: &Process, default: bool) -> Result<launch::Process, ProcessTypeError> {
+pub fn launch_process(
+    process: &Process,
+    default: bool,
+) -> Result<launch::Process, ProcessTypeError> {
     let kind: ProcessType = process.kind.parse()?;
     Ok(ProcessBuilder::new(kind, ["bash", "-c", &process.command])
         .default(default)
@@ -90,7 +102,13 @@ pub fn fresh_layer<B: libcnb::Buildpack>(
     launch: bool,
 ) -> libcnb::Result<std::path::PathBuf, B::Error> {
     use libcnb::layer::UncachedLayerDefinition;
-    let layer = context.uncached_layer(name, UncachedLayerDefinition { build: true, launch })?;
+    let layer = context.uncached_layer(
+        name,
+        UncachedLayerDefinition {
+            build: true,
+            launch,
+        },
+    )?;
     Ok(layer.path())
 }
 
@@ -113,13 +131,24 @@ pub fn check_descriptor(manifest_dir: &str, id: &str, version: &str) -> Result<(
     if found == wanted {
         Ok(())
     } else {
-        Err(format!("{}: (api, id, version) is {found:?}, the code says {wanted:?}", path.display()))
+        Err(format!(
+            "{}: (api, id, version) is {found:?}, the code says {wanted:?}",
+            path.display()
+        ))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn layers_dirs_escape_the_id() {
+        assert_eq!(
+            buildpack_layers_dir("hoist/go"),
+            std::path::Path::new("/layers/hoist_go")
+        );
+    }
 
     #[test]
     fn launch_processes_run_through_bash() {

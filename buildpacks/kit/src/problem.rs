@@ -51,7 +51,11 @@ mod tests {
 
     #[test]
     fn renders_what_why_and_hint_lines() {
-        let problem = Problem::new("no `web` process", "nothing would listen", "add a `Procfile`");
+        let problem = Problem::new(
+            "no `web` process",
+            "nothing would listen",
+            "add a `Procfile`",
+        );
         assert_eq!(
             problem.to_string(),
             "no `web` process\nwhy: nothing would listen\nhint: add a `Procfile`"

@@ -62,7 +62,9 @@ impl DefaultProcess {
         let procfile_web = procfile.and_then(Procfile::web).is_some();
         match self {
             DefaultProcess::Command(process) => Ok(Some(process)),
-            DefaultProcess::ProcfileRequired(_) | DefaultProcess::AfterBuild { .. } if procfile_web => {
+            DefaultProcess::ProcfileRequired(_) | DefaultProcess::AfterBuild { .. }
+                if procfile_web =>
+            {
                 Ok(None)
             }
             DefaultProcess::ProcfileRequired(problem) => Err(problem),
@@ -85,7 +87,10 @@ mod tests {
         assert_eq!(required.resolve(Some(&worker_only)), Err(&problem));
         assert_eq!(required.resolve(Some(&web)), Ok(None));
         let command = DefaultProcess::Command(Process::web("./serve"));
-        assert_eq!(command.resolve(Some(&web)), Ok(Some(&Process::web("./serve"))));
+        assert_eq!(
+            command.resolve(Some(&web)),
+            Ok(Some(&Process::web("./serve")))
+        );
     }
 
     #[test]
@@ -102,7 +107,10 @@ mod tests {
     fn only_web_processes_are_warned_about() {
         let warning = Process::web("node server.js").port_warning().unwrap();
         assert!(warning.contains("`node server.js`"), "{warning}");
-        assert!(warning.contains("bind 0.0.0.0 and listen on $PORT"), "{warning}");
+        assert!(
+            warning.contains("bind 0.0.0.0 and listen on $PORT"),
+            "{warning}"
+        );
         let worker = Process {
             kind: "worker".into(),
             command: "celery worker".into(),

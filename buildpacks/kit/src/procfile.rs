@@ -154,7 +154,9 @@ impl Explain for ProcfileError {
                         example,
                     ),
                     LineError::Duplicate { kind, first_line } => Problem::new(
-                        format!("{at}: the `{kind}` process is already declared on line {first_line}"),
+                        format!(
+                            "{at}: the `{kind}` process is already declared on line {first_line}"
+                        ),
                         "a process type can have one command only",
                         format!("keep one `{kind}:` line"),
                     ),
@@ -174,7 +176,9 @@ mod tests {
 
     #[test]
     fn reads_types_in_order_skipping_comments_and_blank_lines() {
-        let procfile = parse("# processes\n\nweb: gunicorn app:app\r\n  worker:  celery -A app worker \n").unwrap();
+        let procfile =
+            parse("# processes\n\nweb: gunicorn app:app\r\n  worker:  celery -A app worker \n")
+                .unwrap();
         assert_eq!(
             procfile.processes,
             [
@@ -211,15 +215,24 @@ mod tests {
         assert!(err.explain().what.contains("line 2"), "{}", err.explain());
         assert!(matches!(
             parse("web:\n").unwrap_err(),
-            ProcfileError::Line { kind: LineError::EmptyCommand { .. }, .. }
+            ProcfileError::Line {
+                kind: LineError::EmptyCommand { .. },
+                ..
+            }
         ));
         assert!(matches!(
             parse("we b: x\n").unwrap_err(),
-            ProcfileError::Line { kind: LineError::BadType { .. }, .. }
+            ProcfileError::Line {
+                kind: LineError::BadType { .. },
+                ..
+            }
         ));
         assert!(matches!(
             parse(": x\n").unwrap_err(),
-            ProcfileError::Line { kind: LineError::BadType { .. }, .. }
+            ProcfileError::Line {
+                kind: LineError::BadType { .. },
+                ..
+            }
         ));
         assert_eq!(
             parse("web: a\nweb: b\n").unwrap_err(),

@@ -23,7 +23,9 @@ impl Explain for NodejsBuildpackError {
             NodejsBuildpackError::PackageJson(error) => error.explain(),
             NodejsBuildpackError::NoLockfile => Problem::new(
                 format!("`{PACKAGE_JSON}` has no lockfile beside it"),
-                format!("the Node.js buildpack needs {LOOKS_FOR}, and the build reads the directory detection saw"),
+                format!(
+                    "the Node.js buildpack needs {LOOKS_FOR}, and the build reads the directory detection saw"
+                ),
                 "commit the lockfile, and do not change the app while it builds",
             ),
             NodejsBuildpackError::Command(error) => error.explain(),

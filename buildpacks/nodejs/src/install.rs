@@ -22,7 +22,13 @@ pub fn steps(manager: PackageManager, yarn_berry: bool, build_script: bool) -> V
         (PackageManager::Npm, _) => Step::new("npm", &["prune", "--omit=dev"]),
         (PackageManager::Yarn, false) => Step::new(
             "yarn",
-            &["install", "--frozen-lockfile", "--production", "--ignore-scripts", "--prefer-offline"],
+            &[
+                "install",
+                "--frozen-lockfile",
+                "--production",
+                "--ignore-scripts",
+                "--prefer-offline",
+            ],
         ),
         (PackageManager::Yarn, true) => {
             Step::new("yarn", &["workspaces", "focus", "--all", "--production"])
@@ -76,7 +82,10 @@ mod tests {
         );
         assert_eq!(
             lines(steps(PackageManager::Yarn, true, false)),
-            ["yarn install --immutable", "yarn workspaces focus --all --production"]
+            [
+                "yarn install --immutable",
+                "yarn workspaces focus --all --production"
+            ]
         );
     }
 
@@ -84,7 +93,11 @@ mod tests {
     fn pnpm_uses_its_frozen_lockfile() {
         assert_eq!(
             lines(steps(PackageManager::Pnpm, false, true)),
-            ["pnpm install --frozen-lockfile", "pnpm run build", "pnpm prune --prod"]
+            [
+                "pnpm install --frozen-lockfile",
+                "pnpm run build",
+                "pnpm prune --prod"
+            ]
         );
     }
 

@@ -35,7 +35,11 @@ impl Buildpack for NodejsBuildpack {
 
         let cache = layers::cache::create(&context)?;
         let yarn_berry = app.join(".yarnrc.yml").is_file();
-        for step in install::steps(manager, yarn_berry, install::has_build_script(&package_json)) {
+        for step in install::steps(
+            manager,
+            yarn_berry,
+            install::has_build_script(&package_json),
+        ) {
             let mut command = step.command(app);
             command.env(install::cache_variable(manager), &cache);
             build_command::run(&mut command).map_err(NodejsBuildpackError::Command)?;

@@ -18,7 +18,9 @@ impl Explain for PackageJsonError {
         Problem::new(
             format!("cannot read `{PACKAGE_JSON}`: {}", self.message),
             "the start command comes from its `scripts.start`",
-            format!("make `{PACKAGE_JSON}` valid JSON (`node -e 'require(\"./package.json\")'` shows where it breaks)"),
+            format!(
+                "make `{PACKAGE_JSON}` valid JSON (`node -e 'require(\"./package.json\")'` shows where it breaks)"
+            ),
         )
     }
 }

@@ -87,7 +87,11 @@ mod tests {
 
     #[test]
     fn each_file_passes_with_its_package_manager() {
-        for (file, manager) in [("requirements.txt", "pip"), ("uv.lock", "uv"), ("poetry.lock", "poetry")] {
+        for (file, manager) in [
+            ("requirements.txt", "pip"),
+            ("uv.lock", "uv"),
+            ("poetry.lock", "poetry"),
+        ] {
             assert_eq!(
                 detect(app(&[file, "pyproject.toml"]).path()),
                 Detection::Pass {
@@ -105,7 +109,10 @@ mod tests {
     #[test]
     fn a_lockfile_wins_over_requirements_txt() {
         let dir = app(&["requirements.txt", "poetry.lock"]);
-        assert_eq!(package_manager(dir.path()), Some(("poetry.lock", PackageManager::Poetry)));
+        assert_eq!(
+            package_manager(dir.path()),
+            Some(("poetry.lock", PackageManager::Poetry))
+        );
     }
 
     #[test]

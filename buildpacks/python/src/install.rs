@@ -23,16 +23,25 @@ pub fn steps(manager: PackageManager, venv: &Path) -> Vec<Step> {
         PackageManager::Uv => vec![Step::new("uv", &["sync", "--locked", "--no-dev"])],
         PackageManager::Poetry => vec![
             create,
-            Step::new("poetry", &["install", "--only", "main", "--no-root", "--no-interaction"]),
+            Step::new(
+                "poetry",
+                &["install", "--only", "main", "--no-root", "--no-interaction"],
+            ),
         ],
     }
 }
 
 /// The environment of those steps.
 pub fn env(manager: PackageManager, venv: &Path, cache: &Path) -> Vec<(&'static str, String)> {
-    let (venv, cache) = (venv.to_string_lossy().into_owned(), cache.to_string_lossy().into_owned());
+    let (venv, cache) = (
+        venv.to_string_lossy().into_owned(),
+        cache.to_string_lossy().into_owned(),
+    );
     match manager {
-        PackageManager::Pip => vec![("PIP_CACHE_DIR", cache), ("PIP_DISABLE_PIP_VERSION_CHECK", "1".into())],
+        PackageManager::Pip => vec![
+            ("PIP_CACHE_DIR", cache),
+            ("PIP_DISABLE_PIP_VERSION_CHECK", "1".into()),
+        ],
         PackageManager::Uv => vec![
             ("UV_CACHE_DIR", cache),
             ("UV_PROJECT_ENVIRONMENT", venv),
@@ -51,7 +60,10 @@ mod tests {
     use super::*;
 
     fn lines(manager: PackageManager) -> Vec<String> {
-        steps(manager, Path::new("/layers/hoist_python/venv")).iter().map(Step::line).collect()
+        steps(manager, Path::new("/layers/hoist_python/venv"))
+            .iter()
+            .map(Step::line)
+            .collect()
     }
 
     #[test]

@@ -16,6 +16,11 @@ pub fn create<B: Buildpack>(context: &BuildContext<B>) -> libcnb::Result<PathBuf
 /// `VIRTUAL_ENV` for launch, written into the layer once it is built.
 pub fn write_env(venv: &std::path::Path) -> std::io::Result<()> {
     LayerEnv::new()
-        .chainable_insert(Scope::All, ModificationBehavior::Override, "VIRTUAL_ENV", venv)
+        .chainable_insert(
+            Scope::All,
+            ModificationBehavior::Override,
+            "VIRTUAL_ENV",
+            venv,
+        )
         .write_to_layer_dir(venv)
 }
