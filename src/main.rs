@@ -18,6 +18,24 @@ fn main() -> ExitCode {
         Command::Build(args) => build(args),
         Command::Parse(args) => print(hoist::app::commands::parse(&args)),
         Command::Context(args) => print(hoist::app::commands::context(&args)),
+        Command::Detect(args) => detect(&args),
+    }
+}
+
+/// `hoist detect`: the data to stdout (even when it fails: an empty group), warnings and the error to
+/// stderr.
+fn detect(args: &hoist::cli::DetectArgs) -> ExitCode {
+    let output = hoist::app::commands::detect(args);
+    let _ = std::io::stdout().lock().write_all(output.stdout.as_bytes());
+    for warning in &output.warnings {
+        eprintln!("warning: {warning}");
+    }
+    match output.error {
+        Some(err) => {
+            Printer::new(ProgressMode::Plain).error(&err);
+            ExitCode::FAILURE
+        }
+        None => ExitCode::SUCCESS,
     }
 }
 

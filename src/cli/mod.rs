@@ -6,6 +6,6 @@ pub mod args;
 pub mod request;
 pub mod secret;
 
-pub use args::{Cli, Command, ContextArgs, ParseArgs};
+pub use args::{Cli, Command, ContextArgs, DetectArgs, ParseArgs};
 pub use request::{BuildRequest, CreationTime, Output, ProgressMode, RequestError, Sandbox};
 pub use secret::{SecretFrom, SecretSource};

@@ -9,6 +9,7 @@ mod architecture_check;
 mod bad_input;
 mod build;
 mod commands;
+mod detect;
 mod differential;
 mod in_container;
 mod layout;

@@ -52,7 +52,7 @@ pub enum ProcfileError {
 /// What is wrong with one Procfile line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineError {
-    /// No `:` separating type and command.
+    /// No `:` right after the type.
     NoColon,
     /// The type has characters a CNB process type cannot have.
     BadType { kind: String },
@@ -79,7 +79,11 @@ impl std::str::FromStr for Procfile {
                 text: raw.to_owned(),
                 kind,
             };
-            let Some((kind, command)) = trimmed.split_once(':') else {
+            // A type with blank space in it is a line missing the colon after its type.
+            let Some((kind, command)) = trimmed
+                .split_once(':')
+                .filter(|(kind, _)| !kind.trim().contains(char::is_whitespace))
+            else {
                 return Err(error(LineError::NoColon));
             };
             let (kind, command) = (kind.trim(), command.trim());
@@ -139,7 +143,7 @@ impl Explain for ProcfileError {
                 let example = "write one process per line as `TYPE: COMMAND`, e.g. `web: gunicorn app:app --bind 0.0.0.0:$PORT`";
                 match kind {
                     LineError::NoColon => Problem::new(
-                        format!("{at} has no `:`"),
+                        format!("{at} has no `:` after its process type"),
                         "each Procfile line is a process type, a colon and the command",
                         example,
                     ),
@@ -221,7 +225,14 @@ mod tests {
             }
         ));
         assert!(matches!(
-            parse("we b: x\n").unwrap_err(),
+            parse("web gunicorn app:app\n").unwrap_err(),
+            ProcfileError::Line {
+                kind: LineError::NoColon,
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse("web!: x\n").unwrap_err(),
             ProcfileError::Line {
                 kind: LineError::BadType { .. },
                 ..
