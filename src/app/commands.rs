@@ -7,7 +7,8 @@ use std::path::Path;
 use anyhow::Context as _;
 
 use crate::cli::{ContextArgs, DetectArgs, ParseArgs};
-use crate::frontend::buildpacks::detect::{self as buildpacks, DetectJson, Detected};
+use crate::frontend::buildpacks::detect::{self as buildpacks, Detected};
+use crate::frontend::buildpacks::report::DetectJson;
 use crate::frontend::dockerfile::dockerignore;
 use crate::frontend::dockerfile::listing::{self, Listed};
 

@@ -7,6 +7,7 @@
 //!   build plan's provides/requires.
 //! - `detect`: the chosen group, its plan, the processes and warnings — what `hoist detect` prints —
 //!   or the error listing what was looked for.
+//! - `report`: the JSON document of `hoist detect --json`.
 //! - `unsupported`: languages the default builder has no buildpack for, named.
 //!
 //! The build itself (the buildpacks' binaries run in the RUN sandbox on a build image, the launcher,
@@ -14,4 +15,5 @@
 
 pub mod detect;
 pub mod order;
+pub mod report;
 pub mod unsupported;
