@@ -50,6 +50,7 @@ fn main() -> ExitCode {
                 .map_err(anyhow::Error::from)
                 .and_then(|logout| block_on(hoist::app::login::logout(&logout))),
         ),
+        Command::Detect(args) => detect(&args),
     }
 }
 
@@ -90,6 +91,23 @@ fn report(result: anyhow::Result<String>) -> ExitCode {
             Printer::new(ProgressMode::Plain).error(&err);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `hoist detect`: the data to stdout (even when it fails: an empty group), warnings and the error to
+/// stderr.
+fn detect(args: &hoist::cli::DetectArgs) -> ExitCode {
+    let output = hoist::app::commands::detect(args);
+    let _ = std::io::stdout().lock().write_all(output.stdout.as_bytes());
+    for warning in &output.warnings {
+        eprintln!("warning: {warning}");
+    }
+    match output.error {
+        Some(err) => {
+            Printer::new(ProgressMode::Plain).error(&err);
+            ExitCode::FAILURE
+        }
+        None => ExitCode::SUCCESS,
     }
 }
 

@@ -1,12 +1,14 @@
-//! The inspection commands: `hoist parse` (a Dockerfile's instructions as BuildKit's parser reads them)
-//! and `hoist context` (the build context after `.dockerignore`). Each returns the text for stdout; the
-//! binary writes it.
+//! The inspection commands: `hoist parse` (a Dockerfile's instructions as BuildKit's parser reads them),
+//! `hoist context` (the build context after `.dockerignore`) and `hoist detect` (the buildpacks that
+//! would build an app without a Dockerfile). Each returns the text for stdout; the binary writes it.
 
 use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::cli::{ContextArgs, ParseArgs};
+use crate::cli::{ContextArgs, DetectArgs, ParseArgs};
+use crate::frontend::buildpacks::detect::{self as buildpacks, Detected};
+use crate::frontend::buildpacks::report::DetectJson;
 use crate::frontend::dockerfile::dockerignore;
 use crate::frontend::dockerfile::listing::{self, Listed};
 
@@ -56,6 +58,84 @@ fn line(instruction: &Listed) -> String {
         ));
     }
     words.join(" ")
+}
+
+/// What `hoist detect` prints.
+#[derive(Debug)]
+pub struct DetectOutput {
+    /// The data: the JSON document, or the text listing.
+    pub stdout: String,
+    /// Warnings for stderr (text mode; the JSON document carries them).
+    pub warnings: Vec<String>,
+    /// Why it exits 1: nothing detected, or a build of the group would fail.
+    pub error: Option<anyhow::Error>,
+}
+
+/// `hoist detect`: the group, plan, processes and warnings; an empty group (JSON) and an error
+/// listing what was looked for when nothing is detected.
+pub fn detect(args: &DetectArgs) -> DetectOutput {
+    let (detected, error) = match buildpacks::detect(&args.dir) {
+        Ok(detected) => {
+            let error = detected.problem.clone().map(anyhow::Error::from);
+            (Some(detected), error)
+        }
+        Err(error) => (None, Some(anyhow::Error::from(error))),
+    };
+    let json = detected
+        .as_ref()
+        .map_or_else(DetectJson::empty, DetectJson::from);
+    if args.json {
+        let stdout = serde_json::to_string_pretty(&json).unwrap_or_default() + "\n";
+        return DetectOutput {
+            stdout,
+            warnings: Vec::new(),
+            error,
+        };
+    }
+    DetectOutput {
+        stdout: detected.as_ref().map(detect_text).unwrap_or_default(),
+        warnings: json.warnings,
+        error,
+    }
+}
+
+/// The text listing: the group (with what each buildpack found), the plan, the processes.
+fn detect_text(detected: &Detected) -> String {
+    let mut out = String::from("group:\n");
+    for member in &detected.group {
+        let optional = if member.optional { " (optional)" } else { "" };
+        let (id, version) = (member.buildpack.id(), member.buildpack.version());
+        out.push_str(&format!("  {id} {version}{optional}: {}\n", member.found));
+    }
+    out.push_str("plan:\n");
+    for entry in &detected.plan {
+        let names = |list: &[crate::frontend::buildpacks::order::Buildpack]| {
+            list.iter().map(|b| b.id()).collect::<Vec<_>>().join(", ")
+        };
+        let metadata: Vec<String> = entry
+            .metadata
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        out.push_str(&format!(
+            "  {}: provided by {}, required by {} ({})\n",
+            entry.name,
+            names(&entry.providers),
+            names(&entry.requirers),
+            metadata.join(" ")
+        ));
+    }
+    if detected.plan.is_empty() {
+        out.push_str("  (empty)\n");
+    }
+    out.push_str("processes:\n");
+    if detected.processes.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for process in &detected.processes {
+        out.push_str(&format!("  {}: {}\n", process.kind, process.command));
+    }
+    out
 }
 
 /// `hoist context`: the paths a build sees, relative to DIR, sorted, one a line.

@@ -41,6 +41,8 @@ pub enum Command {
     Login(LoginArgs),
     /// Log out of a registry: erase what `hoist login` or `docker login` stored
     Logout(LogoutArgs),
+    /// Show which buildpacks would build an app without a Dockerfile, and its processes
+    Detect(DetectArgs),
 }
 
 #[derive(Debug, Args)]
@@ -189,6 +191,27 @@ pub struct ContextArgs {
     /// The Dockerfile, whose `<Dockerfile>.dockerignore` applies if present [default: DIR/Dockerfile]
     #[arg(long = "dockerfile", short = 'f', value_name = "PATH")]
     pub dockerfile: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Detects an app the way the default builder's buildpacks would, without building: the \
+chosen group (python, ruby with nodejs, java, go, php or nodejs, each with procfile when the app has a \
+Procfile), the build plan, the launch processes and warnings, to stdout; or, with --json, \
+{\"group\":[{\"id\",\"version\"}],\"plan\":[{\"name\",\"providers\",\"requirers\",\"metadata\"}],\
+\"processes\":[{\"type\",\"command\"}],\"warnings\":[...]}.\n\n\
+Exits 1 when nothing is detected (an empty group; stderr lists what was looked for) or when a build of \
+the group would fail (a Python or PHP app without a Procfile `web` process).",
+    after_help = "Examples:\n  hoist detect\n  hoist detect --json ./app | jq -r '.group[].id'"
+)]
+pub struct DetectArgs {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+
+    /// The app directory
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

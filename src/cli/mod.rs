@@ -11,7 +11,7 @@ pub mod transfer;
 pub mod validate;
 
 pub use args::{
-    Cli, Command, ContextArgs, CopyArgs, InspectArgs, LoginArgs, LogoutArgs, ParseArgs,
+    Cli, Command, ContextArgs, CopyArgs, DetectArgs, InspectArgs, LoginArgs, LogoutArgs, ParseArgs,
     ValidateArgs,
 };
 pub use login::{Login, Logout, Password};

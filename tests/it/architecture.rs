@@ -10,6 +10,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("progress", &[]),
     ("plan", &["image"]),
     ("frontend", &["plan", "image", "progress"]),
+    // The buildpacks frontend, stricter than its parent: detection needs no progress events.
+    ("frontend/buildpacks", &["plan", "image"]),
     ("executor", &["plan", "image", "progress"]),
     ("registry", &["image", "progress"]),
     ("validate", &["image", "progress"]),
@@ -51,9 +53,11 @@ fn modules_depend_only_on_what_the_architecture_allows() {
         assert!(!files.is_empty(), "module `{module}` has no source files");
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap();
+            // A row may name its own top-level module (`frontend/buildpacks` is in `frontend`).
+            let own = module.split('/').next().unwrap_or(module);
             for other in MODULES
                 .iter()
-                .filter(|m| *m != module && !allowed.contains(m))
+                .filter(|m| **m != own && !allowed.contains(m))
             {
                 for needle in [
                     format!("crate::{other}::"),

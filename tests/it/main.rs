@@ -10,6 +10,7 @@ mod bad_input;
 mod build;
 mod commands;
 mod credentials;
+mod detect;
 mod differential;
 mod in_container;
 mod layout;

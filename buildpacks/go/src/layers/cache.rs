@@ -1,0 +1,12 @@
+//! The `cache` layer: Go's build cache (`GOCACHE`) and module cache (`GOMODCACHE`), kept between
+//! builds and never in the app image.
+
+use std::path::PathBuf;
+
+use libcnb::Buildpack;
+use libcnb::build::BuildContext;
+use libcnb::data::layer_name;
+
+pub fn create<B: Buildpack>(context: &BuildContext<B>) -> libcnb::Result<PathBuf, B::Error> {
+    buildpack_kit::cnb::kept_layer(context, layer_name!("cache"), false)
+}

@@ -1,0 +1,3 @@
+//! The buildpack's layers, one module each (CNB buildpack spec 0.10, "Layers").
+
+pub mod cache;
