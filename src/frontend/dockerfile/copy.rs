@@ -18,6 +18,7 @@ pub fn copy_spec(
     source: Option<&SourceDef>,
     state: &State,
     x: &Expander<'_>,
+    xr: &Expander<'_>,
 ) -> Result<(CopySpec, String), FrontendError> {
     let file = ctx.file;
     let keyword = if copy.add { "ADD" } else { "COPY" };
@@ -28,27 +29,18 @@ pub fn copy_spec(
                 .hint("download or clone in a `RUN` step, or copy the files from the context"),
         )
     };
-    let mut sources = Vec::new();
     let mut inline = Vec::new();
+    for h in &copy.heredocs {
+        // BuildKit expands an unquoted heredoc's variables without touching its quotes.
+        let body = h.body();
+        let content = if h.expand { xr(&body)? } else { body };
+        inline.push(InlineFile {
+            name: h.name.clone(),
+            content,
+        });
+    }
+    let mut sources = Vec::new();
     for s in &copy.sources {
-        if let Some(h) = copy.heredocs.iter().find(|h| {
-            s.trim_start_matches("<<-")
-                .trim_start_matches("<<")
-                .trim_matches(['"', '\''])
-                == h.name
-                && s.starts_with("<<")
-        }) {
-            let content = if h.expand {
-                x(&h.content)?
-            } else {
-                h.content.clone()
-            };
-            inline.push(InlineFile {
-                name: h.name.clone(),
-                content,
-            });
-            continue;
-        }
         let s = x(s)?;
         if copy.add && (s.contains("://") || s.starts_with("git@")) {
             return Err(unsupported("of a URL or git repository"));

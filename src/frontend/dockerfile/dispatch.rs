@@ -111,6 +111,11 @@ pub fn stage(
             expand::word(w, ctx.escape, &lookup)
                 .map_err(|e| err(format!("cannot expand `{w}`: {}", e.0)))
         };
+        let xr = |w: &str| {
+            expand::raw(w, &lookup)
+                .map(|(v, _)| v)
+                .map_err(|e| err(format!("cannot expand the heredoc: {}", e.0)))
+        };
         let mut config = Vec::new();
         let mut fs = None;
         let created_by: String;
@@ -342,7 +347,7 @@ pub fn stage(
                 }));
             }
             Kind::Copy(copy) => {
-                let (spec, text) = copy_spec(ctx, inst, copy, source.as_ref(), &state, &x)?;
+                let (spec, text) = copy_spec(ctx, inst, copy, source.as_ref(), &state, &x, &xr)?;
                 created_by = text;
                 fs = Some(FsChange::Copy(spec));
             }

@@ -1,7 +1,11 @@
 //! Word expansion as BuildKit's shell lexer does it (`frontend/dockerfile/shell/lex.go`): `$VAR`,
 //! `${VAR}`, the modifiers `:-` `-` `:+` `+` `:?` `?` `#` `##` `%` `%%` `/` `//`, single and double
 //! quotes, and the escape character. Quotes are removed; an unset variable expands to nothing.
+//! Patterns know `*` and `?` (no bracket expressions); positional names are all their digits (`$12`);
+//! special parameters (`$@ $* $# $? $- $$ $! $0`) are variables that are never set.
 //! Applied only where the Dockerfile reference says variables are expanded.
+
+use std::collections::BTreeSet;
 
 /// A failed expansion; the caller adds the location.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,14 +16,27 @@ pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Expands one word: variables replaced, quotes and escapes removed.
 pub fn word(text: &str, escape: char, lookup: Lookup<'_>) -> Result<String, ExpandError> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut lexer = Lexer {
-        chars,
-        pos: 0,
-        escape,
-        lookup,
-    };
-    lexer.process(None)
+    word_with_unmatched(text, escape, lookup).map(|(w, _)| w)
+}
+
+/// Expands one word and names the variables it referred to that are not set (BuildKit's
+/// `ProcessWord` unmatched set, which the `UndefinedVar` check reads).
+pub fn word_with_unmatched(
+    text: &str,
+    escape: char,
+    lookup: Lookup<'_>,
+) -> Result<(String, BTreeSet<String>), ExpandError> {
+    let mut lexer = Lexer::new(text, escape, lookup, true);
+    let out = lexer.process(None)?;
+    Ok((out, lexer.unmatched))
+}
+
+/// Expands variables only, leaving quotes as they are (BuildKit's `SkipProcessQuotes` lexer with `\` as
+/// the escape, used for the bodies of COPY/ADD heredocs).
+pub fn raw(text: &str, lookup: Lookup<'_>) -> Result<(String, BTreeSet<String>), ExpandError> {
+    let mut lexer = Lexer::new(text, '\\', lookup, false);
+    let out = lexer.process(None)?;
+    Ok((out, lexer.unmatched))
 }
 
 /// Expands every word.
@@ -36,9 +53,26 @@ struct Lexer<'a> {
     pos: usize,
     escape: char,
     lookup: Lookup<'a>,
+    quotes: bool,
+    unmatched: BTreeSet<String>,
 }
 
-impl Lexer<'_> {
+fn is_special(c: char) -> bool {
+    matches!(c, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0')
+}
+
+impl<'a> Lexer<'a> {
+    fn new(text: &str, escape: char, lookup: Lookup<'a>, quotes: bool) -> Lexer<'a> {
+        Lexer {
+            chars: text.chars().collect(),
+            pos: 0,
+            escape,
+            lookup,
+            quotes,
+            unmatched: BTreeSet::new(),
+        }
+    }
+
     fn peek(&self) -> Option<char> {
         self.chars.get(self.pos).copied()
     }
@@ -49,8 +83,24 @@ impl Lexer<'_> {
         c
     }
 
-    /// Processes until `stop` (consumed) or the end.
+    fn get(&mut self, name: &str) -> Option<String> {
+        let value = (self.lookup)(name);
+        if value.is_none() {
+            self.unmatched.insert(name.to_string());
+        }
+        value
+    }
+
+    /// Processes until `stop` (consumed) or the end. `raw_escapes` keeps the escape character (patterns).
     fn process(&mut self, stop: Option<char>) -> Result<String, ExpandError> {
+        self.process_with(stop, false)
+    }
+
+    fn process_with(
+        &mut self,
+        stop: Option<char>,
+        raw_escapes: bool,
+    ) -> Result<String, ExpandError> {
         let mut out = String::new();
         while let Some(c) = self.peek() {
             if Some(c) == stop {
@@ -59,18 +109,25 @@ impl Lexer<'_> {
             }
             self.pos += 1;
             match c {
-                '\'' => out.push_str(&self.single_quoted()?),
-                '"' => out.push_str(&self.double_quoted()?),
+                '\'' if self.quotes => out.push_str(&self.single_quoted()?),
+                '"' if self.quotes => out.push_str(&self.double_quoted()?),
                 '$' => out.push_str(&self.dollar()?),
-                c if c == self.escape => match self.next() {
-                    Some(n) => out.push(n),
-                    None => out.push(c),
-                },
+                c if c == self.escape => {
+                    if raw_escapes {
+                        out.push(c);
+                    }
+                    match self.next() {
+                        Some(n) => out.push(n),
+                        None => break,
+                    }
+                }
                 c => out.push(c),
             }
         }
         if let Some(stop) = stop {
-            return Err(ExpandError(format!("missing a closing `{stop}`")));
+            return Err(ExpandError(format!(
+                "unexpected end of statement while looking for matching `{stop}`"
+            )));
         }
         Ok(out)
     }
@@ -83,7 +140,8 @@ impl Lexer<'_> {
                 Some(c) => out.push(c),
                 None => {
                     return Err(ExpandError(
-                        "unexpected end of text: missing a closing `'`".into(),
+                        "unexpected end of statement while looking for matching single-quote"
+                            .into(),
                     ));
                 }
             }
@@ -91,42 +149,45 @@ impl Lexer<'_> {
     }
 
     fn double_quoted(&mut self) -> Result<String, ExpandError> {
+        let unterminated = || {
+            ExpandError(
+                "unexpected end of statement while looking for matching double-quote".into(),
+            )
+        };
         let mut out = String::new();
         loop {
             match self.next() {
                 Some('"') => return Ok(out),
                 Some('$') => out.push_str(&self.dollar()?),
-                Some(c) if c == self.escape => match self.next() {
-                    Some(n) if n == '"' || n == '$' || n == self.escape => out.push(n),
-                    Some(n) => {
-                        out.push(c);
+                Some(c) if c == self.escape => match self.peek() {
+                    None => return Err(unterminated()),
+                    Some(n) if n == '"' || n == '$' || n == self.escape => {
+                        self.pos += 1;
                         out.push(n);
                     }
-                    None => {
-                        return Err(ExpandError(
-                            "unexpected end of text: missing a closing `\"`".into(),
-                        ));
-                    }
+                    Some(_) => out.push(c),
                 },
                 Some(c) => out.push(c),
-                None => {
-                    return Err(ExpandError(
-                        "unexpected end of text: missing a closing `\"`".into(),
-                    ));
-                }
+                None => return Err(unterminated()),
             }
         }
     }
 
     fn name(&mut self) -> String {
         let mut name = String::new();
-        // Positional parameters are one digit (`$1x` is `$1` then `x`).
-        if let Some(c) = self.peek().filter(char::is_ascii_digit) {
+        if self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            while let Some(c) = self.peek().filter(char::is_ascii_digit) {
+                name.push(c);
+                self.pos += 1;
+            }
+            return name;
+        }
+        if let Some(c) = self.peek().filter(|c| is_special(*c)) {
             self.pos += 1;
             return c.to_string();
         }
         while let Some(c) = self.peek() {
-            if c.is_ascii_alphanumeric() || c == '_' {
+            if c.is_alphanumeric() || c == '_' {
                 name.push(c);
                 self.pos += 1;
             } else {
@@ -142,150 +203,207 @@ impl Lexer<'_> {
             if name.is_empty() {
                 return Ok("$".into());
             }
-            return Ok((self.lookup)(&name).unwrap_or_default());
+            return Ok(self.get(&name).unwrap_or_default());
         }
         self.pos += 1;
-        let name = self.name();
-        if name.is_empty() {
-            return Err(ExpandError(
-                "bad substitution: `${` must be followed by a variable name".into(),
-            ));
+        match self.peek() {
+            None => return Err(ExpandError("syntax error: missing '}'".into())),
+            Some('{' | '}' | ':') => {
+                return Err(ExpandError("syntax error: bad substitution".into()));
+            }
+            Some(_) => {}
         }
-        let value = (self.lookup)(&name);
+        let name = self.name();
         let Some(op) = self.next() else {
-            return Err(ExpandError(format!(
-                "missing a closing `}}` after `${{{name}`"
-            )));
+            return Err(ExpandError("syntax error: missing '}'".into()));
         };
         match op {
-            '}' => Ok(value.unwrap_or_default()),
-            ':' => {
-                let op2 = self.next().unwrap_or('}');
-                let word = self.process(Some('}'))?;
-                let set = value.as_deref().is_some_and(|v| !v.is_empty());
-                modifier(&name, op2, set, value, word)
-            }
-            '-' | '+' | '?' => {
-                let word = self.process(Some('}'))?;
-                modifier(&name, op, value.is_some(), value, word)
-            }
-            '#' | '%' => {
-                let longest = self.peek() == Some(op);
-                if longest {
-                    self.pos += 1;
+            '}' => Ok(self.get(&name).unwrap_or_default()),
+            ':' | '+' | '-' | '?' | '#' | '%' => {
+                let colon = op == ':';
+                let op = if colon {
+                    self.next().unwrap_or('}')
+                } else {
+                    op
+                };
+                let shown = if colon {
+                    format!(":{op}")
+                } else {
+                    op.to_string()
+                };
+                if colon && matches!(op, '#' | '%') {
+                    return Err(ExpandError(format!(
+                        "unsupported modifier ({shown}) in substitution"
+                    )));
                 }
-                let pattern = self.process(Some('}'))?;
-                Ok(trim(
-                    &value.unwrap_or_default(),
-                    &pattern,
-                    op == '#',
-                    longest,
-                ))
+                let word = self
+                    .process_with(Some('}'), matches!(op, '#' | '%'))
+                    .map_err(|_| ExpandError("syntax error: missing '}'".into()))?;
+                let value = self.get(&name);
+                let unset = value.is_none() || (colon && value.as_deref() == Some(""));
+                match op {
+                    '-' => Ok(if unset {
+                        word
+                    } else {
+                        value.unwrap_or_default()
+                    }),
+                    '+' => Ok(if unset { String::new() } else { word }),
+                    '?' if value.is_none() => Err(ExpandError(format!(
+                        "{name}: {}",
+                        if word.is_empty() {
+                            "is not allowed to be unset"
+                        } else {
+                            &word
+                        }
+                    ))),
+                    '?' if unset => Err(ExpandError(format!(
+                        "{name}: {}",
+                        if word.is_empty() {
+                            "is not allowed to be empty"
+                        } else {
+                            &word
+                        }
+                    ))),
+                    '?' => Ok(value.unwrap_or_default()),
+                    '#' | '%' => {
+                        let (longest, pattern) = match word.strip_prefix(op) {
+                            Some(p) => (true, p.to_string()),
+                            None => (false, word),
+                        };
+                        let value = value.unwrap_or_default();
+                        trim(&value, &pattern, op == '#', longest)
+                    }
+                    _ => Err(ExpandError(format!(
+                        "unsupported modifier ({shown}) in substitution"
+                    ))),
+                }
             }
             '/' => {
                 let all = self.peek() == Some('/');
                 if all {
                     self.pos += 1;
                 }
-                let pattern = self.process(Some('/'))?;
-                let replacement = self.process(Some('}'))?;
-                Ok(replace(
-                    &value.unwrap_or_default(),
-                    &pattern,
-                    &replacement,
-                    all,
-                ))
+                let pattern = self
+                    .process_with(Some('/'), true)
+                    .map_err(|_| ExpandError("syntax error: missing '/' in ${}".into()))?;
+                let replacement = self
+                    .process_with(Some('}'), true)
+                    .map_err(|_| ExpandError("syntax error: missing '}'".into()))?;
+                let value = self.get(&name).unwrap_or_default();
+                replace(&value, &pattern, &replacement, all)
             }
             other => Err(ExpandError(format!(
-                "unsupported modifier `{other}` in `${{{name}`"
+                "unsupported modifier ({other}) in substitution"
             ))),
         }
     }
 }
 
-fn modifier(
-    name: &str,
-    op: char,
-    set: bool,
-    value: Option<String>,
-    word: String,
-) -> Result<String, ExpandError> {
-    match op {
-        '-' => Ok(if set { value.unwrap_or_default() } else { word }),
-        '+' => Ok(if set { word } else { String::new() }),
-        '?' if set => Ok(value.unwrap_or_default()),
-        '?' if word.is_empty() => Err(ExpandError(format!("`{name}` is not set"))),
-        '?' => Err(ExpandError(format!("`{name}`: {word}"))),
-        other => Err(ExpandError(format!(
-            "unsupported modifier `:{other}` in `${{{name}`"
-        ))),
-    }
+/// A shell pattern token: a literal character, `?` (one character) or `*` (any run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tok {
+    Lit(char),
+    One,
+    Any,
 }
 
-fn glob(pattern: &str) -> Option<glob::Pattern> {
-    glob::Pattern::new(pattern).ok()
+/// BuildKit's `convertShellPatternToRegex`: `*`, `?`, and `\` escaping `*`, `?` or `\` (dropped before
+/// `}` and `/`); any other escape is an error; everything else is literal.
+fn pattern(text: &str) -> Result<Vec<Tok>, ExpandError> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => out.push(Tok::Any),
+            '?' => out.push(Tok::One),
+            '\\' => match chars.next() {
+                Some(n @ ('*' | '?' | '\\' | '}' | '/')) => out.push(Tok::Lit(n)),
+                Some(n) => {
+                    return Err(ExpandError(format!(
+                        "invalid pattern ({text}) in substitution: invalid escape '\\{n}'"
+                    )));
+                }
+                None => out.push(Tok::Lit('\\')),
+            },
+            c => out.push(Tok::Lit(c)),
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `toks` matches all of `s`.
+fn matches(toks: &[Tok], s: &[char]) -> bool {
+    match toks.split_first() {
+        None => s.is_empty(),
+        Some((Tok::Any, rest)) => (0..=s.len()).any(|i| matches(rest, &s[i..])),
+        Some((Tok::One, rest)) => !s.is_empty() && matches(rest, &s[1..]),
+        Some((Tok::Lit(c), rest)) => s.first() == Some(c) && matches(rest, &s[1..]),
+    }
 }
 
 /// `${v#p}` / `${v##p}` (prefix) and `${v%p}` / `${v%%p}` (suffix).
-fn trim(value: &str, pattern: &str, prefix: bool, longest: bool) -> String {
-    let Some(pat) = glob(pattern) else {
-        return value.to_string();
-    };
-    let cuts: Vec<usize> = value
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain([value.len()])
-        .collect();
-    let mut candidates: Vec<usize> = cuts;
+fn trim(
+    value: &str,
+    pattern_text: &str,
+    prefix: bool,
+    longest: bool,
+) -> Result<String, ExpandError> {
+    let toks = pattern(pattern_text)?;
+    let chars: Vec<char> = value.chars().collect();
+    let n = chars.len();
+    let mut cuts: Vec<usize> = (0..=n).collect();
     if prefix == longest {
-        candidates.reverse();
+        cuts.reverse();
     }
-    for cut in candidates {
+    for cut in cuts {
         let (part, keep) = if prefix {
-            (&value[..cut], &value[cut..])
+            (&chars[..cut], &chars[cut..])
         } else {
-            (&value[cut..], &value[..cut])
+            (&chars[cut..], &chars[..cut])
         };
-        if pat.matches(part) {
-            return keep.to_string();
+        if matches(&toks, part) {
+            return Ok(keep.iter().collect());
         }
     }
-    value.to_string()
+    Ok(value.to_string())
 }
 
-/// `${v/p/r}` (first match, longest) and `${v//p/r}` (every match).
-fn replace(value: &str, pattern: &str, replacement: &str, all: bool) -> String {
-    let Some(pat) = glob(pattern) else {
-        return value.to_string();
-    };
-    if pattern.is_empty() {
-        return value.to_string();
-    }
+/// `${v/p/r}` (the leftmost match, longest) and `${v//p/r}` (every match, left to right).
+fn replace(
+    value: &str,
+    pattern_text: &str,
+    replacement: &str,
+    all: bool,
+) -> Result<String, ExpandError> {
+    let toks = pattern(pattern_text)?;
+    let chars: Vec<char> = value.chars().collect();
     let mut out = String::new();
-    let mut rest = value;
-    'outer: while !rest.is_empty() {
-        let ends: Vec<usize> = rest
-            .char_indices()
-            .map(|(i, _)| i)
-            .skip(1)
-            .chain([rest.len()])
-            .collect();
-        for &end in ends.iter().rev() {
-            if pat.matches(&rest[..end]) {
+    let mut i = 0;
+    let mut replaced = false;
+    // Go's regexp: an empty match right after the previous match is ignored.
+    let mut last_end: Option<usize> = None;
+    while i <= chars.len() {
+        if !(replaced && !all) {
+            let found = (i..=chars.len())
+                .rev()
+                .find(|&end| matches(&toks, &chars[i..end]))
+                .filter(|&end| end > i || last_end != Some(i));
+            if let Some(end) = found {
                 out.push_str(replacement);
-                rest = &rest[end..];
-                if !all {
-                    break 'outer;
+                replaced = true;
+                last_end = Some(end);
+                if end > i {
+                    i = end;
+                    continue;
                 }
-                continue 'outer;
             }
         }
-        let c = rest.chars().next().unwrap_or_default();
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
+        if let Some(c) = chars.get(i) {
+            out.push(*c);
+        }
+        i += 1;
     }
-    out.push_str(rest);
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -345,10 +463,40 @@ mod tests {
 
     #[test]
     fn required_variables_fail_with_message() {
-        assert_eq!(ex("${UNSET:?need it}").unwrap_err().0, "`UNSET`: need it");
-        assert_eq!(ex("${EMPTY:?}").unwrap_err().0, "`EMPTY` is not set");
+        assert_eq!(ex("${UNSET:?need it}").unwrap_err().0, "UNSET: need it");
+        assert_eq!(
+            ex("${EMPTY:?}").unwrap_err().0,
+            "EMPTY: is not allowed to be empty"
+        );
+        assert_eq!(
+            ex("${UNSET?}").unwrap_err().0,
+            "UNSET: is not allowed to be unset"
+        );
         assert_eq!(ex("${EMPTY?x}").unwrap(), "");
         assert_eq!(ex("${A:?x}").unwrap(), "apple");
+    }
+
+    #[test]
+    fn lexer_details_as_buildkit() {
+        // All digits name a positional parameter; special parameters are never set.
+        assert_eq!(ex("$12x").unwrap(), "x");
+        assert_eq!(ex("a$$b$@c${#}").unwrap(), "abc");
+        // A trailing escape character is dropped.
+        assert_eq!(ex("a\\").unwrap(), "a");
+        // Patterns know `*` and `?` only: brackets are literal.
+        assert_eq!(ex("${A#[a]}").unwrap(), "apple");
+        assert_eq!(ex("${A#?}").unwrap(), "pple");
+        assert!(ex("${P%\\.*}").is_err());
+        assert_eq!(ex("${P%.*}").unwrap(), "/usr/local/bin/tool.tar");
+        assert_eq!(ex("${A//p*/X}").unwrap(), "aX");
+        assert_eq!(ex("${A/*/X}").unwrap(), "X");
+        assert!(ex("${A:#x}").is_err());
+        let lookup = |k: &str| (k == "A").then(|| "v".to_string());
+        let (out, unmatched) = word_with_unmatched("$A ${B:-x} $C", '\\', &lookup).unwrap();
+        assert_eq!(out, "v x ");
+        assert_eq!(unmatched.into_iter().collect::<Vec<_>>(), ["B", "C"]);
+        // Raw: quotes stay, variables and escapes are processed.
+        assert_eq!(raw("'$A' \"$A\" \\$A", &lookup).unwrap().0, "'v' \"v\" $A");
     }
 
     #[test]

@@ -71,7 +71,7 @@ fn flags_lose_quotes() {
     assert_eq!(copy.args, ["a", "b"]);
     let run = one("RUN -- --not-a-flag");
     assert!(run.flags.is_empty());
-    assert_eq!(run.args, [" --not-a-flag"]);
+    assert_eq!(run.args, ["--not-a-flag"]);
 }
 
 #[test]

@@ -86,7 +86,7 @@ pub fn from_text(text: &str, input: &Input) -> Result<Dockerfile, FrontendError>
         .nodes
         .iter()
         .cloned()
-        .map(|node| instruction::from_node(node, file, ast.escape))
+        .map(|node| instruction::from_node(node, file))
         .collect::<Result<Vec<_>, _>>()?;
     let stages = convert::stages(
         &ast,
