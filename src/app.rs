@@ -50,6 +50,7 @@ pub async fn build(
             message: message.clone(),
         });
     }
+    report_checks(reporter.as_ref(), &dockerfile.checks);
 
     let mut images = ImageSet::new();
     for reference in dockerfile.external_images() {
@@ -68,7 +69,15 @@ pub async fn build(
             })?;
         images.insert(reference, image);
     }
-    let plan = dockerfile.plan(&images)?;
+    let planned = dockerfile.planned(&images)?;
+    report_checks(reporter.as_ref(), &planned.checks);
+    if let Some(violation) = dockerfile.check_violation(&planned.checks) {
+        anyhow::bail!(
+            "{violation}\nhint: `# check=error=true` in `{}` turns these findings into errors; fix them or name them in `# check=skip=…`",
+            req.dockerfile.display()
+        );
+    }
+    let plan = planned.plan;
 
     let run = run_options(req, &plan, &registry, reporter.clone())?;
     let image = {
@@ -153,6 +162,17 @@ pub async fn build(
             .with_context(|| format!("cannot write --digest-file `{}`", file.display()))?;
     }
     Ok(exported)
+}
+
+/// Prints each build check finding, as BuildKit's `WARN: Rule: message` lines.
+fn report_checks(reporter: &dyn Reporter, checks: &[dockerfile::lint::Check]) {
+    for check in checks {
+        reporter.report(Event::Check {
+            rule: check.rule.name().to_string(),
+            message: check.message.clone(),
+            location: check.location(),
+        });
+    }
 }
 
 /// The `created` timestamp: the epoch as RFC 3339, or now.

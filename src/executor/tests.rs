@@ -103,6 +103,7 @@ fn fixture() -> Fixture {
 
 fn step(text: &str, fs: Option<FsChange>) -> Step {
     Step {
+        history: true,
         created_by: text.into(),
         location: Location {
             file: "Dockerfile".into(),

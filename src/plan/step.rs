@@ -14,6 +14,8 @@ use super::StageId;
 pub struct Step {
     /// The history entry's `created_by` (e.g. `COPY app /app # buildkit`).
     pub created_by: String,
+    /// Whether the step leaves a history entry (BuildKit records none for ONBUILD).
+    pub history: bool,
     /// Where the step came from, for error messages.
     pub location: Location,
     /// The filesystem change, if any.
@@ -210,5 +212,7 @@ pub enum ConfigChange {
     Healthcheck(Healthcheck),
     /// Appends an ONBUILD trigger.
     OnBuild(String),
+    /// The image's `author` (MAINTAINER).
+    Author(String),
     ArgsEscaped(bool),
 }

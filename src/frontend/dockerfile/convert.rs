@@ -14,10 +14,11 @@ use crate::plan::{
 
 use super::args::{Args, set};
 use super::dispatch::{self, State};
-use super::error::FrontendError;
+use super::error::{FrontendError, Located};
 use super::expand;
 use super::graph;
 use super::instruction::{Instruction, Kind, RunArgs, Security};
+use super::lint::{self, Check, Linter, Rule};
 use super::parser::Ast;
 use super::run_mount;
 
@@ -81,6 +82,8 @@ pub struct Stages {
     pub needed: Vec<usize>,
     pub args: Args,
     pub warnings: Vec<String>,
+    /// Findings of the parse-time and FROM-line checks; dispatch adds its own when planning.
+    pub lint: Linter,
 }
 
 pub(super) fn expand_err(inst: &Instruction, file: &Path, e: expand::ExpandError) -> FrontendError {
@@ -100,7 +103,27 @@ pub fn stages(
 ) -> Result<Stages, FrontendError> {
     let file = ast.file.as_path();
     let escape = ast.escape;
+    let config = lint::Config::parse(ast.directive("check").unwrap_or("")).map_err(|e| {
+        let line = ast
+            .directives
+            .iter()
+            .find(|d| d.name == "check")
+            .map_or(1, |d| d.line);
+        FrontendError::syntax(
+            Located::new(
+                file,
+                line,
+                &format!("# check={}", ast.directive("check").unwrap_or("")),
+                format!("failed to parse check options: {e}"),
+            )
+            .hint("write `# check=skip=RULE1,RULE2;error=true` (or `skip=all`)"),
+        )
+    })?;
+    let mut lint = Linter::new(config, file);
+    lint::parse_rules::run(&instructions, &mut lint);
     let mut args = Args::new(build_args, platform);
+    // The global ARGs with their defaults only, as BuildKit's `InvalidDefaultArgInFrom` sees them.
+    let mut defaults = Args::new(&[], platform);
     let mut declared: BTreeSet<String> = BTreeSet::new();
     let mut warnings = Vec::new();
     let mut defs: Vec<StageDef> = Vec::new();
@@ -109,21 +132,61 @@ pub fn stages(
             (Kind::Arg(decls), None) => {
                 for decl in decls {
                     declared.insert(decl.name.clone());
-                    let meta = args.clone();
-                    let lookup = |k: &str| meta.global(k);
-                    let value = args
-                        .declare(decl, true, escape, &lookup)
-                        .map_err(|e| expand_err(&inst, file, e))?;
-                    if let Some(value) = value {
-                        set(&mut args.meta, &decl.name, value);
+                    for scope in [&mut args, &mut defaults] {
+                        let meta = scope.clone();
+                        let lookup = |k: &str| meta.global(k);
+                        let value = scope
+                            .declare(decl, true, escape, &lookup)
+                            .map_err(|e| expand_err(&inst, file, e))?;
+                        if let Some(value) = value {
+                            set(&mut scope.meta, &decl.name, value);
+                        }
                     }
                 }
             }
             (Kind::From(from), _) => {
+                let line = inst.node.start_line;
+                let known: Vec<String> = declared
+                    .iter()
+                    .cloned()
+                    .chain(args.automatic.iter().map(|(k, _)| k.clone()))
+                    .collect();
+                let undeclared = |lint: &mut Linter, unmatched: &BTreeSet<String>| {
+                    let options: Vec<&str> = known.iter().map(String::as_str).collect();
+                    for name in unmatched.iter().filter(|n| !known.contains(n)) {
+                        let mut message = format!("FROM argument '{name}' is not declared");
+                        if let Some(m) = lint::did_you_mean(name, &options) {
+                            message.push_str(&format!(" (did you mean {m}?)"));
+                        }
+                        lint.run(Rule::UndefinedArgInFrom, line, message);
+                    }
+                };
                 if let Some(p) = &from.platform {
                     let lookup = |k: &str| args.global(k);
-                    let p =
-                        expand::word(p, escape, &lookup).map_err(|e| expand_err(&inst, file, e))?;
+                    let (p, matched, unmatched) = expand::word_with_matches(p, escape, &lookup)
+                        .map_err(|e| expand_err(&inst, file, e))?;
+                    undeclared(&mut lint, &unmatched);
+                    let raw = from.platform.as_deref().unwrap_or_default();
+                    if matched.len() == 1
+                        && unmatched.is_empty()
+                        && matched.contains("TARGETPLATFORM")
+                        && Some(&p) == args.global("TARGETPLATFORM").as_ref()
+                    {
+                        lint.run(Rule::RedundantTargetPlatform, line, format!("Setting platform to predefined {raw} in FROM is redundant as this is the default behavior"));
+                    }
+                    if matched.is_empty()
+                        && unmatched.is_empty()
+                        && let Ok(constant) = p.parse::<Platform>()
+                        && !from.name.as_deref().is_some_and(|n| {
+                            n.contains(&constant.os) || n.contains(&constant.architecture)
+                        })
+                    {
+                        lint.run(
+                            Rule::FromPlatformFlagConstDisallowed,
+                            line,
+                            format!("FROM --platform flag should not use constant value \"{p}\""),
+                        );
+                    }
                     if p.parse::<Platform>().ok().as_ref() != Some(platform) {
                         warnings.push(format!(
                             "{}:{}: `FROM --platform={p}` is ignored: hoist builds every stage for `{platform}`",
@@ -132,9 +195,35 @@ pub fn stages(
                         ));
                     }
                 }
+                let lookup = |k: &str| defaults.global(k);
+                if let Ok(by_default) = expand::word(&from.image, escape, &lookup)
+                    && Reference::from_str(&by_default).is_err()
+                    && find_stage(&defs, &by_default).is_none()
+                    && !by_default.eq_ignore_ascii_case("scratch")
+                {
+                    lint.run(
+                        Rule::InvalidDefaultArgInFrom,
+                        line,
+                        format!(
+                            "Default value for ARG {} results in empty or invalid base image name",
+                            from.image
+                        ),
+                    );
+                }
                 let lookup = |k: &str| args.global(k);
-                let image = expand::word(&from.image, escape, &lookup)
+                let (image, unmatched) = expand::word_with_unmatched(&from.image, escape, &lookup)
                     .map_err(|e| expand_err(&inst, file, e))?;
+                undeclared(&mut lint, &unmatched);
+                if image.is_empty() {
+                    return Err(FrontendError::stage(
+                        inst.node
+                            .located(
+                                file,
+                                format!("base name ({}) should not be blank", from.image),
+                            )
+                            .hint("give the ARG a default, or pass it with `--build-arg`"),
+                    ));
+                }
                 let base = if image.eq_ignore_ascii_case("scratch") {
                     BaseDef::Scratch
                 } else if let Some(j) = find_stage(&defs, &image) {
@@ -142,15 +231,6 @@ pub fn stages(
                 } else {
                     BaseDef::Image(parse_reference(&image, &inst, file)?)
                 };
-                if let Some(name) = &from.name
-                    && defs.iter().any(|d| d.name.as_deref() == Some(name))
-                {
-                    return Err(FrontendError::stage(
-                        inst.node
-                            .located(file, format!("duplicate stage name `{name}`"))
-                            .hint("give every stage a different `AS` name"),
-                    ));
-                }
                 defs.push(StageDef {
                     index: defs.len(),
                     name: from.name.clone(),
@@ -227,6 +307,7 @@ pub fn stages(
         needed,
         args,
         warnings,
+        lint,
     })
 }
 
@@ -273,10 +354,12 @@ const PREDEFINED: &[&str] = &[
     "SOURCE_DATE_EPOCH",
 ];
 
+/// The stage of that name (case-insensitive); with repeated names, the last one (BuildKit's map of
+/// stages by name keeps the latest).
 fn find_stage(defs: &[StageDef], name: &str) -> Option<usize> {
     let lower = name.to_ascii_lowercase();
     defs.iter()
-        .position(|d| d.name.as_deref() == Some(lower.as_str()))
+        .rposition(|d| d.name.as_deref() == Some(lower.as_str()))
 }
 
 fn parse_reference(
@@ -338,13 +421,14 @@ impl Stages {
         })
     }
 
-    /// The plan, given the resolved images.
+    /// The plan, given the resolved images, and the findings of the checks dispatch runs.
     pub fn plan(
         &self,
         images: &ImageSet,
         input: &super::Input,
         filter: &ContextFilter,
-    ) -> Result<BuildPlan, FrontendError> {
+    ) -> Result<(BuildPlan, Vec<Check>), FrontendError> {
+        let mut lint = Linter::new(self.lint.config.clone(), &self.file);
         let mut finals: Vec<Option<State>> = vec![None; self.defs.len()];
         let position = |i: usize| StageId(self.needed.iter().position(|n| *n == i).unwrap_or(0));
         let mut stages = Vec::new();
@@ -392,9 +476,9 @@ impl Stages {
             let mut state = state;
             let add_path = !state.env.iter().any(|(k, _)| k == "PATH");
             if add_path {
-                state.env.push(("PATH".into(), DEFAULT_PATH.into()));
+                state.set_env("PATH", DEFAULT_PATH);
             }
-            let (mut steps, state) = dispatch::stage(&ctx, def, state)?;
+            let (mut steps, state) = dispatch::stage(&ctx, def, state, &mut lint)?;
             if add_path && let Some(first) = steps.first_mut() {
                 let path = ("PATH".to_string(), DEFAULT_PATH.to_string());
                 first
@@ -422,7 +506,7 @@ impl Stages {
                 &self.file,
             );
         }
-        Ok(BuildPlan {
+        let plan = BuildPlan {
             platform: input.platform.clone(),
             stages,
             context: BuildContext {
@@ -432,6 +516,7 @@ impl Stages {
             epoch: input.epoch,
             compression_level: input.compression_level,
             created: input.created.clone(),
-        })
+        };
+        Ok((plan, lint.checks))
     }
 }

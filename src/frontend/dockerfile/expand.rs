@@ -39,6 +39,54 @@ pub fn raw(text: &str, lookup: Lookup<'_>) -> Result<(String, BTreeSet<String>),
     Ok((out, lexer.unmatched))
 }
 
+/// Expands one word and names the variables it found set and those it found unset (BuildKit's
+/// `ProcessWordWithMatches`).
+pub fn word_with_matches(
+    text: &str,
+    escape: char,
+    lookup: Lookup<'_>,
+) -> Result<(String, BTreeSet<String>, BTreeSet<String>), ExpandError> {
+    let mut lexer = Lexer::new(text, escape, lookup, true);
+    let out = lexer.process(None)?;
+    Ok((out, lexer.matched, lexer.unmatched))
+}
+
+/// Expands `text` and splits the result into words as BuildKit's `ProcessWords` does: at unquoted blanks
+/// written in the text or produced by a variable; quoted and escaped blanks stay in their word.
+pub fn fields(text: &str, escape: char, lookup: Lookup<'_>) -> Result<Vec<String>, ExpandError> {
+    let mut lexer = Lexer::new(text, escape, lookup, true);
+    lexer.fields = Some(Fields::default());
+    lexer.process(None)?;
+    Ok(lexer.fields.take().map(Fields::finish).unwrap_or_default())
+}
+
+/// Words being split (BuildKit's `wordsStruct`).
+#[derive(Default)]
+struct Fields {
+    words: Vec<String>,
+    word: String,
+}
+
+impl Fields {
+    /// A character that splits words when it is a blank.
+    fn split(&mut self, c: char) {
+        if c.is_whitespace() {
+            if !self.word.is_empty() {
+                self.words.push(std::mem::take(&mut self.word));
+            }
+        } else {
+            self.word.push(c);
+        }
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        if !self.word.is_empty() {
+            self.words.push(self.word);
+        }
+        self.words
+    }
+}
+
 /// Expands every word.
 pub fn words(
     items: &[String],
@@ -55,6 +103,9 @@ struct Lexer<'a> {
     lookup: Lookup<'a>,
     quotes: bool,
     unmatched: BTreeSet<String>,
+    matched: BTreeSet<String>,
+    /// Top-level word splitting, for [`fields`].
+    fields: Option<Fields>,
 }
 
 fn is_special(c: char) -> bool {
@@ -70,6 +121,8 @@ impl<'a> Lexer<'a> {
             lookup,
             quotes,
             unmatched: BTreeSet::new(),
+            matched: BTreeSet::new(),
+            fields: None,
         }
     }
 
@@ -85,9 +138,10 @@ impl<'a> Lexer<'a> {
 
     fn get(&mut self, name: &str) -> Option<String> {
         let value = (self.lookup)(name);
-        if value.is_none() {
-            self.unmatched.insert(name.to_string());
-        }
+        match value {
+            None => self.unmatched.insert(name.to_string()),
+            Some(_) => self.matched.insert(name.to_string()),
+        };
         value
     }
 
@@ -101,6 +155,12 @@ impl<'a> Lexer<'a> {
         stop: Option<char>,
         raw_escapes: bool,
     ) -> Result<String, ExpandError> {
+        // Only the outermost level splits words; `${...}` words are processed on their own.
+        let mut fields = if stop.is_none() {
+            self.fields.take()
+        } else {
+            None
+        };
         let mut out = String::new();
         while let Some(c) = self.peek() {
             if Some(c) == stop {
@@ -109,19 +169,44 @@ impl<'a> Lexer<'a> {
             }
             self.pos += 1;
             match c {
-                '\'' if self.quotes => out.push_str(&self.single_quoted()?),
-                '"' if self.quotes => out.push_str(&self.double_quoted()?),
-                '$' => out.push_str(&self.dollar()?),
+                '\'' | '"' if self.quotes => {
+                    let quoted = if c == '\'' {
+                        self.single_quoted()?
+                    } else {
+                        self.double_quoted()?
+                    };
+                    if let Some(f) = fields.as_mut() {
+                        f.word.push_str(&quoted);
+                    }
+                    out.push_str(&quoted);
+                }
+                '$' => {
+                    let value = self.dollar()?;
+                    if let Some(f) = fields.as_mut() {
+                        value.chars().for_each(|v| f.split(v));
+                    }
+                    out.push_str(&value);
+                }
                 c if c == self.escape => {
                     if raw_escapes {
                         out.push(c);
                     }
                     match self.next() {
-                        Some(n) => out.push(n),
+                        Some(n) => {
+                            if let Some(f) = fields.as_mut() {
+                                f.word.push(n);
+                            }
+                            out.push(n);
+                        }
                         None => break,
                     }
                 }
-                c => out.push(c),
+                c => {
+                    if let Some(f) = fields.as_mut() {
+                        f.split(c);
+                    }
+                    out.push(c);
+                }
             }
         }
         if let Some(stop) = stop {
@@ -129,6 +214,7 @@ impl<'a> Lexer<'a> {
                 "unexpected end of statement while looking for matching `{stop}`"
             )));
         }
+        self.fields = fields;
         Ok(out)
     }
 
@@ -383,7 +469,7 @@ fn replace(
     // Go's regexp: an empty match right after the previous match is ignored.
     let mut last_end: Option<usize> = None;
     while i <= chars.len() {
-        if !(replaced && !all) {
+        if !replaced || all {
             let found = (i..=chars.len())
                 .rev()
                 .find(|&end| matches(&toks, &chars[i..end]))
@@ -495,6 +581,8 @@ mod tests {
         let (out, unmatched) = word_with_unmatched("$A ${B:-x} $C", '\\', &lookup).unwrap();
         assert_eq!(out, "v x ");
         assert_eq!(unmatched.into_iter().collect::<Vec<_>>(), ["B", "C"]);
+        let split = fields("$A '1 2' \"x\"y 3\\ 4 ${B:-p q}", '\\', &lookup).unwrap();
+        assert_eq!(split, ["v", "1 2", "xy", "3 4", "p", "q"]);
         // Raw: quotes stay, variables and escapes are processed.
         assert_eq!(raw("'$A' \"$A\" \\$A", &lookup).unwrap().0, "'v' \"v\" $A");
     }

@@ -67,8 +67,9 @@ pub struct Node {
     pub start_line: usize,
     pub end_line: usize,
     pub heredocs: Vec<Heredoc>,
-    /// A blank line inside the continuation (BuildKit warns: `NoEmptyContinuation`).
-    pub empty_continuation: bool,
+    /// A blank line inside the continuation: the line the instruction's text ends on (BuildKit warns
+    /// there: `NoEmptyContinuation`).
+    pub empty_continuation: Option<usize>,
 }
 
 /// The instruction an ONBUILD holds, as its line parser read it.
@@ -258,7 +259,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Ast, FrontendError> {
             start_line: start,
             end_line: i,
             heredocs: Vec::new(),
-            empty_continuation,
+            empty_continuation: empty_continuation.then_some(i),
         };
         if can_contain_heredoc(&node) && joined.contains("<<") {
             for marker in heredoc::markers(&joined) {
@@ -379,9 +380,9 @@ mod tests {
         let ast = p("FROM a\nRUN echo a \\\n# comment\n\n  && echo b\nCMD x\n");
         assert_eq!(ast.nodes[1].rest, "echo a   && echo b");
         assert_eq!((ast.nodes[1].start_line, ast.nodes[1].end_line), (2, 5));
-        assert!(ast.nodes[1].empty_continuation);
+        assert_eq!(ast.nodes[1].empty_continuation, Some(5));
         assert_eq!(ast.nodes[2].start_line, 6);
-        assert!(!ast.nodes[2].empty_continuation);
+        assert_eq!(ast.nodes[2].empty_continuation, None);
     }
 
     #[test]

@@ -347,7 +347,7 @@ mod tests {
         assert!(maybe_json_list("[true]").is_err());
         assert_eq!(maybe_json("[not json").unwrap().nodes, ["[not json"]);
         // Text after the array: not JSON at all, so the shell form.
-        assert_eq!(maybe_json(r#"["a"] b"#).unwrap().json, false);
+        assert!(!maybe_json(r#"["a"] b"#).unwrap().json);
         assert_eq!(maybe_json("").unwrap(), Args::default());
     }
 
