@@ -1,9 +1,11 @@
 //! The composition root: the one place where the pipeline is wired.
 //! cli → frontend → (registry: resolve bases) → executor → validate → export.
-//! `commands`: the inspection commands (`hoist parse`, `hoist context`).
+//! `commands`: the inspection commands (`hoist parse`, `hoist context`); `fetch`: the files ADD
+//! downloads, fetched before the executor runs.
 
 pub mod cache_repo;
 pub mod commands;
+pub mod fetch;
 
 use std::sync::Arc;
 
@@ -77,7 +79,18 @@ pub async fn build(
             req.dockerfile.display()
         );
     }
-    let plan = planned.plan;
+    let mut plan = planned.plan;
+    // ADD's URLs are downloaded now, like the images above: the executor reads local files only.
+    let downloads = {
+        let tmp = req.cache_dir.join("tmp");
+        std::fs::create_dir_all(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        tempfile::Builder::new()
+            .prefix("downloads-")
+            .tempdir_in(&tmp)
+            .with_context(|| format!("cannot create a download directory in {}", tmp.display()))?
+    };
+    fetch::fetch_all(&mut plan, downloads.path(), reporter.as_ref()).await?;
 
     let run = run_options(req, &plan, &registry, reporter.clone())?;
     let image = {

@@ -488,6 +488,8 @@ fn export_source(
         extract_archives: false,
         excludes: Vec::new(),
         parents: false,
+        remote: Vec::new(),
+        link: false,
     };
     let mut origin = match from {
         MountFrom::Context => None,

@@ -32,6 +32,7 @@ fn entry(path: &str, kind: EntryKind, mode: u32) -> Entry {
         gid: 0,
         mode,
         xattrs: Vec::new(),
+        mtime: None,
     }
 }
 
@@ -126,6 +127,8 @@ fn copy(sources: &[&str], dest: &str) -> CopySpec {
         extract_archives: false,
         excludes: Vec::new(),
         parents: false,
+        remote: Vec::new(),
+        link: false,
     }
 }
 

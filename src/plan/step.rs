@@ -62,6 +62,32 @@ pub struct CopySpec {
     pub excludes: Vec<String>,
     /// Keep the source's parent directories under `dest` (`--parents`).
     pub parents: bool,
+    /// Files downloaded from URLs (ADD), copied as they are, beside `sources`.
+    pub remote: Vec<RemoteFile>,
+    /// `--link`: the files are placed as if the stage were empty — the destination's existing
+    /// directories, owners and symlinks are not consulted, and missing parents are created anew.
+    pub link: bool,
+}
+
+/// A file ADD downloads (Dockerfile reference, "ADD": HTTP(S) sources, never unpacked).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteFile {
+    pub url: String,
+    /// `--checksum=ALGO:HEX` the download must match.
+    pub checksum: Option<String>,
+    /// The file's name: the last segment of the URL's path (BuildKit's `__unnamed__` when none).
+    pub name: String,
+    /// Set by whoever fetched the file before the plan runs.
+    pub fetched: Option<Fetched>,
+}
+
+/// A downloaded file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fetched {
+    pub path: PathBuf,
+    /// The `Last-Modified` time of the response, seconds since the epoch (0 without one), which
+    /// BuildKit gives the file.
+    pub mtime: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

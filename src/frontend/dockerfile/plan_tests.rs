@@ -209,7 +209,14 @@ fn copy_and_add() {
 #[test]
 fn copy_errors() {
     assert!(err("FROM alpine\nCOPY a b /dir\n").contains("must be a directory and end with a `/`"));
-    assert!(err("FROM alpine\nADD https://example.com/x /x\n").contains("not supported yet"));
+    assert!(
+        err("FROM alpine\nADD git@github.com:o/r.git /x\n")
+            .contains("ADD of a git repository is not supported by hoist")
+    );
+    assert!(
+        err("FROM alpine\nCOPY https://example.com/x /x\n")
+            .contains("source can't be a URL for COPY")
+    );
     let e = err("FROM alpine\nCOPY --from=Nope!! a /a\n");
     assert!(
         e.starts_with("Dockerfile:2: `--from=Nope!!` is neither a stage nor an image reference"),
