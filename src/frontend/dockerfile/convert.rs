@@ -274,9 +274,21 @@ pub fn stages(
     let needed = graph::order(&defs, target_index, file)?;
     for &i in &needed {
         let def = &defs[i];
-        for (inst, mounts) in def.instructions.iter().zip(&def.mount_from) {
+        let reads = def.copy_from.iter().zip(&def.mount_from);
+        for (inst, (copy, mounts)) in def.instructions.iter().zip(reads) {
             if let Kind::Run(run) = &inst.kind {
                 check_run(inst, run, file, escape)?;
+            }
+            // BuildKit dispatches stages in file order: a COPY reads only a stage dispatched before.
+            if let Some(SourceDef::Stage(j)) = copy
+                && *j >= i
+            {
+                let (name, here) = (defs[*j].display_name(), def.display_name());
+                return Err(FrontendError::stage(
+                    inst.node
+                        .located(file, format!("cannot copy from stage `{name}`, it needs to be defined before current stage `{here}`"))
+                        .hint(format!("move stage `{name}` above this one")),
+                ));
             }
             // BuildKit: "stage needs to be defined before current command".
             if let Some(j) = mounts.iter().flatten().find_map(|s| match s {

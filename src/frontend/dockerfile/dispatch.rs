@@ -137,6 +137,8 @@ pub fn stage(
         let line = inst.node.start_line;
         let err = |message: String| FrontendError::expansion(inst.node.located(file, message));
         let vars_now = state.vars.clone();
+        // `UndefinedVar` suggests among the variables set before the instruction.
+        let known: Vec<String> = vars_now.iter().map(|(k, _)| k.clone()).collect();
         let lookup = move |k: &str| get(&vars_now, k).cloned();
         let unmatched: RefCell<BTreeSet<String>> = RefCell::new(BTreeSet::new());
         let x = |w: &str| {
@@ -189,7 +191,7 @@ pub fn stage(
                         None => shown.push(decl.name.clone()),
                     }
                 }
-                report_undefined(lint, &unmatched.borrow(), &state, line);
+                report_undefined(lint, &unmatched.borrow(), &state, &known, line);
                 steps.push(Step {
                     created_by: format!("ARG {}", shown.join(" ")),
                     history: true,
@@ -439,7 +441,7 @@ pub fn stage(
                 fs = Some(FsChange::Copy(spec));
             }
         }
-        report_undefined(lint, &unmatched.borrow(), &state, line);
+        report_undefined(lint, &unmatched.borrow(), &state, &known, line);
         steps.push(Step {
             created_by,
             history,
@@ -506,8 +508,14 @@ fn check_secret(lint: &mut Linter, instruction: &str, key: &str, line: usize) {
 
 /// `UndefinedVar`: variables an instruction expanded that neither the environment nor a declared ARG
 /// defines.
-fn report_undefined(lint: &mut Linter, unmatched: &BTreeSet<String>, state: &State, line: usize) {
-    let options: Vec<&str> = state.vars.iter().map(|(k, _)| k.as_str()).collect();
+fn report_undefined(
+    lint: &mut Linter,
+    unmatched: &BTreeSet<String>,
+    state: &State,
+    known: &[String],
+    line: usize,
+) {
+    let options: Vec<&str> = known.iter().map(String::as_str).collect();
     for name in unmatched {
         if state.declared.contains(name) {
             continue;

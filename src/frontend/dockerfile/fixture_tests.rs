@@ -18,7 +18,8 @@ use super::{dockerignore, from_text};
 /// the value from the environment) and `target`, and expects either `error.txt` (the error, exactly) or
 /// `history.txt` (the `created_by` of every step of the result), with, when present, `plan.txt` (images,
 /// stages, RUN networks and mounts: [`describe_plan`]), `steps.txt` (each step's filesystem and config
-/// change: [`describe_step`]) and `checks.txt` (the build checks' findings; none when absent).
+/// change: [`describe_step`]), `checks.txt` (the build checks' findings; none when absent) and
+/// `warnings.txt` (hoist's own notes, such as unused build arguments).
 ///
 /// A `.dockerignore` case has `dockerignore` (the file), `files.txt` (paths in a context) and
 /// `context.txt` (the paths a build sees).
@@ -74,20 +75,44 @@ fn dockerfile_case(dir: &Path) {
     input.target = read(dir, "target").map(|t| t.trim().to_string());
     let result = from_text(&text, &input).and_then(|df| {
         let planned = df.planned(&images(&df))?;
+        let violation = df.check_violation(&planned.checks);
         let mut checks = df.checks.clone();
         checks.extend(planned.checks);
-        Ok((df.external_images(), planned.plan, checks))
+        Ok((
+            df.external_images(),
+            planned.plan,
+            checks,
+            df.warnings.clone(),
+            violation,
+        ))
     });
     let show = dir.display();
     if let Some(expected) = read(dir, "error.txt") {
         let e = match result {
+            // `# check=error=true` with findings: the build fails with BuildKit's message.
+            Ok((.., Some(violation))) => violation,
             Ok(_) => panic!("{show}: planned, but error.txt expects an error"),
             Err(e) => e.to_string(),
         };
+        // Writing a new case: `error.txt` may start as `CONTAINS: <what BuildKit says>`; the full
+        // message is written in once it is seen to contain that (`HOIST_FIXTURE_FILL=1`).
+        if let Some(part) = expected.strip_prefix("CONTAINS: ") {
+            assert!(
+                e.contains(part.trim_end()),
+                "{show}: `{e}` does not contain `{part}`"
+            );
+            if std::env::var_os("HOIST_FIXTURE_FILL").is_some() {
+                std::fs::write(dir.join("error.txt"), format!("{e}\n")).unwrap();
+            }
+            return;
+        }
         assert_eq!(e, expected.trim_end(), "{show}");
         return;
     }
-    let (images, plan, checks) = result.unwrap_or_else(|e| panic!("{show}: {e}"));
+    let (images, plan, checks, warnings, _) = result.unwrap_or_else(|e| panic!("{show}: {e}"));
+    if let Some(expected) = read(dir, "warnings.txt") {
+        assert_eq!(warnings.join("\n"), expected.trim_end(), "{show}: warnings");
+    }
     let history: Vec<String> = plan
         .stages
         .iter()
@@ -207,6 +232,15 @@ fn describe_copy(plan: &BuildPlan, c: &CopySpec) -> String {
     }
     if !c.excludes.is_empty() {
         text.push_str(&format!(" exclude={:?}", c.excludes));
+    }
+    if c.link {
+        text.push_str(" link");
+    }
+    for r in &c.remote {
+        text.push_str(&format!(" url={} name={}", r.url, r.name));
+        if let Some(sum) = &r.checksum {
+            text.push_str(&format!(" checksum={sum}"));
+        }
     }
     text
 }
