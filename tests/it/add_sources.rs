@@ -14,7 +14,7 @@ use crate::support::{Sandbox, busybox_world, hoist_run, mirror, sha256_hex};
 
 /// Serves `files` (path → body) over HTTP/1.0 on 127.0.0.1; every file says it was last modified at
 /// `Sun, 06 Nov 1994 08:49:37 GMT`. Unknown paths get 404. Returns the base URL.
-fn serve(files: BTreeMap<String, Vec<u8>>) -> String {
+pub fn serve(files: BTreeMap<String, Vec<u8>>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
