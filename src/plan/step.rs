@@ -187,6 +187,13 @@ pub enum RunMount {
     },
     /// An empty tmpfs.
     Tmpfs { target: String, size: Option<u64> },
+    /// A read-only directory `target` holding one executable file `name` (BuildKit's
+    /// `/dev/pipes/NAME` for a RUN heredoc that starts with `#!`).
+    Script {
+        target: String,
+        name: String,
+        content: String,
+    },
     /// A build secret, as a file, an environment variable, or both.
     Secret {
         id: String,

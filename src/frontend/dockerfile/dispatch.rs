@@ -10,7 +10,9 @@ use std::path::Path;
 
 use crate::image::ContainerConfig;
 use crate::image::config::Healthcheck;
-use crate::plan::{ConfigChange, FsChange, MkdirSpec, MountFrom, RunSpec, Stage, StageId, Step};
+use crate::plan::{
+    ConfigChange, FsChange, MkdirSpec, MountFrom, RunMount, RunSpec, Stage, StageId, Step,
+};
 
 use super::args::{Args, get, set};
 use super::convert::{SourceDef, StageDef};
@@ -384,7 +386,7 @@ pub fn stage(
                 config.push(ConfigChange::Author(m.clone()));
             }
             Kind::Run(run) => {
-                let argv = run_argv(inst, &run.command, &state);
+                let (argv, script) = run_argv(inst, &run.command, &state);
                 let mut env: Vec<(String, String)> = state
                     .vars
                     .iter()
@@ -428,6 +430,7 @@ pub fn stage(
                         .map_err(|e| run_mount::located(e, value, inst, file))?;
                     mounts.push(mount);
                 }
+                mounts.extend(script);
                 fs = Some(FsChange::Run(RunSpec {
                     argv,
                     env,
@@ -454,14 +457,30 @@ pub fn stage(
 }
 
 /// RUN's argv: the exec form as is; the shell form in the stage's SHELL. With heredocs, as BuildKit's
-/// `dispatchRun`: a command that is only `<<NAME` runs the body (a body starting with `#!` is refused
-/// for now); otherwise the shell gets the command followed by the bodies and their terminators.
-fn run_argv(inst: &Instruction, command: &CommandLine, state: &State) -> Vec<String> {
+/// `dispatchRun`: a command that is only `<<NAME` runs the body — a body starting with `#!` as a script
+/// mounted at `/dev/pipes/NAME` (returned as a mount) —; otherwise the shell gets the command followed by
+/// the bodies and their terminators.
+fn run_argv(
+    inst: &Instruction,
+    command: &CommandLine,
+    state: &State,
+) -> (Vec<String>, Option<RunMount>) {
     let docs = &inst.node.heredocs;
+    let shell = |script: String| state.shell.iter().cloned().chain([script]).collect();
     let script = match (command, docs.as_slice()) {
-        (CommandLine::Exec(v), _) => return v.clone(),
+        (CommandLine::Exec(v), _) => return (v.clone(), None),
         (CommandLine::Shell(s), []) => s.clone(),
-        (CommandLine::Shell(s), [h, ..]) if heredoc::parse(s).is_some() => h.body(),
+        (CommandLine::Shell(s), [h, ..]) if heredoc::parse(s).is_some() => {
+            if h.content.starts_with("#!") {
+                let mount = RunMount::Script {
+                    target: "/dev/pipes".into(),
+                    name: h.name.clone(),
+                    content: h.body(),
+                };
+                return (shell(format!("/dev/pipes/{}", h.name)), Some(mount));
+            }
+            h.body()
+        }
         (CommandLine::Shell(s), docs) => {
             let bodies: String = docs
                 .iter()
@@ -470,7 +489,7 @@ fn run_argv(inst: &Instruction, command: &CommandLine, state: &State) -> Vec<Str
             format!("{s}{bodies}")
         }
     };
-    state.shell.iter().cloned().chain([script]).collect()
+    (shell(script), None)
 }
 
 /// `MultipleInstructionsDisallowed`: the earlier CMD/ENTRYPOINT/HEALTHCHECK of the stage is ignored.

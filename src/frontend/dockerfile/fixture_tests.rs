@@ -317,6 +317,11 @@ fn describe_mount(m: &RunMount, source: &dyn Fn(&MountFrom) -> String) -> String
             )
         }
         RunMount::Tmpfs { target, size } => format!("tmpfs {target} size={size:?}"),
+        RunMount::Script {
+            target,
+            name,
+            content,
+        } => format!("script {target}/{name} {content:?}"),
         RunMount::Secret {
             id,
             target,
