@@ -18,7 +18,7 @@ use super::error::{FrontendError, Located};
 use super::expand;
 use super::graph;
 use super::instruction::{Instruction, Kind, RunArgs, Security};
-use super::lint::{self, Check, Linter, Rule};
+use super::lint::{self, Check, Linter, Rule, from_rules};
 use super::parser::Ast;
 use super::run_mount;
 
@@ -151,42 +151,24 @@ pub fn stages(
                     .cloned()
                     .chain(args.automatic.iter().map(|(k, _)| k.clone()))
                     .collect();
-                let undeclared = |lint: &mut Linter, unmatched: &BTreeSet<String>| {
-                    let options: Vec<&str> = known.iter().map(String::as_str).collect();
-                    for name in unmatched.iter().filter(|n| !known.contains(n)) {
-                        let mut message = format!("FROM argument '{name}' is not declared");
-                        if let Some(m) = lint::did_you_mean(name, &options) {
-                            message.push_str(&format!(" (did you mean {m}?)"));
-                        }
-                        lint.run(Rule::UndefinedArgInFrom, line, message);
-                    }
+                let from_lint = from_rules::FromLine {
+                    line,
+                    known: &known,
                 };
                 if let Some(p) = &from.platform {
                     let lookup = |k: &str| args.global(k);
                     let (p, matched, unmatched) = expand::word_with_matches(p, escape, &lookup)
                         .map_err(|e| expand_err(&inst, file, e))?;
-                    undeclared(&mut lint, &unmatched);
-                    let raw = from.platform.as_deref().unwrap_or_default();
-                    if matched.len() == 1
-                        && unmatched.is_empty()
-                        && matched.contains("TARGETPLATFORM")
-                        && Some(&p) == args.global("TARGETPLATFORM").as_ref()
-                    {
-                        lint.run(Rule::RedundantTargetPlatform, line, format!("Setting platform to predefined {raw} in FROM is redundant as this is the default behavior"));
-                    }
-                    if matched.is_empty()
-                        && unmatched.is_empty()
-                        && let Ok(constant) = p.parse::<Platform>()
-                        && !from.name.as_deref().is_some_and(|n| {
-                            n.contains(&constant.os) || n.contains(&constant.architecture)
-                        })
-                    {
-                        lint.run(
-                            Rule::FromPlatformFlagConstDisallowed,
-                            line,
-                            format!("FROM --platform flag should not use constant value \"{p}\""),
-                        );
-                    }
+                    from_lint.undeclared(&mut lint, &unmatched);
+                    from_lint.platform(
+                        &mut lint,
+                        from.platform.as_deref().unwrap_or_default(),
+                        &p,
+                        &matched,
+                        &unmatched,
+                        args.global("TARGETPLATFORM").as_deref(),
+                        from.name.as_deref(),
+                    );
                     if p.parse::<Platform>().ok().as_ref() != Some(platform) {
                         warnings.push(format!(
                             "{}:{}: `FROM --platform={p}` is ignored: hoist builds every stage for `{platform}`",
@@ -213,7 +195,7 @@ pub fn stages(
                 let lookup = |k: &str| args.global(k);
                 let (image, unmatched) = expand::word_with_unmatched(&from.image, escape, &lookup)
                     .map_err(|e| expand_err(&inst, file, e))?;
-                undeclared(&mut lint, &unmatched);
+                from_lint.undeclared(&mut lint, &unmatched);
                 if image.is_empty() {
                     return Err(FrontendError::stage(
                         inst.node

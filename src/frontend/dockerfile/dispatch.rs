@@ -8,7 +8,6 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::image::ContainerConfig;
 use crate::image::config::Healthcheck;
 use crate::plan::{
     ConfigChange, FsChange, MkdirSpec, MountFrom, RunMount, RunSpec, Stage, StageId, Step,
@@ -22,89 +21,16 @@ use super::expand;
 use super::expose;
 use super::gofmt;
 use super::instruction::{CommandLine, Instruction, Kind};
-use super::lint::{Linter, Rule, did_you_mean, looks_secret};
+use super::lint::{Linter, Rule};
+
+mod checks;
+mod state;
+
+pub use state::State;
+
 use super::parser::heredoc;
 use super::run_mount;
-
-/// What the stage looks like so far, as far as planning needs to know.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct State {
-    /// The config's Env.
-    pub env: Vec<(String, String)>,
-    /// The environment instructions see (BuildKit's state env): the config's Env and the values of
-    /// ARGs, in the order they were set; RUN gets it and `$VAR` reads it.
-    pub vars: Vec<(String, String)>,
-    /// Absolute working directory (`/` when unset).
-    pub workdir: String,
-    pub user: Option<String>,
-    pub shell: Vec<String>,
-    /// The config names a SHELL (the base image's or an instruction's).
-    pub shell_set: bool,
-    /// A WORKDIR ran in this stage or a stage it is built on.
-    pub workdir_set: bool,
-    /// Every ARG declared in the stage and the stages it is built on, in first-declaration order
-    /// (BuildKit's `buildArgs`: RUN's history lists them).
-    pub declared: Vec<String>,
-}
-
-impl Default for State {
-    fn default() -> State {
-        State {
-            env: Vec::new(),
-            vars: Vec::new(),
-            workdir: "/".into(),
-            user: None,
-            shell: default_shell(),
-            shell_set: false,
-            workdir_set: false,
-            declared: Vec::new(),
-        }
-    }
-}
-
-fn default_shell() -> Vec<String> {
-    vec!["/bin/sh".into(), "-c".into()]
-}
-
-impl State {
-    /// The state a registry image's config gives.
-    pub fn from_config(config: &ContainerConfig) -> State {
-        let env: Vec<(String, String)> = config
-            .env
-            .iter()
-            .flatten()
-            .map(|e| match e.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (e.clone(), String::new()),
-            })
-            .collect();
-        let shell = config.shell.clone().filter(|s| !s.is_empty());
-        State {
-            vars: env.clone(),
-            env,
-            workdir: config
-                .working_dir
-                .clone()
-                .filter(|w| !w.is_empty())
-                .unwrap_or_else(|| "/".into()),
-            user: config.user.clone().filter(|u| !u.is_empty()),
-            shell_set: shell.is_some(),
-            shell: shell.unwrap_or_else(default_shell),
-            workdir_set: false,
-            declared: Vec::new(),
-        }
-    }
-
-    /// Sets an environment variable in the config and for the instructions that follow.
-    pub fn set_env(&mut self, key: &str, value: &str) {
-        set(&mut self.env, key, value.to_string());
-        set(&mut self.vars, key, value.to_string());
-    }
-
-    fn var(&self, key: &str) -> Option<String> {
-        get(&self.vars, key).cloned()
-    }
-}
+use checks::{check_secret, report_undefined, used_once};
 
 pub struct Context<'a> {
     pub file: &'a Path,
@@ -490,61 +416,6 @@ fn run_argv(
         }
     };
     (shell(script), None)
-}
-
-/// `MultipleInstructionsDisallowed`: the earlier CMD/ENTRYPOINT/HEALTHCHECK of the stage is ignored.
-fn used_once(
-    lint: &mut Linter,
-    seen: &mut Vec<(&'static str, usize)>,
-    name: &'static str,
-    written: &str,
-    line: usize,
-) {
-    if let Some(i) = seen.iter().position(|(n, _)| *n == name) {
-        let (_, earlier) = seen.remove(i);
-        lint.run(
-            Rule::MultipleInstructionsDisallowed,
-            earlier,
-            format!("Multiple {written} instructions should not be used in the same stage because only the last one will be used"),
-        );
-    }
-    seen.push((name, line));
-}
-
-/// `SecretsUsedInArgOrEnv` for an ARG or ENV name.
-fn check_secret(lint: &mut Linter, instruction: &str, key: &str, line: usize) {
-    if looks_secret(key) {
-        lint.run(
-            Rule::SecretsUsedInArgOrEnv,
-            line,
-            format!(
-                "Do not use ARG or ENV instructions for sensitive data ({instruction} {})",
-                gofmt::quote(key)
-            ),
-        );
-    }
-}
-
-/// `UndefinedVar`: variables an instruction expanded that neither the environment nor a declared ARG
-/// defines.
-fn report_undefined(
-    lint: &mut Linter,
-    unmatched: &BTreeSet<String>,
-    state: &State,
-    known: &[String],
-    line: usize,
-) {
-    let options: Vec<&str> = known.iter().map(String::as_str).collect();
-    for name in unmatched {
-        if state.declared.contains(name) {
-            continue;
-        }
-        let mut message = format!("Usage of undefined variable '${name}'");
-        if let Some(m) = did_you_mean(name, &options) {
-            message.push_str(&format!(" (did you mean ${m}?)"));
-        }
-        lint.run(Rule::UndefinedVar, line, message);
-    }
 }
 
 /// `--label` values on the target stage: on its last step, or a new LABEL step.

@@ -11,6 +11,10 @@ use super::error::FrontendError;
 use super::parser::{Heredoc, Node, heredoc};
 use super::suggest::suggest;
 
+mod flags;
+
+use flags::Flags;
+
 #[derive(Clone, Debug)]
 pub struct Instruction {
     pub node: Node,
@@ -129,132 +133,6 @@ pub const KEYWORDS: &[&str] = &[
     "WORKDIR",
 ];
 
-/// The flags an instruction parses, as BuildKit registers them (`instructions/parse.go`); `None`: the
-/// instruction never parses its flags, so BuildKit ignores any it is given (ARG, STOPSIGNAL and
-/// `HEALTHCHECK NONE`).
-fn flag_specs(keyword: &str) -> Option<&'static [(&'static str, FlagType)]> {
-    use FlagType::{Bool, Str, Strings};
-    Some(match keyword {
-        "FROM" => &[("platform", Str)],
-        "COPY" => &[
-            ("exclude", Strings),
-            ("parents", Bool),
-            ("chown", Str),
-            ("from", Str),
-            ("chmod", Str),
-            ("link", Bool),
-        ],
-        "ADD" => &[
-            ("exclude", Strings),
-            ("chown", Str),
-            ("chmod", Str),
-            ("link", Bool),
-            ("keep-git-dir", Bool),
-            ("checksum", Str),
-        ],
-        "RUN" => &[("mount", Strings), ("network", Str), ("security", Str)],
-        "HEALTHCHECK" => &[
-            ("interval", Str),
-            ("timeout", Str),
-            ("start-period", Str),
-            ("start-interval", Str),
-            ("retries", Str),
-        ],
-        "ARG" | "STOPSIGNAL" => return None,
-        _ => &[],
-    })
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum FlagType {
-    Bool,
-    Str,
-    Strings,
-}
-
-/// Parsed flags: BuildKit's `BFlags.Parse` (unknown flag, repeated flag, missing value and non-boolean
-/// value are errors).
-struct Flags {
-    values: Vec<(String, Vec<String>)>,
-}
-
-impl Flags {
-    fn parse(keyword: &str, raw: &[String]) -> Result<Flags, (String, String)> {
-        let Some(specs) = flag_specs(keyword) else {
-            return Ok(Flags { values: Vec::new() });
-        };
-        let mut values: Vec<(String, Vec<String>)> = Vec::new();
-        for word in raw {
-            let (name, value) = match word.split_once('=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (word.as_str(), None),
-            };
-            let Some((_, ty)) = specs.iter().find(|(n, _)| *n == name) else {
-                let hint = if specs.is_empty() {
-                    format!("{keyword} takes no flags")
-                } else {
-                    format!(
-                        "{keyword} accepts: {}",
-                        specs
-                            .iter()
-                            .map(|(f, _)| format!("`--{f}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                };
-                return Err((format!("unknown flag `--{name}` for {keyword}"), hint));
-            };
-            let seen = values.iter().position(|(n, _)| n == name);
-            if seen.is_some() && *ty != FlagType::Strings {
-                return Err((
-                    format!("flag `--{name}` is given more than once"),
-                    format!("keep one `--{name}`"),
-                ));
-            }
-            let value = match (ty, value) {
-                (FlagType::Bool, None) => "true".to_string(),
-                (FlagType::Bool, Some("")) | (FlagType::Str | FlagType::Strings, None) => {
-                    return Err((
-                        format!("flag `--{name}` is missing a value"),
-                        format!("write `--{name}=VALUE`"),
-                    ));
-                }
-                (FlagType::Bool, Some(v)) => match v.to_ascii_lowercase().as_str() {
-                    b @ ("true" | "false") => b.to_string(),
-                    _ => {
-                        return Err((
-                            format!("flag `--{name}` expects a boolean value, not `{v}`"),
-                            format!("write `--{name}`, `--{name}=true` or `--{name}=false`"),
-                        ));
-                    }
-                },
-                (FlagType::Str | FlagType::Strings, Some(v)) => v.to_string(),
-            };
-            match seen {
-                Some(i) => values[i].1.push(value),
-                None => values.push((name.to_string(), vec![value])),
-            }
-        }
-        Ok(Flags { values })
-    }
-
-    fn all(&self, name: &str) -> Vec<String> {
-        self.values
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    }
-
-    fn string(&self, name: &str) -> Option<String> {
-        self.all(name).pop()
-    }
-
-    fn bool(&self, name: &str) -> bool {
-        self.string(name).as_deref() == Some("true")
-    }
-}
-
 /// Converts one node.
 pub fn from_node(node: Node, file: &Path) -> Result<Instruction, FrontendError> {
     let err = |message: String| FrontendError::instruction(node.located(file, message));
@@ -276,7 +154,7 @@ pub fn from_node(node: Node, file: &Path) -> Result<Instruction, FrontendError> 
     let healthcheck_none =
         keyword == "HEALTHCHECK" && args.first().is_some_and(|t| t.eq_ignore_ascii_case("NONE"));
     let flags = if healthcheck_none {
-        Flags { values: Vec::new() }
+        Flags::none()
     } else {
         Flags::parse(keyword, &node.flags).map_err(|(m, h)| hinted(m, h))?
     };

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use super::suggest::closest;
 
+pub mod from_rules;
 pub mod parse_rules;
 
 /// A rule of BuildKit's linter.

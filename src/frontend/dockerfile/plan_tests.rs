@@ -512,3 +512,19 @@ fn base_image_onbuild_triggers_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn build_arg_without_value_takes_the_environment() {
+    // `--build-arg NAME`: the value of NAME in hoist's environment (PATH is set wherever tests run).
+    let mut inp = input();
+    inp.build_args = vec![("PATH".into(), None)];
+    let s = plan_with("FROM scratch\nARG PATH\nENV FROM_ENV=$PATH\n", &inp)
+        .unwrap()
+        .stages
+        .pop()
+        .unwrap()
+        .steps;
+    let path = std::env::var("PATH").unwrap();
+    assert_eq!(s[0].created_by, format!("ARG PATH={path}"));
+    assert_eq!(s[1].created_by, format!("ENV FROM_ENV={path}"));
+}
