@@ -2,10 +2,12 @@
 //! cli → frontend → (registry: resolve bases) → executor → validate → export.
 //! `commands`: the inspection commands (`hoist parse`, `hoist context`); `validate`: `hoist validate`;
 //! `login`: `hoist login`/`logout`; `transfer`: `hoist copy`/`push` and `hoist inspect` (`source` reads
-//! an image from a registry or a layout for them and for `validate`).
+//! an image from a registry or a layout for them and for `validate`); `fetch`: the files ADD downloads,
+//! fetched before the executor runs.
 
 pub mod cache_repo;
 pub mod commands;
+pub mod fetch;
 pub mod login;
 pub mod source;
 pub mod transfer;
@@ -133,6 +135,7 @@ async fn build_platform(
                 message: message.clone(),
             });
         }
+        report_checks(reporter.as_ref(), &dockerfile.checks);
     }
 
     let mut images = ImageSet::new();
@@ -152,7 +155,28 @@ async fn build_platform(
             })?;
         images.insert(reference, image);
     }
-    let plan = dockerfile.plan(&images)?;
+    let planned = dockerfile.planned(&images)?;
+    if first {
+        report_checks(reporter.as_ref(), &planned.checks);
+    }
+    if let Some(violation) = dockerfile.check_violation(&planned.checks) {
+        anyhow::bail!(
+            "{violation}\nhint: `# check=error=true` in `{}` turns these findings into errors; fix them or name them in `# check=skip=…`",
+            req.dockerfile.display()
+        );
+    }
+    let mut plan = planned.plan;
+    // ADD's URLs are downloaded now, like the images above: the executor reads local files only.
+    let downloads = {
+        let tmp = req.cache_dir.join("tmp");
+        std::fs::create_dir_all(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        tempfile::Builder::new()
+            .prefix("downloads-")
+            .tempdir_in(&tmp)
+            .with_context(|| format!("cannot create a download directory in {}", tmp.display()))?
+    };
+    fetch::fetch_all(&mut plan, downloads.path(), reporter.as_ref()).await?;
 
     let run = run_options(req, platform, &plan, registry, reporter.clone())?;
     // Every layer the build writes is read for the architecture check while it is written.
@@ -222,6 +246,17 @@ pub fn checked(report: &Report) -> Event {
         scanned: report.scanned,
         cached: report.cached,
         skipped: report.skipped,
+    }
+}
+
+/// Reports the Dockerfile's build-check findings (BuildKit's lint rules).
+fn report_checks(reporter: &dyn Reporter, checks: &[dockerfile::lint::Check]) {
+    for check in checks {
+        reporter.report(Event::Check {
+            rule: check.rule.name().to_string(),
+            message: check.message.clone(),
+            location: check.location(),
+        });
     }
 }
 

@@ -167,6 +167,11 @@ fn plain_line(event: &Event) -> Option<String> {
             digest,
         } => format!("wrote {destination} {digest}"),
         Event::Warning { message } => format!("warning: {message}"),
+        Event::Check {
+            rule,
+            message,
+            location,
+        } => format!("WARN: {rule}: {message} ({location})"),
         Event::Info { message } => message.clone(),
     })
 }

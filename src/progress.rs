@@ -63,6 +63,13 @@ pub enum Event {
     Exported { destination: String, digest: String },
     /// A warning: something the user should fix, that did not stop the build.
     Warning { message: String },
+    /// A build check found something (BuildKit's linter rules: `rule` is its name, `location` is
+    /// `file:line`).
+    Check {
+        rule: String,
+        message: String,
+        location: String,
+    },
     /// Free-form information.
     Info { message: String },
 }

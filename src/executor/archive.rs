@@ -1,5 +1,6 @@
-//! Local archives for ADD (Dockerfile reference, "ADD": a local tar archive, plain or gzip, is unpacked
-//! into the destination). Entries keep their own owners and modes; names are normalised so that nothing
+//! Local archives for ADD (Dockerfile reference, "ADD": a local tar archive, uncompressed or compressed
+//! with gzip, bzip2, xz or zstd, recognised by its content as moby's `DecompressStream` does, is
+//! unpacked into the destination). Entries keep their own owners and modes; names are normalised so that nothing
 //! lands outside the destination (`..` is clamped, absolute names become relative), and contents are
 //! extracted as flat numbered files into a private temporary directory, never at a path from the archive.
 
@@ -17,18 +18,53 @@ pub struct Unpacked {
     pub dir: Arc<tempfile::TempDir>,
 }
 
-/// Whether `path` is a tar archive we unpack (plain or gzip).
+/// The stream compression a file's first bytes announce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Compression {
+    None,
+    Gzip,
+    Bzip2,
+    Xz,
+    Zstd,
+}
+
+fn compression(path: &Path) -> io::Result<Compression> {
+    let mut magic = Vec::with_capacity(6);
+    File::open(path)?.take(6).read_to_end(&mut magic)?;
+    Ok(if magic.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if magic.starts_with(b"BZh") {
+        Compression::Bzip2
+    } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Compression::Xz
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    })
+}
+
+/// The file's content, decompressed.
+fn reader(path: &Path) -> io::Result<Box<dyn Read>> {
+    let file = io::BufReader::new(File::open(path)?);
+    Ok(match compression(path)? {
+        Compression::None => Box::new(file),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
+        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(file)),
+        Compression::Xz => Box::new(xz2::read::XzDecoder::new_multi_decoder(file)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(file)?),
+    })
+}
+
+/// Whether `path` is a tar archive we unpack (uncompressed, gzip, bzip2, xz or zstd).
 pub fn is_tar(path: &Path) -> io::Result<bool> {
     let mut head = Vec::with_capacity(512);
-    File::open(path)?.take(512).read_to_end(&mut head)?;
-    if head.starts_with(&[0x1f, 0x8b]) {
-        let mut inner = Vec::with_capacity(512);
-        let gz = flate2::read::MultiGzDecoder::new(File::open(path)?);
-        // A corrupt gzip is not an archive: it is copied as is.
-        if gz.take(512).read_to_end(&mut inner).is_err() {
-            return Ok(false);
-        }
-        return Ok(is_tar_header(&inner));
+    // A corrupt compressed file is not an archive: it is copied as is.
+    let Ok(content) = reader(path) else {
+        return Ok(false);
+    };
+    if content.take(512).read_to_end(&mut head).is_err() {
+        return Ok(false);
     }
     Ok(is_tar_header(&head))
 }
@@ -60,14 +96,7 @@ fn is_tar_header(block: &[u8]) -> bool {
 
 /// Unpacks the archive at `path`.
 pub fn unpack(path: &Path) -> io::Result<Unpacked> {
-    let mut head = [0u8; 2];
-    let n = File::open(path)?.read(&mut head)?;
-    let file = File::open(path)?;
-    let reader: Box<dyn Read> = if n == 2 && head == [0x1f, 0x8b] {
-        Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(file)))
-    } else {
-        Box::new(io::BufReader::new(file))
-    };
+    let reader = reader(path)?;
     let dir = Arc::new(tempfile::tempdir()?);
     let mut entries: BTreeMap<String, Node> = BTreeMap::new();
     let mut ar = tar::Archive::new(reader);
@@ -122,5 +151,42 @@ mod tests {
         let plain = dir.path().join("plain.txt");
         std::fs::write(&plain, b"not a tar").unwrap();
         assert!(!is_tar(&plain).unwrap());
+    }
+
+    fn tar_bytes() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(2);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, "a/b.txt", &b"hi"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn unpacks_bzip2_xz_and_zstd() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let tar = tar_bytes();
+        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        bz.write_all(&tar).unwrap();
+        let mut xz = xz2::write::XzEncoder::new(Vec::new(), 1);
+        xz.write_all(&tar).unwrap();
+        let zst = zstd::encode_all(&tar[..], 1).unwrap();
+        for (name, bytes) in [
+            ("a.tar.bz2", bz.finish().unwrap()),
+            ("a.tar.xz", xz.finish().unwrap()),
+            ("a.tar.zst", zst),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            assert!(is_tar(&path).unwrap(), "{name}");
+            let u = unpack(&path).unwrap();
+            assert!(u.entries.contains_key("/a/b.txt"), "{name}");
+        }
+        // Compressed, but not a tar: copied as a file.
+        let path = dir.path().join("x.zst");
+        std::fs::write(&path, zstd::encode_all(&b"not a tar"[..], 1).unwrap()).unwrap();
+        assert!(!is_tar(&path).unwrap());
     }
 }

@@ -144,6 +144,11 @@ pub fn run_key(
                 mode
             ]),
             RunMount::Tmpfs { target, size } => serde_json::json!(["tmpfs", target, size]),
+            RunMount::Script {
+                target,
+                name,
+                content,
+            } => serde_json::json!(["script", target, name, content]),
             RunMount::Secret {
                 id,
                 target,

@@ -3,12 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use crate::image::ContainerConfig;
 use crate::image::config::Empty;
+use crate::image::{ContainerConfig, ImageConfig};
 use crate::plan::ConfigChange;
 
-pub fn apply(change: &ConfigChange, c: &mut ContainerConfig) {
+pub fn apply(change: &ConfigChange, image: &mut ImageConfig) {
+    if let ConfigChange::Author(author) = change {
+        image.author = Some(author.clone());
+        return;
+    }
+    let c: &mut ContainerConfig = &mut image.config;
     match change {
+        ConfigChange::Author(_) => {}
         ConfigChange::Env(vars) => {
             for (k, v) in vars {
                 c.set_env(k, v);
@@ -53,26 +59,34 @@ mod tests {
 
     #[test]
     fn env_in_place_labels_merge_cmd_clears() {
-        let mut c = ContainerConfig::default();
+        let mut ic = ImageConfig::empty(&crate::image::Platform::linux_amd64());
         apply(
             &ConfigChange::Env(vec![("A".into(), "1".into()), ("B".into(), "2".into())]),
-            &mut c,
+            &mut ic,
         );
-        apply(&ConfigChange::Env(vec![("A".into(), "3".into())]), &mut c);
-        assert_eq!(c.env.as_deref().unwrap(), ["A=3", "B=2"]);
+        apply(&ConfigChange::Env(vec![("A".into(), "3".into())]), &mut ic);
+        assert_eq!(ic.config.env.as_deref().unwrap(), ["A=3", "B=2"]);
         apply(
             &ConfigChange::Labels(vec![("x".into(), "1".into())]),
-            &mut c,
+            &mut ic,
         );
         apply(
             &ConfigChange::Labels(vec![("y".into(), "2".into())]),
-            &mut c,
+            &mut ic,
         );
-        assert_eq!(c.labels.as_ref().unwrap().len(), 2);
-        apply(&ConfigChange::Cmd(Some(vec!["sh".into()])), &mut c);
-        apply(&ConfigChange::Cmd(None), &mut c);
-        assert_eq!(c.cmd, None);
-        apply(&ConfigChange::Expose(vec!["80/tcp".into()]), &mut c);
-        assert!(c.exposed_ports.unwrap().contains_key("80/tcp"));
+        assert_eq!(ic.config.labels.as_ref().unwrap().len(), 2);
+        apply(&ConfigChange::Cmd(Some(vec!["sh".into()])), &mut ic);
+        apply(&ConfigChange::Cmd(None), &mut ic);
+        assert_eq!(ic.config.cmd, None);
+        apply(&ConfigChange::Expose(vec!["80/tcp".into()]), &mut ic);
+        assert!(
+            ic.config
+                .exposed_ports
+                .as_ref()
+                .unwrap()
+                .contains_key("80/tcp")
+        );
+        apply(&ConfigChange::Author("me".into()), &mut ic);
+        assert_eq!(ic.author.as_deref(), Some("me"));
     }
 }

@@ -33,6 +33,10 @@ pub enum CopyError {
     Archive { path: String, error: std::io::Error },
     #[error("invalid `--exclude` pattern: {0}")]
     Exclude(String),
+    #[error(
+        "`{0}` was not downloaded before the build\nhint: this is a bug in hoist: fetch every URL of the plan first"
+    )]
+    NotFetched(String),
     #[error(transparent)]
     Ownership(#[from] OwnershipError),
     #[error(transparent)]
@@ -40,17 +44,43 @@ pub enum CopyError {
 }
 
 /// Plans the copy: the entries of its layer, in path order; `dest` is updated with them.
+///
+/// With `--link` the files are placed on an empty filesystem and the result laid over the stage, as
+/// BuildKit merges a linked copy: nothing of the stage (its directories, their owners, its symlinks)
+/// shapes where they land, and the parents they need are in the layer.
 pub fn copy(
     spec: &CopySpec,
     context: &BuildContext,
     from: Option<&mut StageFs>,
     dest: &mut StageFs,
 ) -> Result<Vec<Entry>, CopyError> {
+    // `--chown` names are looked up in the stage's /etc/passwd and /etc/group, linked or not.
     let owner = spec
         .owner
         .as_ref()
         .map(|o| resolve_owner(Some(o), dest))
         .transpose()?;
+    if !spec.link {
+        return place(spec, context, from, dest, owner);
+    }
+    let mut scratch = dest.empty_like();
+    let entries = place(spec, context, from, &mut scratch, owner)?;
+    for entry in &entries {
+        if let Some(node) = scratch.get(&entry.path) {
+            dest.insert(&entry.path, node.clone());
+        }
+    }
+    dest.adopt(scratch);
+    Ok(entries)
+}
+
+fn place(
+    spec: &CopySpec,
+    context: &BuildContext,
+    from: Option<&mut StageFs>,
+    dest: &mut StageFs,
+    owner: Option<(u32, u32)>,
+) -> Result<Vec<Entry>, CopyError> {
     let excludes =
         ContextFilter::new(spec.excludes.clone()).map_err(|e| CopyError::Exclude(e.to_string()))?;
     let mut items: Vec<Item> = Vec::new();
@@ -103,11 +133,33 @@ pub fn copy(
             }
         }
     }
+    // Downloads: copied as they are (never unpacked), mode 0600 and their `Last-Modified` time as
+    // BuildKit's HTTP source writes them.
+    let unpackable = items.len();
+    for file in &spec.remote {
+        let fetched = file
+            .fetched
+            .as_ref()
+            .ok_or_else(|| CopyError::NotFetched(file.url.clone()))?;
+        let mut node = Node::new(
+            NodeKind::File(Content::Host(fetched.path.clone())),
+            0,
+            0,
+            0o600,
+        );
+        node.mtime = Some(fetched.mtime);
+        items.push(Item {
+            rel: file.name.clone(),
+            node,
+            tree: Vec::new(),
+        });
+    }
     let ends_slash = spec.dest.ends_with('/');
-    let named = match &spec.source {
-        CopySource::Inline(files) => files.len(),
-        CopySource::Context | CopySource::Stage(_) | CopySource::Image(_) => spec.sources.len(),
-    };
+    let named = spec.remote.len()
+        + match &spec.source {
+            CopySource::Inline(files) => files.len(),
+            CopySource::Context | CopySource::Stage(_) | CopySource::Image(_) => spec.sources.len(),
+        };
     let target = dest.resolve(&normalize(&spec.dest), true)?;
     let dest_is_dir = ends_slash || dest.get(&target).is_some_and(Node::is_dir);
     if (named > 1 || items.len() > 1) && !dest_is_dir {
@@ -121,7 +173,7 @@ pub fn copy(
         out: BTreeMap::new(),
         parent_owner: owner.unwrap_or((0, 0)),
     };
-    for item in items {
+    for (index, item) in items.into_iter().enumerate() {
         let own = |n: &Node| owner.unwrap_or(if keep_owner { (n.uid, n.gid) } else { (0, 0) });
         let base = if spec.parents {
             parent(&join(&target, &item.rel)).unwrap_or("/").to_string()
@@ -129,6 +181,7 @@ pub fn copy(
             target.clone()
         };
         if spec.extract_archives
+            && index < unpackable
             && matches!(spec.source, CopySource::Context)
             && let NodeKind::File(Content::Host(host)) = &item.node.kind
         {
@@ -254,7 +307,9 @@ impl Placer<'_> {
             return;
         }
         let real = self.real_path(path);
-        self.emit(&real, Node::new(node.kind.clone(), uid, gid, mode));
+        let mut placed = Node::new(node.kind.clone(), uid, gid, mode);
+        placed.mtime = node.mtime;
+        self.emit(&real, placed);
     }
 
     fn emit(&mut self, path: &str, node: Node) {
@@ -267,6 +322,7 @@ impl Placer<'_> {
             NodeKind::File(Content::Layer { .. }) | NodeKind::Other => return,
         };
         let mode = node.mode;
+        let mtime = node.mtime;
         self.out.insert(
             path.to_string(),
             Entry {
@@ -276,6 +332,7 @@ impl Placer<'_> {
                 gid: node.gid,
                 mode,
                 xattrs: Vec::new(),
+                mtime,
             },
         );
         self.dest.insert(path, node);

@@ -57,6 +57,9 @@ pub struct Entry {
     pub gid: u32,
     pub mode: u32,
     pub xattrs: Vec<(String, Vec<u8>)>,
+    /// Seconds since the epoch; `None`: the build's epoch (every file hoist writes has it, except a
+    /// file ADD downloads, which keeps its `Last-Modified` time as in BuildKit).
+    pub mtime: Option<u64>,
 }
 
 type Sink = Tee<HashingWriter<ParallelGzWriter<BlobWriter>>>;
@@ -136,7 +139,7 @@ impl LayerWriter {
             source,
         };
         let mut h = tar::Header::new_gnu();
-        h.set_mtime(self.epoch);
+        h.set_mtime(e.mtime.unwrap_or(self.epoch));
         h.set_uid(e.uid.into());
         h.set_gid(e.gid.into());
         h.set_mode(e.mode & 0o7777);
@@ -266,6 +269,7 @@ mod tests {
                     ("user.b".into(), b"2".to_vec()),
                     ("user.a".into(), b"1".to_vec()),
                 ],
+                mtime: None,
             },
             Entry {
                 path: "/b".into(),
@@ -274,6 +278,7 @@ mod tests {
                 gid: 0,
                 mode: 0o755,
                 xattrs: Vec::new(),
+                mtime: None,
             },
             Entry {
                 path: format!("/b/{}", "long".repeat(60)),
@@ -282,6 +287,7 @@ mod tests {
                 gid: 0,
                 mode: 0o777,
                 xattrs: Vec::new(),
+                mtime: None,
             },
         ];
         let write = || {
@@ -327,6 +333,7 @@ mod tests {
                 ("security.capability".into(), vec![1, 0, 0, 2]),
                 ("user.a".into(), b"1".to_vec()),
             ],
+            mtime: None,
         }])
         .unwrap();
         let layer = w.finish().unwrap();

@@ -220,7 +220,7 @@ fn execute_stages(
                         }
                         None => image.with_history(history),
                     };
-                    image = image.with_config(|c| {
+                    image = image.with_image_config(|c| {
                         for change in &step.config {
                             config_change::apply(change, c);
                         }
@@ -289,7 +289,11 @@ fn apply_step(
         ..Default::default()
     };
     let image = if entries.is_empty() {
-        image.with_history(history)
+        if step.history {
+            image.with_history(history)
+        } else {
+            image
+        }
     } else {
         let layer_err = |source| ExecError::Layer {
             location: Box::new(step.location.clone()),
@@ -307,7 +311,7 @@ fn apply_step(
         });
         image.with_layer(layer, history)
     };
-    Ok(image.with_config(|c| {
+    Ok(image.with_image_config(|c| {
         for change in &step.config {
             config_change::apply(change, c);
         }

@@ -220,6 +220,31 @@ pub fn run(
                 target: target.clone(),
                 kind: MountKind::Tmpfs { size: *size },
             }),
+            RunMount::Script {
+                target,
+                name,
+                content,
+            } => {
+                use std::os::unix::fs::PermissionsExt;
+                let dir = step_dir.path().join(format!("script-{n}"));
+                let write = || -> std::io::Result<()> {
+                    std::fs::create_dir_all(&dir)?;
+                    let file = dir.join(name);
+                    std::fs::write(&file, content)?;
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))?;
+                    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+                };
+                write().map_err(|e| setup(format!("cannot write the heredoc script: {e}")))?;
+                mounts.push(Mount {
+                    target: target.clone(),
+                    kind: MountKind::Bind {
+                        source: dir,
+                        readonly: true,
+                        create: None,
+                        seed: None,
+                    },
+                });
+            }
             RunMount::Secret {
                 id,
                 target,
@@ -492,6 +517,8 @@ fn export_source(
         extract_archives: false,
         excludes: Vec::new(),
         parents: false,
+        remote: Vec::new(),
+        link: false,
     };
     let mut origin = match from {
         MountFrom::Context => None,

@@ -59,6 +59,8 @@ pub struct Node {
     pub mode: u32,
     /// The layer that last wrote this node (`usize::MAX` for ours), for opaque whiteouts.
     layer: usize,
+    /// A modification time of its own (a downloaded file's `Last-Modified`), else the build's epoch.
+    pub mtime: Option<u64>,
 }
 
 impl Node {
@@ -69,6 +71,7 @@ impl Node {
             gid,
             mode: mode & 0o7777,
             layer: usize::MAX,
+            mtime: None,
         }
     }
 
@@ -159,6 +162,24 @@ pub fn join(dir: &str, name: &str) -> String {
 }
 
 impl StageFs {
+    /// An empty filesystem (only `/`) reading blobs from the same store: where `COPY --link` places
+    /// its files.
+    pub fn empty_like(&self) -> StageFs {
+        let mut nodes = BTreeMap::new();
+        nodes.insert("/".into(), Node::new(NodeKind::Dir, 0, 0, 0o755));
+        StageFs {
+            nodes,
+            layers: Vec::new(),
+            blobs: self.blobs.clone(),
+            keep_alive: Vec::new(),
+        }
+    }
+
+    /// Takes over the temporary directories `other` keeps alive.
+    pub fn adopt(&mut self, other: StageFs) {
+        self.keep_alive.extend(other.keep_alive);
+    }
+
     /// The index of `image`'s filesystem, read from its layers in `blobs`.
     pub fn of_image(image: &Image, blobs: &BlobStore) -> Result<StageFs, FsError> {
         let mut fs = StageFs {
@@ -435,6 +456,7 @@ mod tests {
                 gid: 0,
                 mode: 0o755,
                 xattrs: Vec::new(),
+                mtime: None,
             })
             .collect();
         w.write_all(entries).unwrap();

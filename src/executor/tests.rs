@@ -32,6 +32,7 @@ fn entry(path: &str, kind: EntryKind, mode: u32) -> Entry {
         gid: 0,
         mode,
         xattrs: Vec::new(),
+        mtime: None,
     }
 }
 
@@ -103,6 +104,7 @@ fn fixture() -> Fixture {
 
 fn step(text: &str, fs: Option<FsChange>) -> Step {
     Step {
+        history: true,
         created_by: text.into(),
         location: Location {
             file: "Dockerfile".into(),
@@ -125,6 +127,8 @@ fn copy(sources: &[&str], dest: &str) -> CopySpec {
         extract_archives: false,
         excludes: Vec::new(),
         parents: false,
+        remote: Vec::new(),
+        link: false,
     }
 }
 

@@ -139,6 +139,13 @@ impl Image {
         next
     }
 
+    /// A new image with its whole config (author, runtime config) changed by `change`.
+    pub fn with_image_config(&self, change: impl FnOnce(&mut ImageConfig)) -> Image {
+        let mut next = self.clone();
+        change(&mut next.config);
+        next
+    }
+
     /// A new image with `created` set (RFC 3339).
     pub fn with_created(&self, created: Option<String>) -> Image {
         let mut next = self.clone();

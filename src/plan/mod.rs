@@ -15,8 +15,8 @@ use crate::image::{Platform, Reference};
 
 pub use context::ContextFilter;
 pub use step::{
-    CacheSharing, Chmod, ConfigChange, CopySource, CopySpec, FsChange, IdSpec, InlineFile,
-    Location, MkdirSpec, MountFrom, Network, Owner, RunMount, RunSpec, Step,
+    CacheSharing, Chmod, ConfigChange, CopySource, CopySpec, Fetched, FsChange, IdSpec, InlineFile,
+    Location, MkdirSpec, MountFrom, Network, Owner, RemoteFile, RunMount, RunSpec, Step,
 };
 
 /// Index of a stage in [`BuildPlan::stages`].
@@ -65,6 +65,18 @@ pub enum Base {
 }
 
 impl BuildPlan {
+    /// Every file the plan downloads (ADD from URLs), to be fetched before it runs.
+    pub fn remote_files_mut(&mut self) -> impl Iterator<Item = &mut RemoteFile> {
+        self.stages
+            .iter_mut()
+            .flat_map(|s| s.steps.iter_mut())
+            .filter_map(|step| match &mut step.fs {
+                Some(FsChange::Copy(spec)) => Some(spec.remote.iter_mut()),
+                _ => None,
+            })
+            .flatten()
+    }
+
     /// Every registry image the plan reads (bases and copy sources), each once, in first-use order.
     pub fn external_images(&self) -> Vec<Reference> {
         let mut out: Vec<Reference> = Vec::new();

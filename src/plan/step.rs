@@ -14,6 +14,8 @@ use super::StageId;
 pub struct Step {
     /// The history entry's `created_by` (e.g. `COPY app /app # buildkit`).
     pub created_by: String,
+    /// Whether the step leaves a history entry (BuildKit records none for ONBUILD).
+    pub history: bool,
     /// Where the step came from, for error messages.
     pub location: Location,
     /// The filesystem change, if any.
@@ -60,6 +62,32 @@ pub struct CopySpec {
     pub excludes: Vec<String>,
     /// Keep the source's parent directories under `dest` (`--parents`).
     pub parents: bool,
+    /// Files downloaded from URLs (ADD), copied as they are, beside `sources`.
+    pub remote: Vec<RemoteFile>,
+    /// `--link`: the files are placed as if the stage were empty — the destination's existing
+    /// directories, owners and symlinks are not consulted, and missing parents are created anew.
+    pub link: bool,
+}
+
+/// A file ADD downloads (Dockerfile reference, "ADD": HTTP(S) sources, never unpacked).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteFile {
+    pub url: String,
+    /// `--checksum=ALGO:HEX` the download must match.
+    pub checksum: Option<String>,
+    /// The file's name: the last segment of the URL's path (BuildKit's `__unnamed__` when none).
+    pub name: String,
+    /// Set by whoever fetched the file before the plan runs.
+    pub fetched: Option<Fetched>,
+}
+
+/// A downloaded file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fetched {
+    pub path: PathBuf,
+    /// The `Last-Modified` time of the response, seconds since the epoch (0 without one), which
+    /// BuildKit gives the file.
+    pub mtime: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,6 +187,13 @@ pub enum RunMount {
     },
     /// An empty tmpfs.
     Tmpfs { target: String, size: Option<u64> },
+    /// A read-only directory `target` holding one executable file `name` (BuildKit's
+    /// `/dev/pipes/NAME` for a RUN heredoc that starts with `#!`).
+    Script {
+        target: String,
+        name: String,
+        content: String,
+    },
     /// A build secret, as a file, an environment variable, or both.
     Secret {
         id: String,
@@ -210,5 +245,7 @@ pub enum ConfigChange {
     Healthcheck(Healthcheck),
     /// Appends an ONBUILD trigger.
     OnBuild(String),
+    /// The image's `author` (MAINTAINER).
+    Author(String),
     ArgsEscaped(bool),
 }

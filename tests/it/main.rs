@@ -4,6 +4,7 @@
 
 mod support;
 
+mod add_sources;
 mod architecture;
 mod architecture_check;
 mod bad_input;

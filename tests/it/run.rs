@@ -216,6 +216,16 @@ fn mounts_work_and_never_reach_the_image() {
     assert!(tree.contains_key("secret-ok"));
     assert!(tree.contains_key("secret-env-ok"));
     assert_eq!(
+        file(&rootfs, "heredoc"),
+        "from a heredoc\nsecond line runs too\n"
+    );
+    assert_eq!(file(&rootfs, "note.txt"), "fed to a command's stdin\n");
+    assert_eq!(file(&rootfs, "script-zero"), "/dev/pipes/SCRIPT\n");
+    assert!(
+        !tree.contains_key("dev/pipes"),
+        "the script is a mount only"
+    );
+    assert_eq!(
         file(&rootfs, "net-none"),
         "1\n",
         "only loopback with --network=none"

@@ -244,7 +244,13 @@ impl Setup {
             match kind {
                 MountKind::Bind {
                     source, readonly, ..
-                } => bind(source, target, *readonly)?,
+                } => {
+                    // A target under the fresh /dev (BuildKit's /dev/pipes) is made here, in the tmpfs.
+                    if target.symlink_metadata().is_err() && source.is_dir() {
+                        std::fs::create_dir_all(target)?;
+                    }
+                    bind(source, target, *readonly)?
+                }
                 MountKind::Secret { source, .. } => bind(source, target, true)?,
                 MountKind::Tmpfs { size } => {
                     let data = size.map(|s| format!("size={s}"));

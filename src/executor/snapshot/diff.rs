@@ -82,6 +82,7 @@ pub fn diff(before: &Snapshot, after: &Snapshot, root: &Path) -> io::Result<Vec<
                         gid: stat.gid,
                         mode: stat.mode,
                         xattrs: Vec::new(),
+                        mtime: None,
                     });
                     continue;
                 }
@@ -141,6 +142,7 @@ fn marker(path: String) -> Entry {
         gid: 0,
         mode: 0,
         xattrs: Vec::new(),
+        mtime: None,
     }
 }
 
@@ -176,5 +178,6 @@ fn written(path: String, stat: &Stat, root: &Path) -> io::Result<Option<Entry>> 
         gid: stat.gid,
         mode: stat.mode,
         xattrs,
+        mtime: None,
     }))
 }

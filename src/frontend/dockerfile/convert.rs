@@ -14,10 +14,11 @@ use crate::plan::{
 
 use super::args::{Args, set};
 use super::dispatch::{self, State};
-use super::error::FrontendError;
+use super::error::{FrontendError, Located};
 use super::expand;
 use super::graph;
 use super::instruction::{Instruction, Kind, RunArgs, Security};
+use super::lint::{self, Check, Linter, Rule, from_rules};
 use super::parser::Ast;
 use super::run_mount;
 
@@ -81,6 +82,8 @@ pub struct Stages {
     pub needed: Vec<usize>,
     pub args: Args,
     pub warnings: Vec<String>,
+    /// Findings of the parse-time and FROM-line checks; dispatch adds its own when planning.
+    pub lint: Linter,
 }
 
 pub(super) fn expand_err(inst: &Instruction, file: &Path, e: expand::ExpandError) -> FrontendError {
@@ -100,7 +103,27 @@ pub fn stages(
 ) -> Result<Stages, FrontendError> {
     let file = ast.file.as_path();
     let escape = ast.escape;
+    let config = lint::Config::parse(ast.directive("check").unwrap_or("")).map_err(|e| {
+        let line = ast
+            .directives
+            .iter()
+            .find(|d| d.name == "check")
+            .map_or(1, |d| d.line);
+        FrontendError::syntax(
+            Located::new(
+                file,
+                line,
+                &format!("# check={}", ast.directive("check").unwrap_or("")),
+                format!("failed to parse check options: {e}"),
+            )
+            .hint("write `# check=skip=RULE1,RULE2;error=true` (or `skip=all`)"),
+        )
+    })?;
+    let mut lint = Linter::new(config, file);
+    lint::parse_rules::run(&instructions, &mut lint);
     let mut args = Args::new(build_args, platform);
+    // The global ARGs with their defaults only, as BuildKit's `InvalidDefaultArgInFrom` sees them.
+    let mut defaults = Args::new(&[], platform);
     let mut declared: BTreeSet<String> = BTreeSet::new();
     let mut warnings = Vec::new();
     let mut defs: Vec<StageDef> = Vec::new();
@@ -109,21 +132,43 @@ pub fn stages(
             (Kind::Arg(decls), None) => {
                 for decl in decls {
                     declared.insert(decl.name.clone());
-                    let meta = args.clone();
-                    let lookup = |k: &str| meta.global(k);
-                    let value = args
-                        .declare(decl, true, escape, &lookup)
-                        .map_err(|e| expand_err(&inst, file, e))?;
-                    if let Some(value) = value {
-                        set(&mut args.meta, &decl.name, value);
+                    for scope in [&mut args, &mut defaults] {
+                        let meta = scope.clone();
+                        let lookup = |k: &str| meta.global(k);
+                        let value = scope
+                            .declare(decl, true, escape, &lookup)
+                            .map_err(|e| expand_err(&inst, file, e))?;
+                        if let Some(value) = value {
+                            set(&mut scope.meta, &decl.name, value);
+                        }
                     }
                 }
             }
             (Kind::From(from), _) => {
+                let line = inst.node.start_line;
+                let known: Vec<String> = declared
+                    .iter()
+                    .cloned()
+                    .chain(args.automatic.iter().map(|(k, _)| k.clone()))
+                    .collect();
+                let from_lint = from_rules::FromLine {
+                    line,
+                    known: &known,
+                };
                 if let Some(p) = &from.platform {
                     let lookup = |k: &str| args.global(k);
-                    let p =
-                        expand::word(p, escape, &lookup).map_err(|e| expand_err(&inst, file, e))?;
+                    let (p, matched, unmatched) = expand::word_with_matches(p, escape, &lookup)
+                        .map_err(|e| expand_err(&inst, file, e))?;
+                    from_lint.undeclared(&mut lint, &unmatched);
+                    from_lint.platform(
+                        &mut lint,
+                        from.platform.as_deref().unwrap_or_default(),
+                        &p,
+                        &matched,
+                        &unmatched,
+                        args.global("TARGETPLATFORM").as_deref(),
+                        from.name.as_deref(),
+                    );
                     if p.parse::<Platform>().ok().as_ref() != Some(platform) {
                         warnings.push(format!(
                             "{}:{}: `FROM --platform={p}` is ignored: hoist builds every stage for `{platform}`",
@@ -132,9 +177,35 @@ pub fn stages(
                         ));
                     }
                 }
+                let lookup = |k: &str| defaults.global(k);
+                if let Ok(by_default) = expand::word(&from.image, escape, &lookup)
+                    && Reference::from_str(&by_default).is_err()
+                    && find_stage(&defs, &by_default).is_none()
+                    && !by_default.eq_ignore_ascii_case("scratch")
+                {
+                    lint.run(
+                        Rule::InvalidDefaultArgInFrom,
+                        line,
+                        format!(
+                            "Default value for ARG {} results in empty or invalid base image name",
+                            from.image
+                        ),
+                    );
+                }
                 let lookup = |k: &str| args.global(k);
-                let image = expand::word(&from.image, escape, &lookup)
+                let (image, unmatched) = expand::word_with_unmatched(&from.image, escape, &lookup)
                     .map_err(|e| expand_err(&inst, file, e))?;
+                from_lint.undeclared(&mut lint, &unmatched);
+                if image.is_empty() {
+                    return Err(FrontendError::stage(
+                        inst.node
+                            .located(
+                                file,
+                                format!("base name ({}) should not be blank", from.image),
+                            )
+                            .hint("give the ARG a default, or pass it with `--build-arg`"),
+                    ));
+                }
                 let base = if image.eq_ignore_ascii_case("scratch") {
                     BaseDef::Scratch
                 } else if let Some(j) = find_stage(&defs, &image) {
@@ -142,15 +213,6 @@ pub fn stages(
                 } else {
                     BaseDef::Image(parse_reference(&image, &inst, file)?)
                 };
-                if let Some(name) = &from.name
-                    && defs.iter().any(|d| d.name.as_deref() == Some(name))
-                {
-                    return Err(FrontendError::stage(
-                        inst.node
-                            .located(file, format!("duplicate stage name `{name}`"))
-                            .hint("give every stage a different `AS` name"),
-                    ));
-                }
                 defs.push(StageDef {
                     index: defs.len(),
                     name: from.name.clone(),
@@ -194,9 +256,21 @@ pub fn stages(
     let needed = graph::order(&defs, target_index, file)?;
     for &i in &needed {
         let def = &defs[i];
-        for (inst, mounts) in def.instructions.iter().zip(&def.mount_from) {
+        let reads = def.copy_from.iter().zip(&def.mount_from);
+        for (inst, (copy, mounts)) in def.instructions.iter().zip(reads) {
             if let Kind::Run(run) = &inst.kind {
                 check_run(inst, run, file, escape)?;
+            }
+            // BuildKit dispatches stages in file order: a COPY reads only a stage dispatched before.
+            if let Some(SourceDef::Stage(j)) = copy
+                && *j >= i
+            {
+                let (name, here) = (defs[*j].display_name(), def.display_name());
+                return Err(FrontendError::stage(
+                    inst.node
+                        .located(file, format!("cannot copy from stage `{name}`, it needs to be defined before current stage `{here}`"))
+                        .hint(format!("move stage `{name}` above this one")),
+                ));
             }
             // BuildKit: "stage needs to be defined before current command".
             if let Some(j) = mounts.iter().flatten().find_map(|s| match s {
@@ -227,6 +301,7 @@ pub fn stages(
         needed,
         args,
         warnings,
+        lint,
     })
 }
 
@@ -273,10 +348,12 @@ const PREDEFINED: &[&str] = &[
     "SOURCE_DATE_EPOCH",
 ];
 
+/// The stage of that name (case-insensitive); with repeated names, the last one (BuildKit's map of
+/// stages by name keeps the latest).
 fn find_stage(defs: &[StageDef], name: &str) -> Option<usize> {
     let lower = name.to_ascii_lowercase();
     defs.iter()
-        .position(|d| d.name.as_deref() == Some(lower.as_str()))
+        .rposition(|d| d.name.as_deref() == Some(lower.as_str()))
 }
 
 fn parse_reference(
@@ -338,13 +415,14 @@ impl Stages {
         })
     }
 
-    /// The plan, given the resolved images.
+    /// The plan, given the resolved images, and the findings of the checks dispatch runs.
     pub fn plan(
         &self,
         images: &ImageSet,
         input: &super::Input,
         filter: &ContextFilter,
-    ) -> Result<BuildPlan, FrontendError> {
+    ) -> Result<(BuildPlan, Vec<Check>), FrontendError> {
+        let mut lint = Linter::new(self.lint.config.clone(), &self.file);
         let mut finals: Vec<Option<State>> = vec![None; self.defs.len()];
         let position = |i: usize| StageId(self.needed.iter().position(|n| *n == i).unwrap_or(0));
         let mut stages = Vec::new();
@@ -392,9 +470,9 @@ impl Stages {
             let mut state = state;
             let add_path = !state.env.iter().any(|(k, _)| k == "PATH");
             if add_path {
-                state.env.push(("PATH".into(), DEFAULT_PATH.into()));
+                state.set_env("PATH", DEFAULT_PATH);
             }
-            let (mut steps, state) = dispatch::stage(&ctx, def, state)?;
+            let (mut steps, state) = dispatch::stage(&ctx, def, state, &mut lint)?;
             if add_path && let Some(first) = steps.first_mut() {
                 let path = ("PATH".to_string(), DEFAULT_PATH.to_string());
                 first
@@ -422,7 +500,7 @@ impl Stages {
                 &self.file,
             );
         }
-        Ok(BuildPlan {
+        let plan = BuildPlan {
             platform: input.platform.clone(),
             stages,
             context: BuildContext {
@@ -432,6 +510,7 @@ impl Stages {
             epoch: input.epoch,
             compression_level: input.compression_level,
             created: input.created.clone(),
-        })
+        };
+        Ok((plan, lint.checks))
     }
 }

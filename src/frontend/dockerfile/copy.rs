@@ -2,7 +2,7 @@
 //! WORKDIR (a trailing `/` kept: it means "into this directory"), heredocs as inline files, and the
 //! history text BuildKit writes (`COPY src /dest # buildkit`).
 
-use crate::plan::{Chmod, CopySource, CopySpec, IdSpec, InlineFile, Owner};
+use crate::plan::{Chmod, CopySource, CopySpec, IdSpec, InlineFile, Owner, RemoteFile};
 
 use super::convert::SourceDef;
 use super::dispatch::{Context, State};
@@ -18,6 +18,7 @@ pub fn copy_spec(
     source: Option<&SourceDef>,
     state: &State,
     x: &Expander<'_>,
+    xr: &Expander<'_>,
 ) -> Result<(CopySpec, String), FrontendError> {
     let file = ctx.file;
     let keyword = if copy.add { "ADD" } else { "COPY" };
@@ -28,45 +29,81 @@ pub fn copy_spec(
                 .hint("download or clone in a `RUN` step, or copy the files from the context"),
         )
     };
-    let mut sources = Vec::new();
     let mut inline = Vec::new();
+    for h in &copy.heredocs {
+        // BuildKit expands an unquoted heredoc's variables without touching its quotes.
+        let body = h.body();
+        let content = if h.expand { xr(&body)? } else { body };
+        inline.push(InlineFile {
+            name: h.name.clone(),
+            content,
+        });
+    }
+    let fail = |message: String, hint: &str| {
+        FrontendError::instruction(inst.node.located(file, message).hint(hint))
+    };
+    let mut sources = Vec::new();
+    let mut remote = Vec::new();
+    let mut written = Vec::new();
     for s in &copy.sources {
-        if let Some(h) = copy.heredocs.iter().find(|h| {
-            s.trim_start_matches("<<-")
-                .trim_start_matches("<<")
-                .trim_matches(['"', '\''])
-                == h.name
-                && s.starts_with("<<")
-        }) {
-            let content = if h.expand {
-                x(&h.content)?
-            } else {
-                h.content.clone()
-            };
-            inline.push(InlineFile {
-                name: h.name.clone(),
-                content,
-            });
-            continue;
-        }
         let s = x(s)?;
-        if copy.add && (s.contains("://") || s.starts_with("git@")) {
-            return Err(unsupported("of a URL or git repository"));
+        written.push(s.clone());
+        match (source_kind(&s), copy.add) {
+            (SourceKind::Git, false) => {
+                return Err(fail(
+                    "source can't be a git ref for COPY".into(),
+                    "use ADD for a git repository, or clone it in a `RUN` step",
+                ));
+            }
+            (SourceKind::Http, false) => {
+                return Err(fail(
+                    "source can't be a URL for COPY".into(),
+                    "use ADD to download a file, or copy it from the context",
+                ));
+            }
+            (SourceKind::Git, true) => {
+                return Err(FrontendError::unsupported(
+                    inst.node
+                        .located(file, format!("ADD of a git repository is not supported by hoist: `{s}`"))
+                        .hint("clone it into the build context before the build, or in a `RUN` step (`RUN git clone …`)"),
+                ));
+            }
+            (SourceKind::Http, true) => remote.push(RemoteFile {
+                name: url_file_name(&s),
+                url: s,
+                checksum: None,
+                fetched: None,
+            }),
+            (SourceKind::Local, _) => sources.push(s),
         }
-        sources.push(s);
     }
-    if copy.checksum.is_some() {
-        return Err(unsupported("`--checksum`"));
-    }
-    if copy.keep_git_dir {
-        return Err(unsupported("`--keep-git-dir`"));
+    if let Some(checksum) = &copy.checksum {
+        let checksum = x(checksum)?;
+        if copy.sources.len() != 1 {
+            return Err(fail(
+                "checksum can't be specified for multiple sources".into(),
+                "give each downloaded file its own ADD",
+            ));
+        }
+        let Some(file) = remote.first_mut() else {
+            return Err(fail(
+                "checksum can't be specified for non-HTTP(S) sources".into(),
+                "`--checksum` verifies a file ADD downloads from an `http://` or `https://` URL",
+            ));
+        };
+        file.checksum = Some(parse_checksum(&checksum).map_err(|m| {
+            fail(
+                m,
+                "write `--checksum=sha256:<64 hex digits>` (sha384 and sha512 work too)",
+            )
+        })?);
     }
     if !inline.is_empty() && !sources.is_empty() {
         return Err(unsupported("mixing heredocs and files"));
     }
     let dest_word = x(&copy.dest)?;
     let dest = absolute(&dest_word, &state.workdir);
-    if sources.len() + inline.len() > 1 && !dest.ends_with('/') {
+    if sources.len() + inline.len() + remote.len() > 1 && !dest.ends_with('/') {
         return Err(FrontendError::instruction(inst.node.located(file, format!("when using {keyword} with more than one source file, the destination must be a directory and end with a `/`")).hint(format!("write `{dest_word}/`"))));
     }
     let source = match (source, inline.is_empty()) {
@@ -94,7 +131,7 @@ pub fn copy_spec(
     let words: Vec<String> = if let CopySource::Inline(files) = &source {
         files.iter().map(|f| format!("<<{}", f.name)).collect()
     } else {
-        sources.clone()
+        written
     };
     // BuildKit's order: `--parents`, `--chown=`, `--chmod=` (as written, expanded), sources, dest.
     let mut text = keyword.to_string();
@@ -117,8 +154,105 @@ pub fn copy_spec(
         extract_archives: copy.add,
         excludes,
         parents: copy.parents,
+        remote,
+        // BuildKit links (merges) only copies without `--chmod`.
+        link: copy.link && copy.chmod.is_none(),
     };
     Ok((spec, text))
+}
+
+/// What a COPY/ADD source names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SourceKind {
+    Local,
+    Http,
+    Git,
+}
+
+/// BuildKit's `gitutil.ParseGitRef` and `isHTTPSource`, as far as telling them apart goes: SSH-style
+/// (`git@host:path`), `git://` and `ssh://` remotes, and HTTP(S) URLs whose path ends in `.git` are git
+/// repositories; other `http://` and `https://` URLs are downloads; anything else is a local path.
+fn source_kind(src: &str) -> SourceKind {
+    let lower = src.to_ascii_lowercase();
+    if lower.starts_with("git://")
+        || lower.starts_with("ssh://")
+        || (src.starts_with("git@") && src.contains(':'))
+    {
+        return SourceKind::Git;
+    }
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        let path = src.split(['#', '?']).next().unwrap_or(src);
+        if path.ends_with(".git") {
+            return SourceKind::Git;
+        }
+        return SourceKind::Http;
+    }
+    SourceKind::Local
+}
+
+/// The name a downloaded file gets: the last segment of the URL's path, `__unnamed__` when it has none
+/// (BuildKit's `path.Base(u.Path)`).
+fn url_file_name(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = after_scheme
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .split_once('/')
+        .map_or("", |(_, p)| p);
+    let base = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    if base.is_empty() || base == "." {
+        "__unnamed__".to_string()
+    } else {
+        percent_decode(base)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(v) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `--checksum`: `ALGO:HEX` with a digest algorithm BuildKit knows.
+fn parse_checksum(text: &str) -> Result<String, String> {
+    let (algo, hex) = text
+        .split_once(':')
+        .ok_or_else(|| format!("invalid checksum `{text}`: it has no algorithm"))?;
+    let len = match algo {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => {
+            return Err(format!(
+                "invalid checksum `{text}`: unsupported digest algorithm `{algo}`"
+            ));
+        }
+    };
+    if hex.len() != len
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(format!(
+            "invalid checksum `{text}`: a {algo} digest is {len} lower-case hex digits"
+        ));
+    }
+    Ok(text.to_string())
 }
 
 /// `user[:group]`, each numeric or a name.

@@ -1,74 +1,36 @@
 //! One stage's instructions → plan [`Step`]s, following BuildKit's `dockerfile2llb` dispatch: variables
-//! expanded where the Dockerfile reference says (ENV before ARG), shell forms wrapped in the stage's
-//! SHELL, paths made absolute against WORKDIR, and `created_by` texts as BuildKit writes them.
+//! expanded where the Dockerfile reference says, with the stage's environment (the base image's, ENV,
+//! and the values of ARGs, the latest setting winning), shell forms wrapped in the stage's SHELL, paths
+//! made absolute against WORKDIR, and `created_by` texts as BuildKit writes them. The checks BuildKit's
+//! linter runs while dispatching (`UndefinedVar`, `JSONArgsRecommended`, …) are raised here.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::image::ContainerConfig;
 use crate::image::config::Healthcheck;
-use crate::plan::{ConfigChange, FsChange, MkdirSpec, MountFrom, RunSpec, Stage, StageId, Step};
+use crate::plan::{
+    ConfigChange, FsChange, MkdirSpec, MountFrom, RunMount, RunSpec, Stage, StageId, Step,
+};
 
-use super::args::{Args, set};
+use super::args::{Args, get, set};
 use super::convert::{SourceDef, StageDef};
 use super::copy::{absolute, copy_spec, owner};
 use super::error::FrontendError;
 use super::expand;
+use super::expose;
+use super::gofmt;
 use super::instruction::{CommandLine, Instruction, Kind};
+use super::lint::{Linter, Rule};
+
+mod checks;
+mod state;
+
+pub use state::State;
+
+use super::parser::heredoc;
 use super::run_mount;
-
-/// What the stage looks like so far, as far as planning needs to know.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct State {
-    pub env: Vec<(String, String)>,
-    /// Absolute working directory (`/` when unset).
-    pub workdir: String,
-    pub user: Option<String>,
-    pub shell: Vec<String>,
-}
-
-impl Default for State {
-    fn default() -> State {
-        State {
-            env: Vec::new(),
-            workdir: "/".into(),
-            user: None,
-            shell: default_shell(),
-        }
-    }
-}
-
-fn default_shell() -> Vec<String> {
-    vec!["/bin/sh".into(), "-c".into()]
-}
-
-impl State {
-    /// The state a registry image's config gives.
-    pub fn from_config(config: &ContainerConfig) -> State {
-        let env = config
-            .env
-            .iter()
-            .flatten()
-            .map(|e| match e.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (e.clone(), String::new()),
-            })
-            .collect();
-        State {
-            env,
-            workdir: config
-                .working_dir
-                .clone()
-                .filter(|w| !w.is_empty())
-                .unwrap_or_else(|| "/".into()),
-            user: config.user.clone().filter(|u| !u.is_empty()),
-            shell: config
-                .shell
-                .clone()
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(default_shell),
-        }
-    }
-}
+use checks::{check_secret, report_undefined, used_once};
 
 pub struct Context<'a> {
     pub file: &'a Path,
@@ -77,66 +39,112 @@ pub struct Context<'a> {
     pub stage_id: &'a dyn Fn(usize) -> StageId,
 }
 
+/// The proxy variables BuildKit gives RUN steps from `--build-arg`s without an ARG (`llb.WithProxy`),
+/// each in upper and lower case.
+const PROXIES: &[&str] = &[
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "FTP_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+];
+
 /// Plans one stage from `state` (its base); returns the steps and the final state.
 pub fn stage(
     ctx: &Context<'_>,
     def: &StageDef,
     mut state: State,
+    lint: &mut Linter,
 ) -> Result<(Vec<Step>, State), FrontendError> {
     let mut steps = Vec::new();
-    let mut args: Vec<(String, String)> = Vec::new();
-    // Every ARG of the stage, valueless ones as empty: BuildKit lists them all in RUN's history.
-    let mut declared: Vec<(String, String)> = Vec::new();
-    let mut cmd_set = false;
+    // CMD, ENTRYPOINT, HEALTHCHECK seen in this stage (BuildKit's `instructionTracker`s).
+    let mut seen: Vec<(&str, usize)> = Vec::new();
     let sources = def.copy_from.iter().zip(&def.mount_from);
     for (inst, (source, mount_sources)) in def.instructions.iter().zip(sources) {
         let file = ctx.file;
+        let line = inst.node.start_line;
         let err = |message: String| FrontendError::expansion(inst.node.located(file, message));
-        let (env_now, args_now) = (state.env.clone(), args.clone());
-        let lookup = move |k: &str| {
-            env_now
-                .iter()
-                .rev()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .or_else(|| {
-                    args_now
-                        .iter()
-                        .rev()
-                        .find(|(n, _)| n == k)
-                        .map(|(_, v)| v.clone())
-                })
-        };
+        let vars_now = state.vars.clone();
+        // `UndefinedVar` suggests among the variables set before the instruction.
+        let known: Vec<String> = vars_now.iter().map(|(k, _)| k.clone()).collect();
+        let lookup = move |k: &str| get(&vars_now, k).cloned();
+        let unmatched: RefCell<BTreeSet<String>> = RefCell::new(BTreeSet::new());
         let x = |w: &str| {
-            expand::word(w, ctx.escape, &lookup)
-                .map_err(|e| err(format!("cannot expand `{w}`: {}", e.0)))
+            let (v, missing) = expand::word_with_unmatched(w, ctx.escape, &lookup)
+                .map_err(|e| err(format!("cannot expand `{w}`: {}", e.0)))?;
+            unmatched.borrow_mut().extend(missing);
+            Ok::<String, FrontendError>(v)
+        };
+        let xr = |w: &str| {
+            let (v, missing) = expand::raw(w, &lookup)
+                .map_err(|e| err(format!("cannot expand the heredoc: {}", e.0)))?;
+            unmatched.borrow_mut().extend(missing);
+            Ok::<String, FrontendError>(v)
         };
         let mut config = Vec::new();
         let mut fs = None;
+        let mut history = true;
         let created_by: String;
         match &inst.kind {
             Kind::Arg(decls) => {
+                let mut shown = Vec::new();
                 for decl in decls {
+                    check_secret(lint, "ARG", &decl.name, line);
                     // Later declarations of one ARG line see the earlier ones.
-                    let scope = args.clone();
-                    let chained = |k: &str| {
-                        let env = state.env.iter().rev().find(|(n, _)| n == k);
-                        let arg = scope.iter().rev().find(|(n, _)| n == k);
-                        env.or(arg).map(|(_, v)| v.clone())
-                    };
-                    let value = ctx
-                        .args
-                        .declare(decl, false, ctx.escape, &chained)
-                        .map_err(|e| err(e.0))?;
-                    set(&mut declared, &decl.name, value.clone().unwrap_or_default());
-                    if let Some(v) = value {
-                        set(&mut args, &decl.name, v);
+                    let scope = state.clone();
+                    let chained = |k: &str| scope.var(k);
+                    let value = if get(&ctx.args.overrides, &decl.name).is_some() {
+                        ctx.args.declare(decl, false, ctx.escape, &chained)
+                    } else {
+                        match &decl.default {
+                            Some(d) => {
+                                let (v, missing) =
+                                    expand::word_with_unmatched(d, ctx.escape, &chained)
+                                        .map_err(|e| err(e.0))?;
+                                unmatched.borrow_mut().extend(missing);
+                                Ok(Some(v))
+                            }
+                            None => ctx.args.declare(decl, false, ctx.escape, &chained),
+                        }
+                    }
+                    .map_err(|e| err(e.0))?;
+                    if !state.declared.contains(&decl.name) {
+                        state.declared.push(decl.name.clone());
+                    }
+                    match &value {
+                        Some(v) => {
+                            set(&mut state.vars, &decl.name, v.clone());
+                            shown.push(format!("{}={v}", decl.name));
+                        }
+                        None => shown.push(decl.name.clone()),
                     }
                 }
+                report_undefined(lint, &unmatched.borrow(), &state, &known, line);
+                steps.push(Step {
+                    created_by: format!("ARG {}", shown.join(" ")),
+                    history: true,
+                    location: inst.node.location(file),
+                    fs: None,
+                    config: Vec::new(),
+                });
                 continue;
             }
             Kind::From(_) => continue,
             Kind::Env(pairs) | Kind::Label(pairs) => {
+                let keyword = inst.node.keyword.as_str();
+                if inst
+                    .node
+                    .args
+                    .nodes
+                    .chunks(3)
+                    .any(|c| c.get(2).is_some_and(String::is_empty))
+                {
+                    lint.run(
+                        Rule::LegacyKeyValueFormat,
+                        line,
+                        format!("\"{keyword} key=value\" should be used instead of legacy \"{keyword} key value\" format"),
+                    );
+                }
                 let mut out = Vec::new();
                 for (k, v) in pairs {
                     out.push((x(k)?, x(v)?));
@@ -149,7 +157,8 @@ pub fn stage(
                 if let Kind::Env(_) = inst.kind {
                     created_by = format!("ENV {text}");
                     for (k, v) in &out {
-                        set(&mut state.env, k, v.clone());
+                        check_secret(lint, "ENV", k, line);
+                        state.set_env(k, v);
                     }
                     config.push(ConfigChange::Env(out));
                 } else {
@@ -159,6 +168,14 @@ pub fn stage(
             }
             Kind::Workdir(path) => {
                 let path = x(path)?;
+                if !state.workdir_set && !path.starts_with('/') {
+                    lint.run(
+                        Rule::WorkdirRelativePath,
+                        line,
+                        format!("Relative workdir {} can have unexpected results if the base image changes", gofmt::quote(&path)),
+                    );
+                }
+                state.workdir_set = true;
                 let abs = absolute(&path, &state.workdir);
                 let abs = if abs.len() > 1 {
                     abs.trim_end_matches('/').to_string()
@@ -183,39 +200,54 @@ pub fn stage(
             Kind::Expose(ports) => {
                 let mut out = Vec::new();
                 for p in ports {
-                    out.extend(expose(&x(p)?).map_err(err)?);
+                    let words = expand::fields(p, ctx.escape, &lookup)
+                        .map_err(|e| err(format!("cannot expand `{p}`: {}", e.0)))?;
+                    for w in words {
+                        let (exposed, checks) = expose::parse(&w).map_err(&err)?;
+                        for (rule, message) in checks {
+                            lint.run(rule, line, message);
+                        }
+                        out.extend(exposed);
+                    }
                 }
-                out.sort();
-                out.dedup();
-                created_by = format!(
-                    "EXPOSE map[{}]",
-                    out.iter()
-                        .map(|p| format!("{p}:{{}}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                );
+                created_by = format!("EXPOSE [{}]", out.join(" "));
                 config.push(ConfigChange::Expose(out));
             }
             Kind::Volume(vols) => {
                 let vols = vols.iter().map(|v| x(v)).collect::<Result<Vec<_>, _>>()?;
+                if vols.iter().any(String::is_empty) {
+                    return Err(err("VOLUME specified can not be an empty string".into()));
+                }
                 created_by = format!("VOLUME [{}]", vols.join(" "));
                 config.push(ConfigChange::Volumes(vols));
             }
             Kind::Entrypoint(cmd) | Kind::Cmd(cmd) => {
+                let is_cmd = matches!(inst.kind, Kind::Cmd(_));
+                let name = if is_cmd { "CMD" } else { "ENTRYPOINT" };
+                used_once(lint, &mut seen, name, &inst.node.written_keyword, line);
                 let argv = match cmd {
                     CommandLine::Exec(v) => v.clone(),
                     CommandLine::Shell(s) => {
+                        if !state.shell_set {
+                            lint.run(
+                                Rule::JSONArgsRecommended,
+                                line,
+                                format!("JSON arguments recommended for {} to prevent unintended behavior related to OS signals", inst.node.written_keyword),
+                            );
+                        }
                         state.shell.iter().cloned().chain([s.clone()]).collect()
                     }
                 };
-                if let Kind::Cmd(_) = inst.kind {
-                    created_by = format!("CMD {}", go_quote(&argv));
-                    cmd_set = true;
+                if is_cmd {
+                    created_by = format!("CMD {}", gofmt::quote_list(&argv));
                     config.push(ConfigChange::Cmd(Some(argv)));
+                    config.push(ConfigChange::ArgsEscaped(true));
                 } else {
-                    created_by = format!("ENTRYPOINT {}", go_quote(&argv));
-                    config.push(ConfigChange::Entrypoint(Some(argv)));
-                    if !cmd_set {
+                    created_by = format!("ENTRYPOINT {}", gofmt::quote_list(&argv));
+                    // `ENTRYPOINT []` clears it.
+                    let entrypoint = (!argv.is_empty()).then_some(argv);
+                    config.push(ConfigChange::Entrypoint(entrypoint));
+                    if !seen.iter().any(|(n, _)| *n == "CMD") {
                         config.push(ConfigChange::Cmd(None));
                     }
                 }
@@ -223,6 +255,7 @@ pub fn stage(
             Kind::Shell(shell) => {
                 created_by = format!("SHELL [{}]", shell.join(" "));
                 state.shell = shell.clone();
+                state.shell_set = true;
                 config.push(ConfigChange::Shell(shell.clone()));
             }
             Kind::StopSignal(sig) => {
@@ -231,6 +264,13 @@ pub fn stage(
                 config.push(ConfigChange::StopSignal(sig));
             }
             Kind::Healthcheck(spec) => {
+                used_once(
+                    lint,
+                    &mut seen,
+                    "HEALTHCHECK",
+                    &inst.node.written_keyword,
+                    line,
+                );
                 let hc = match spec {
                     None => Healthcheck {
                         test: Some(vec!["NONE".into()]),
@@ -251,69 +291,51 @@ pub fn stage(
                     },
                 };
                 created_by = format!(
-                    "HEALTHCHECK &{{{} {:?} {:?} {:?} {:?} {}}}",
-                    go_quote(hc.test.as_deref().unwrap_or_default()),
-                    hc.interval.unwrap_or(0),
-                    hc.timeout.unwrap_or(0),
-                    hc.start_period.unwrap_or(0),
-                    hc.start_interval.unwrap_or(0),
-                    hc.retries.unwrap_or(0)
+                    "HEALTHCHECK &{{{} {} {} {} {} {}}}",
+                    gofmt::quote_list(hc.test.as_deref().unwrap_or_default()),
+                    gofmt::quote(&gofmt::duration(hc.interval.unwrap_or(0))),
+                    gofmt::quote(&gofmt::duration(hc.timeout.unwrap_or(0))),
+                    gofmt::quote(&gofmt::duration(hc.start_period.unwrap_or(0))),
+                    gofmt::quote(&gofmt::duration(hc.start_interval.unwrap_or(0))),
+                    gofmt::quote_rune(hc.retries.unwrap_or(0))
                 );
                 config.push(ConfigChange::Healthcheck(hc));
             }
             Kind::OnBuild(trigger) => {
+                // BuildKit records the trigger in the config only, with no history entry.
                 created_by = format!("ONBUILD {trigger}");
+                history = false;
                 config.push(ConfigChange::OnBuild(trigger.clone()));
             }
             Kind::Maintainer(m) => {
                 created_by = format!("MAINTAINER {m}");
+                config.push(ConfigChange::Author(m.clone()));
             }
             Kind::Run(run) => {
-                let script = match (&run.command, inst.node.heredocs.as_slice()) {
-                    (c, []) => c.clone(),
-                    (CommandLine::Shell(s), [h])
-                        if s.trim() == format!("<<{}", h.name)
-                            || s.trim() == format!("<<-{}", h.name) =>
-                    {
-                        CommandLine::Shell(h.content.clone())
-                    }
-                    // A heredoc fed to a command: the shell reads the heredoc itself.
-                    (CommandLine::Shell(s), docs) => {
-                        let bodies: String = docs
-                            .iter()
-                            .map(|h| format!("{}{}\n", h.content, h.name))
-                            .collect();
-                        CommandLine::Shell(format!("{s}\n{bodies}"))
-                    }
-                    (CommandLine::Exec(_), _) => {
-                        return Err(FrontendError::unsupported(
-                            inst.node
-                                .located(file, "heredocs in the exec form of RUN are not supported")
-                                .hint("use the shell form: `RUN cat <<EOF > /file`"),
-                        ));
-                    }
-                };
-                let argv = match script {
-                    CommandLine::Exec(v) => v,
-                    CommandLine::Shell(s) => state.shell.iter().cloned().chain([s]).collect(),
-                };
-                let env: Vec<(String, String)> = args
+                let (argv, script) = run_argv(inst, &run.command, &state);
+                let mut env: Vec<(String, String)> = state
+                    .vars
                     .iter()
-                    .filter(|(k, _)| !state.env.iter().any(|(e, _)| e == k))
+                    .filter(|(k, v)| get(&state.env, k) != Some(v))
                     .cloned()
                     .collect();
-                // BuildKit's `runCommandString`: `|N k=v ...`, an ENV value shadowing its ARG.
-                let shown: Vec<String> = declared
+                for (k, v) in &ctx.args.overrides {
+                    let upper = k.to_ascii_uppercase();
+                    if !PROXIES.contains(&upper.as_str()) {
+                        continue;
+                    }
+                    for name in [upper.clone(), upper.to_ascii_lowercase()] {
+                        if get(&state.vars, &name).is_none() && get(&env, &name).is_none() {
+                            env.push((name, v.clone()));
+                        }
+                    }
+                }
+                // BuildKit's `runCommandString`: `|N k=v ...` for every declared ARG, valued from the
+                // environment the RUN sees.
+                let shown: Vec<String> = state
+                    .declared
                     .iter()
-                    .map(|(k, v)| {
-                        let v = state
-                            .env
-                            .iter()
-                            .rev()
-                            .find(|(e, _)| e == k)
-                            .map_or(v, |(_, ev)| ev);
-                        format!("{k}={v}")
-                    })
+                    .map(|k| format!("{k}={}", state.var(k).unwrap_or_default()))
                     .collect();
                 let prefix = if shown.is_empty() {
                     String::new()
@@ -334,6 +356,7 @@ pub fn stage(
                         .map_err(|e| run_mount::located(e, value, inst, file))?;
                     mounts.push(mount);
                 }
+                mounts.extend(script);
                 fs = Some(FsChange::Run(RunSpec {
                     argv,
                     env,
@@ -342,13 +365,15 @@ pub fn stage(
                 }));
             }
             Kind::Copy(copy) => {
-                let (spec, text) = copy_spec(ctx, inst, copy, source.as_ref(), &state, &x)?;
+                let (spec, text) = copy_spec(ctx, inst, copy, source.as_ref(), &state, &x, &xr)?;
                 created_by = text;
                 fs = Some(FsChange::Copy(spec));
             }
         }
+        report_undefined(lint, &unmatched.borrow(), &state, &known, line);
         steps.push(Step {
             created_by,
+            history,
             location: inst.node.location(file),
             fs,
             config,
@@ -357,40 +382,40 @@ pub fn stage(
     Ok((steps, state))
 }
 
-/// `80` → `80/tcp`; `8000-8001/udp` → each port.
-fn expose(spec: &str) -> Result<Vec<String>, String> {
-    let (ports, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
-    let proto = proto.to_ascii_lowercase();
-    if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
-        return Err(format!(
-            "invalid protocol `{proto}` in `{spec}`: use `tcp`, `udp` or `sctp`"
-        ));
-    }
-    let bad =
-        || format!("invalid port `{spec}`: write a number like `80` or a range like `8000-8010`");
-    let (lo, hi) = match ports.split_once('-') {
-        Some((a, b)) => (
-            a.parse::<u16>().map_err(|_| bad())?,
-            b.parse::<u16>().map_err(|_| bad())?,
-        ),
-        None => {
-            let p = ports.parse::<u16>().map_err(|_| bad())?;
-            (p, p)
+/// RUN's argv: the exec form as is; the shell form in the stage's SHELL. With heredocs, as BuildKit's
+/// `dispatchRun`: a command that is only `<<NAME` runs the body — a body starting with `#!` as a script
+/// mounted at `/dev/pipes/NAME` (returned as a mount) —; otherwise the shell gets the command followed by
+/// the bodies and their terminators.
+fn run_argv(
+    inst: &Instruction,
+    command: &CommandLine,
+    state: &State,
+) -> (Vec<String>, Option<RunMount>) {
+    let docs = &inst.node.heredocs;
+    let shell = |script: String| state.shell.iter().cloned().chain([script]).collect();
+    let script = match (command, docs.as_slice()) {
+        (CommandLine::Exec(v), _) => return (v.clone(), None),
+        (CommandLine::Shell(s), []) => s.clone(),
+        (CommandLine::Shell(s), [h, ..]) if heredoc::parse(s).is_some() => {
+            if h.content.starts_with("#!") {
+                let mount = RunMount::Script {
+                    target: "/dev/pipes".into(),
+                    name: h.name.clone(),
+                    content: h.body(),
+                };
+                return (shell(format!("/dev/pipes/{}", h.name)), Some(mount));
+            }
+            h.body()
+        }
+        (CommandLine::Shell(s), docs) => {
+            let bodies: String = docs
+                .iter()
+                .map(|h| format!("\n{}{}", h.content, h.name))
+                .collect();
+            format!("{s}{bodies}")
         }
     };
-    if hi < lo {
-        return Err(bad());
-    }
-    Ok((lo..=hi).map(|p| format!("{p}/{proto}")).collect())
-}
-
-/// Go's `%q` of a `[]string`: `["a" "b"]`.
-fn go_quote(items: &[String]) -> String {
-    let quoted: Vec<String> = items
-        .iter()
-        .map(|s| serde_json::to_string(s).unwrap_or_default())
-        .collect();
-    format!("[{}]", quoted.join(" "))
+    (shell(script), None)
 }
 
 /// `--label` values on the target stage: on its last step, or a new LABEL step.
@@ -398,7 +423,9 @@ pub fn add_labels(stage: &mut Stage, labels: &[(String, String)], from: &Instruc
     let change = ConfigChange::Labels(labels.to_vec());
     match stage.steps.last_mut() {
         Some(step) => step.config.push(change),
+        // BuildKit copies `--label`s into the config without a history entry.
         None => stage.steps.push(Step {
+            history: false,
             created_by: format!(
                 "LABEL {}",
                 labels

@@ -1,7 +1,15 @@
 //! Word expansion as BuildKit's shell lexer does it (`frontend/dockerfile/shell/lex.go`): `$VAR`,
 //! `${VAR}`, the modifiers `:-` `-` `:+` `+` `:?` `?` `#` `##` `%` `%%` `/` `//`, single and double
 //! quotes, and the escape character. Quotes are removed; an unset variable expands to nothing.
+//! Patterns know `*` and `?` (no bracket expressions); positional names are all their digits (`$12`);
+//! special parameters (`$@ $* $# $? $- $$ $! $0`) are variables that are never set.
 //! Applied only where the Dockerfile reference says variables are expanded.
+
+use std::collections::BTreeSet;
+
+mod pattern;
+
+use pattern::{replace, trim};
 
 /// A failed expansion; the caller adds the location.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,14 +20,75 @@ pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Expands one word: variables replaced, quotes and escapes removed.
 pub fn word(text: &str, escape: char, lookup: Lookup<'_>) -> Result<String, ExpandError> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut lexer = Lexer {
-        chars,
-        pos: 0,
-        escape,
-        lookup,
-    };
-    lexer.process(None)
+    word_with_unmatched(text, escape, lookup).map(|(w, _)| w)
+}
+
+/// Expands one word and names the variables it referred to that are not set (BuildKit's
+/// `ProcessWord` unmatched set, which the `UndefinedVar` check reads).
+pub fn word_with_unmatched(
+    text: &str,
+    escape: char,
+    lookup: Lookup<'_>,
+) -> Result<(String, BTreeSet<String>), ExpandError> {
+    let mut lexer = Lexer::new(text, escape, lookup, true);
+    let out = lexer.process(None)?;
+    Ok((out, lexer.unmatched))
+}
+
+/// Expands variables only, leaving quotes as they are (BuildKit's `SkipProcessQuotes` lexer with `\` as
+/// the escape, used for the bodies of COPY/ADD heredocs).
+pub fn raw(text: &str, lookup: Lookup<'_>) -> Result<(String, BTreeSet<String>), ExpandError> {
+    let mut lexer = Lexer::new(text, '\\', lookup, false);
+    let out = lexer.process(None)?;
+    Ok((out, lexer.unmatched))
+}
+
+/// Expands one word and names the variables it found set and those it found unset (BuildKit's
+/// `ProcessWordWithMatches`).
+pub fn word_with_matches(
+    text: &str,
+    escape: char,
+    lookup: Lookup<'_>,
+) -> Result<(String, BTreeSet<String>, BTreeSet<String>), ExpandError> {
+    let mut lexer = Lexer::new(text, escape, lookup, true);
+    let out = lexer.process(None)?;
+    Ok((out, lexer.matched, lexer.unmatched))
+}
+
+/// Expands `text` and splits the result into words as BuildKit's `ProcessWords` does: at unquoted blanks
+/// written in the text or produced by a variable; quoted and escaped blanks stay in their word.
+pub fn fields(text: &str, escape: char, lookup: Lookup<'_>) -> Result<Vec<String>, ExpandError> {
+    let mut lexer = Lexer::new(text, escape, lookup, true);
+    lexer.fields = Some(Fields::default());
+    lexer.process(None)?;
+    Ok(lexer.fields.take().map(Fields::finish).unwrap_or_default())
+}
+
+/// Words being split (BuildKit's `wordsStruct`).
+#[derive(Default)]
+struct Fields {
+    words: Vec<String>,
+    word: String,
+}
+
+impl Fields {
+    /// A character that splits words when it is a blank.
+    fn split(&mut self, c: char) {
+        if c.is_whitespace() {
+            if !self.word.is_empty() {
+                self.words.push(std::mem::take(&mut self.word));
+            }
+        } else {
+            self.word.push(c);
+        }
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        if !self.word.is_empty() {
+            self.words.push(self.word);
+        }
+        self.words
+    }
 }
 
 /// Expands every word.
@@ -36,9 +105,31 @@ struct Lexer<'a> {
     pos: usize,
     escape: char,
     lookup: Lookup<'a>,
+    quotes: bool,
+    unmatched: BTreeSet<String>,
+    matched: BTreeSet<String>,
+    /// Top-level word splitting, for [`fields`].
+    fields: Option<Fields>,
 }
 
-impl Lexer<'_> {
+fn is_special(c: char) -> bool {
+    matches!(c, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0')
+}
+
+impl<'a> Lexer<'a> {
+    fn new(text: &str, escape: char, lookup: Lookup<'a>, quotes: bool) -> Lexer<'a> {
+        Lexer {
+            chars: text.chars().collect(),
+            pos: 0,
+            escape,
+            lookup,
+            quotes,
+            unmatched: BTreeSet::new(),
+            matched: BTreeSet::new(),
+            fields: None,
+        }
+    }
+
     fn peek(&self) -> Option<char> {
         self.chars.get(self.pos).copied()
     }
@@ -49,8 +140,31 @@ impl Lexer<'_> {
         c
     }
 
-    /// Processes until `stop` (consumed) or the end.
+    fn get(&mut self, name: &str) -> Option<String> {
+        let value = (self.lookup)(name);
+        match value {
+            None => self.unmatched.insert(name.to_string()),
+            Some(_) => self.matched.insert(name.to_string()),
+        };
+        value
+    }
+
+    /// Processes until `stop` (consumed) or the end. `raw_escapes` keeps the escape character (patterns).
     fn process(&mut self, stop: Option<char>) -> Result<String, ExpandError> {
+        self.process_with(stop, false)
+    }
+
+    fn process_with(
+        &mut self,
+        stop: Option<char>,
+        raw_escapes: bool,
+    ) -> Result<String, ExpandError> {
+        // Only the outermost level splits words; `${...}` words are processed on their own.
+        let mut fields = if stop.is_none() {
+            self.fields.take()
+        } else {
+            None
+        };
         let mut out = String::new();
         while let Some(c) = self.peek() {
             if Some(c) == stop {
@@ -59,19 +173,52 @@ impl Lexer<'_> {
             }
             self.pos += 1;
             match c {
-                '\'' => out.push_str(&self.single_quoted()?),
-                '"' => out.push_str(&self.double_quoted()?),
-                '$' => out.push_str(&self.dollar()?),
-                c if c == self.escape => match self.next() {
-                    Some(n) => out.push(n),
-                    None => out.push(c),
-                },
-                c => out.push(c),
+                '\'' | '"' if self.quotes => {
+                    let quoted = if c == '\'' {
+                        self.single_quoted()?
+                    } else {
+                        self.double_quoted()?
+                    };
+                    if let Some(f) = fields.as_mut() {
+                        f.word.push_str(&quoted);
+                    }
+                    out.push_str(&quoted);
+                }
+                '$' => {
+                    let value = self.dollar()?;
+                    if let Some(f) = fields.as_mut() {
+                        value.chars().for_each(|v| f.split(v));
+                    }
+                    out.push_str(&value);
+                }
+                c if c == self.escape => {
+                    if raw_escapes {
+                        out.push(c);
+                    }
+                    match self.next() {
+                        Some(n) => {
+                            if let Some(f) = fields.as_mut() {
+                                f.word.push(n);
+                            }
+                            out.push(n);
+                        }
+                        None => break,
+                    }
+                }
+                c => {
+                    if let Some(f) = fields.as_mut() {
+                        f.split(c);
+                    }
+                    out.push(c);
+                }
             }
         }
         if let Some(stop) = stop {
-            return Err(ExpandError(format!("missing a closing `{stop}`")));
+            return Err(ExpandError(format!(
+                "unexpected end of statement while looking for matching `{stop}`"
+            )));
         }
+        self.fields = fields;
         Ok(out)
     }
 
@@ -83,7 +230,8 @@ impl Lexer<'_> {
                 Some(c) => out.push(c),
                 None => {
                     return Err(ExpandError(
-                        "unexpected end of text: missing a closing `'`".into(),
+                        "unexpected end of statement while looking for matching single-quote"
+                            .into(),
                     ));
                 }
             }
@@ -91,42 +239,45 @@ impl Lexer<'_> {
     }
 
     fn double_quoted(&mut self) -> Result<String, ExpandError> {
+        let unterminated = || {
+            ExpandError(
+                "unexpected end of statement while looking for matching double-quote".into(),
+            )
+        };
         let mut out = String::new();
         loop {
             match self.next() {
                 Some('"') => return Ok(out),
                 Some('$') => out.push_str(&self.dollar()?),
-                Some(c) if c == self.escape => match self.next() {
-                    Some(n) if n == '"' || n == '$' || n == self.escape => out.push(n),
-                    Some(n) => {
-                        out.push(c);
+                Some(c) if c == self.escape => match self.peek() {
+                    None => return Err(unterminated()),
+                    Some(n) if n == '"' || n == '$' || n == self.escape => {
+                        self.pos += 1;
                         out.push(n);
                     }
-                    None => {
-                        return Err(ExpandError(
-                            "unexpected end of text: missing a closing `\"`".into(),
-                        ));
-                    }
+                    Some(_) => out.push(c),
                 },
                 Some(c) => out.push(c),
-                None => {
-                    return Err(ExpandError(
-                        "unexpected end of text: missing a closing `\"`".into(),
-                    ));
-                }
+                None => return Err(unterminated()),
             }
         }
     }
 
     fn name(&mut self) -> String {
         let mut name = String::new();
-        // Positional parameters are one digit (`$1x` is `$1` then `x`).
-        if let Some(c) = self.peek().filter(char::is_ascii_digit) {
+        if self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            while let Some(c) = self.peek().filter(char::is_ascii_digit) {
+                name.push(c);
+                self.pos += 1;
+            }
+            return name;
+        }
+        if let Some(c) = self.peek().filter(|c| is_special(*c)) {
             self.pos += 1;
             return c.to_string();
         }
         while let Some(c) = self.peek() {
-            if c.is_ascii_alphanumeric() || c == '_' {
+            if c.is_alphanumeric() || c == '_' {
                 name.push(c);
                 self.pos += 1;
             } else {
@@ -142,226 +293,101 @@ impl Lexer<'_> {
             if name.is_empty() {
                 return Ok("$".into());
             }
-            return Ok((self.lookup)(&name).unwrap_or_default());
+            return Ok(self.get(&name).unwrap_or_default());
         }
         self.pos += 1;
-        let name = self.name();
-        if name.is_empty() {
-            return Err(ExpandError(
-                "bad substitution: `${` must be followed by a variable name".into(),
-            ));
+        match self.peek() {
+            None => return Err(ExpandError("syntax error: missing '}'".into())),
+            Some('{' | '}' | ':') => {
+                return Err(ExpandError("syntax error: bad substitution".into()));
+            }
+            Some(_) => {}
         }
-        let value = (self.lookup)(&name);
+        let name = self.name();
         let Some(op) = self.next() else {
-            return Err(ExpandError(format!(
-                "missing a closing `}}` after `${{{name}`"
-            )));
+            return Err(ExpandError("syntax error: missing '}'".into()));
         };
         match op {
-            '}' => Ok(value.unwrap_or_default()),
-            ':' => {
-                let op2 = self.next().unwrap_or('}');
-                let word = self.process(Some('}'))?;
-                let set = value.as_deref().is_some_and(|v| !v.is_empty());
-                modifier(&name, op2, set, value, word)
-            }
-            '-' | '+' | '?' => {
-                let word = self.process(Some('}'))?;
-                modifier(&name, op, value.is_some(), value, word)
-            }
-            '#' | '%' => {
-                let longest = self.peek() == Some(op);
-                if longest {
-                    self.pos += 1;
+            '}' => Ok(self.get(&name).unwrap_or_default()),
+            ':' | '+' | '-' | '?' | '#' | '%' => {
+                let colon = op == ':';
+                let op = if colon {
+                    self.next().unwrap_or('}')
+                } else {
+                    op
+                };
+                let shown = if colon {
+                    format!(":{op}")
+                } else {
+                    op.to_string()
+                };
+                if colon && matches!(op, '#' | '%') {
+                    return Err(ExpandError(format!(
+                        "unsupported modifier ({shown}) in substitution"
+                    )));
                 }
-                let pattern = self.process(Some('}'))?;
-                Ok(trim(
-                    &value.unwrap_or_default(),
-                    &pattern,
-                    op == '#',
-                    longest,
-                ))
+                let word = self
+                    .process_with(Some('}'), matches!(op, '#' | '%'))
+                    .map_err(|_| ExpandError("syntax error: missing '}'".into()))?;
+                let value = self.get(&name);
+                let unset = value.is_none() || (colon && value.as_deref() == Some(""));
+                match op {
+                    '-' => Ok(if unset {
+                        word
+                    } else {
+                        value.unwrap_or_default()
+                    }),
+                    '+' => Ok(if unset { String::new() } else { word }),
+                    '?' if value.is_none() => Err(ExpandError(format!(
+                        "{name}: {}",
+                        if word.is_empty() {
+                            "is not allowed to be unset"
+                        } else {
+                            &word
+                        }
+                    ))),
+                    '?' if unset => Err(ExpandError(format!(
+                        "{name}: {}",
+                        if word.is_empty() {
+                            "is not allowed to be empty"
+                        } else {
+                            &word
+                        }
+                    ))),
+                    '?' => Ok(value.unwrap_or_default()),
+                    '#' | '%' => {
+                        let (longest, pattern) = match word.strip_prefix(op) {
+                            Some(p) => (true, p.to_string()),
+                            None => (false, word),
+                        };
+                        let value = value.unwrap_or_default();
+                        trim(&value, &pattern, op == '#', longest)
+                    }
+                    _ => Err(ExpandError(format!(
+                        "unsupported modifier ({shown}) in substitution"
+                    ))),
+                }
             }
             '/' => {
                 let all = self.peek() == Some('/');
                 if all {
                     self.pos += 1;
                 }
-                let pattern = self.process(Some('/'))?;
-                let replacement = self.process(Some('}'))?;
-                Ok(replace(
-                    &value.unwrap_or_default(),
-                    &pattern,
-                    &replacement,
-                    all,
-                ))
+                let pattern = self
+                    .process_with(Some('/'), true)
+                    .map_err(|_| ExpandError("syntax error: missing '/' in ${}".into()))?;
+                let replacement = self
+                    .process_with(Some('}'), true)
+                    .map_err(|_| ExpandError("syntax error: missing '}'".into()))?;
+                let value = self.get(&name).unwrap_or_default();
+                replace(&value, &pattern, &replacement, all)
             }
             other => Err(ExpandError(format!(
-                "unsupported modifier `{other}` in `${{{name}`"
+                "unsupported modifier ({other}) in substitution"
             ))),
         }
     }
 }
 
-fn modifier(
-    name: &str,
-    op: char,
-    set: bool,
-    value: Option<String>,
-    word: String,
-) -> Result<String, ExpandError> {
-    match op {
-        '-' => Ok(if set { value.unwrap_or_default() } else { word }),
-        '+' => Ok(if set { word } else { String::new() }),
-        '?' if set => Ok(value.unwrap_or_default()),
-        '?' if word.is_empty() => Err(ExpandError(format!("`{name}` is not set"))),
-        '?' => Err(ExpandError(format!("`{name}`: {word}"))),
-        other => Err(ExpandError(format!(
-            "unsupported modifier `:{other}` in `${{{name}`"
-        ))),
-    }
-}
-
-fn glob(pattern: &str) -> Option<glob::Pattern> {
-    glob::Pattern::new(pattern).ok()
-}
-
-/// `${v#p}` / `${v##p}` (prefix) and `${v%p}` / `${v%%p}` (suffix).
-fn trim(value: &str, pattern: &str, prefix: bool, longest: bool) -> String {
-    let Some(pat) = glob(pattern) else {
-        return value.to_string();
-    };
-    let cuts: Vec<usize> = value
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain([value.len()])
-        .collect();
-    let mut candidates: Vec<usize> = cuts;
-    if prefix == longest {
-        candidates.reverse();
-    }
-    for cut in candidates {
-        let (part, keep) = if prefix {
-            (&value[..cut], &value[cut..])
-        } else {
-            (&value[cut..], &value[..cut])
-        };
-        if pat.matches(part) {
-            return keep.to_string();
-        }
-    }
-    value.to_string()
-}
-
-/// `${v/p/r}` (first match, longest) and `${v//p/r}` (every match).
-fn replace(value: &str, pattern: &str, replacement: &str, all: bool) -> String {
-    let Some(pat) = glob(pattern) else {
-        return value.to_string();
-    };
-    if pattern.is_empty() {
-        return value.to_string();
-    }
-    let mut out = String::new();
-    let mut rest = value;
-    'outer: while !rest.is_empty() {
-        let ends: Vec<usize> = rest
-            .char_indices()
-            .map(|(i, _)| i)
-            .skip(1)
-            .chain([rest.len()])
-            .collect();
-        for &end in ends.iter().rev() {
-            if pat.matches(&rest[..end]) {
-                out.push_str(replacement);
-                rest = &rest[end..];
-                if !all {
-                    break 'outer;
-                }
-                continue 'outer;
-            }
-        }
-        let c = rest.chars().next().unwrap_or_default();
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
-    out.push_str(rest);
-    out
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ex(text: &str) -> Result<String, ExpandError> {
-        let lookup = |k: &str| match k {
-            "A" => Some("apple".to_string()),
-            "EMPTY" => Some(String::new()),
-            "P" => Some("/usr/local/bin/tool.tar.gz".to_string()),
-            _ => None,
-        };
-        word(text, '\\', &lookup)
-    }
-
-    #[test]
-    fn expansion_table() {
-        let cases = [
-            ("$A", "apple"),
-            ("${A}", "apple"),
-            ("x${A}y", "xappley"),
-            ("$UNSET", ""),
-            ("${UNSET:-def}", "def"),
-            ("${EMPTY:-def}", "def"),
-            ("${EMPTY-def}", ""),
-            ("${UNSET-def}", "def"),
-            ("${A:-def}", "apple"),
-            ("${A:+alt}", "alt"),
-            ("${EMPTY:+alt}", ""),
-            ("${EMPTY+alt}", "alt"),
-            ("${UNSET+alt}", ""),
-            ("${P#*/}", "usr/local/bin/tool.tar.gz"),
-            ("${P##*/}", "tool.tar.gz"),
-            ("${P%.*}", "/usr/local/bin/tool.tar"),
-            ("${P%%.*}", "/usr/local/bin/tool"),
-            ("${A/p/P}", "aPple"),
-            ("${A//p/P}", "aPPle"),
-            ("${UNSET:-$A}", "apple"),
-            ("'$A'", "$A"),
-            ("\"$A b\"", "apple b"),
-            ("\\$A", "$A"),
-            ("\"\\$A\"", "$A"),
-            ("\"a\\b\"", "a\\b"),
-            ("a$", "a$"),
-            ("$1x", "x"),
-            ("it's", ""),
-        ];
-        for (input, want) in cases {
-            if input == "it's" {
-                assert!(ex(input).is_err());
-                continue;
-            }
-            assert_eq!(ex(input).unwrap(), want, "input {input}");
-        }
-    }
-
-    #[test]
-    fn required_variables_fail_with_message() {
-        assert_eq!(ex("${UNSET:?need it}").unwrap_err().0, "`UNSET`: need it");
-        assert_eq!(ex("${EMPTY:?}").unwrap_err().0, "`EMPTY` is not set");
-        assert_eq!(ex("${EMPTY?x}").unwrap(), "");
-        assert_eq!(ex("${A:?x}").unwrap(), "apple");
-    }
-
-    #[test]
-    fn unterminated_braces_fail() {
-        assert!(ex("${A").is_err());
-        assert!(ex("${A:-x").is_err());
-        assert!(ex("${}").is_err());
-    }
-
-    #[test]
-    fn backtick_escape() {
-        let lookup = |_: &str| Some("v".to_string());
-        assert_eq!(word("`$X$X", '`', &lookup).unwrap(), "$Xv");
-        assert_eq!(word("C:\\dir", '`', &lookup).unwrap(), "C:\\dir");
-    }
-}
+mod tests;

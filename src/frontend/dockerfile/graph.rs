@@ -101,7 +101,7 @@ fn source(
     let lower = from.to_ascii_lowercase();
     if let Some(j) = names
         .iter()
-        .position(|n| n.as_deref() == Some(lower.as_str()))
+        .rposition(|n| n.as_deref() == Some(lower.as_str()))
     {
         return Ok(SourceDef::Stage(j));
     }

@@ -8,8 +8,12 @@ use crate::plan::Network;
 
 use super::duration::duration;
 use super::error::FrontendError;
-use super::parser::{Heredoc, Node, json_array, split_words};
+use super::parser::{Heredoc, Node, heredoc};
 use super::suggest::suggest;
+
+mod flags;
+
+use flags::Flags;
 
 #[derive(Clone, Debug)]
 pub struct Instruction {
@@ -129,203 +133,213 @@ pub const KEYWORDS: &[&str] = &[
     "WORKDIR",
 ];
 
-/// Flags an instruction accepts.
-fn allowed_flags(keyword: &str) -> &'static [&'static str] {
-    match keyword {
-        "FROM" => &["platform"],
-        "COPY" => &["from", "chown", "chmod", "link", "parents", "exclude"],
-        "ADD" => &[
-            "chown",
-            "chmod",
-            "link",
-            "exclude",
-            "checksum",
-            "keep-git-dir",
-        ],
-        "RUN" => &["mount", "network", "security"],
-        "HEALTHCHECK" => &[
-            "interval",
-            "timeout",
-            "start-period",
-            "start-interval",
-            "retries",
-        ],
-        _ => &[],
-    }
-}
-
 /// Converts one node.
-pub fn from_node(node: Node, file: &Path, escape: char) -> Result<Instruction, FrontendError> {
+pub fn from_node(node: Node, file: &Path) -> Result<Instruction, FrontendError> {
     let err = |message: String| FrontendError::instruction(node.located(file, message));
+    let hinted = |message: String, hint: String| {
+        FrontendError::instruction(node.located(file, message).hint(hint))
+    };
     if !KEYWORDS.contains(&node.keyword.as_str()) {
-        let written = node
-            .original
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_string();
-        let mut located = node.located(file, format!("unknown instruction: {written}"));
+        let mut located = node.located(
+            file,
+            format!("unknown instruction: {}", node.written_keyword),
+        );
         if let Some(suggestion) = suggest(&node.keyword) {
             located = located.hint(format!("did you mean `{suggestion}`?"));
         }
         return Err(FrontendError::instruction(located));
     }
-    let mut flags: Vec<(String, Option<String>)> = Vec::new();
-    for raw in &node.flags {
-        let (name, value) = match raw.split_once('=') {
-            Some((n, v)) => (n.to_string(), Some(v.to_string())),
-            None => (raw.clone(), None),
-        };
-        if !allowed_flags(&node.keyword).contains(&name.as_str()) {
-            let allowed = allowed_flags(&node.keyword);
-            let mut l = node.located(
-                file,
-                format!("unknown flag `--{name}` for {}", node.keyword),
-            );
-            l = l.hint(if allowed.is_empty() {
-                format!("{} takes no flags", node.keyword)
-            } else {
-                format!(
-                    "{} accepts: {}",
-                    node.keyword,
-                    allowed
-                        .iter()
-                        .map(|f| format!("`--{f}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
-            return Err(FrontendError::instruction(l));
-        }
-        flags.push((name, value));
-    }
-    let flag = |name: &str| {
-        flags
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
+    let args = node.args.nodes.clone();
+    let keyword = node.keyword.as_str();
+    let healthcheck_none =
+        keyword == "HEALTHCHECK" && args.first().is_some_and(|t| t.eq_ignore_ascii_case("NONE"));
+    let flags = if healthcheck_none {
+        Flags::none()
+    } else {
+        Flags::parse(keyword, &node.flags).map_err(|(m, h)| hinted(m, h))?
     };
-    let value_flag = |name: &str| -> Result<Option<String>, FrontendError> {
-        match flag(name) {
-            None => Ok(None),
-            Some(Some(v)) => Ok(Some(v)),
-            Some(None) => Err(err(format!(
-                "flag `--{name}` needs a value (`--{name}=...`)"
-            ))),
+    let exactly_one = || -> Result<String, FrontendError> {
+        match args.as_slice() {
+            [one] => Ok(one.clone()),
+            _ => Err(err(format!("{keyword} requires exactly one argument"))),
         }
     };
-    let bool_flag = |name: &str| -> Result<bool, FrontendError> {
-        match flag(name) {
-            None => Ok(false),
-            Some(None) => Ok(true),
-            Some(Some(v)) => match v.as_str() {
-                "true" => Ok(true),
-                "false" => Ok(false),
-                _ => Err(err(format!(
-                    "flag `--{name}` expects `true` or `false`, not `{v}`"
-                ))),
-            },
-        }
-    };
-    let rest = node.rest.as_str();
-    let needs_args = |min: usize, words: &[String]| -> Result<(), FrontendError> {
-        if words.len() < min {
-            return Err(err(format!(
-                "{} requires at least {min} argument(s)",
-                node.keyword
-            )));
+    let at_least_one = || -> Result<(), FrontendError> {
+        if args.is_empty() {
+            return Err(err(format!("{keyword} requires at least one argument")));
         }
         Ok(())
     };
-    let kind = match node.keyword.as_str() {
+    let kind = match keyword {
         "FROM" => {
-            let words = split_words(rest, escape);
-            let (image, name) = match words.as_slice() {
+            let (image, name) = match args.as_slice() {
                 [image] => (image.clone(), None),
-                [image, as_, name] if as_.eq_ignore_ascii_case("as") => (image.clone(), Some(name.clone())),
-                _ => return Err(err("FROM requires either one or three arguments: `FROM <image> [AS <name>]`".into())),
+                [image, as_, name] if as_.eq_ignore_ascii_case("as") => {
+                    (image.clone(), Some(name.clone()))
+                }
+                _ => {
+                    return Err(hinted(
+                        "FROM requires either one or three arguments".into(),
+                        "write `FROM <image> [AS <name>]`".into(),
+                    ));
+                }
             };
             if let Some(name) = &name {
-                let valid = name.starts_with(|c: char| c.is_ascii_alphabetic())
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+                let lower = name.to_ascii_lowercase();
+                let valid = lower.starts_with(|c: char| c.is_ascii_lowercase())
+                    && lower
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.-".contains(c));
                 if !valid {
-                    return Err(err(format!("invalid stage name `{name}`: start with a letter; use letters, digits, `_`, `.`, `-`")));
+                    return Err(hinted(
+                        format!(
+                            "invalid name for build stage: `{name}`, name can't start with a number or contain symbols"
+                        ),
+                        "start with a letter; use letters, digits, `_`, `.`, `-`".into(),
+                    ));
                 }
             }
-            Kind::From(FromArgs { image, name: name.map(|n| n.to_ascii_lowercase()), platform: value_flag("platform")? })
+            Kind::From(FromArgs {
+                image,
+                name: name.map(|n| n.to_ascii_lowercase()),
+                platform: flags.string("platform"),
+            })
         }
         "ARG" => {
-            let words = split_words(rest, escape);
-            needs_args(1, &words)?;
-            let decls = words
-                .into_iter()
+            at_least_one()?;
+            let decls = args
+                .iter()
                 .map(|w| match w.split_once('=') {
-                    Some((n, d)) => ArgDecl { name: n.to_string(), default: Some(d.to_string()) },
-                    None => ArgDecl { name: w, default: None },
+                    Some((n, d)) => ArgDecl {
+                        name: n.to_string(),
+                        default: Some(d.to_string()),
+                    },
+                    None => ArgDecl {
+                        name: w.clone(),
+                        default: None,
+                    },
                 })
                 .collect::<Vec<_>>();
-            if let Some(bad) = decls.iter().find(|d| d.name.is_empty()) {
-                return Err(err(format!("ARG names can not be blank (`={}`)", bad.default.clone().unwrap_or_default())));
+            if decls.iter().any(|d| d.name.is_empty()) {
+                return Err(err("ARG names can not be blank".into()));
             }
             Kind::Arg(decls)
         }
         "ENV" | "LABEL" => {
-            let pairs = name_values(rest, escape).map_err(&err)?;
-            if node.keyword == "ENV" { Kind::Env(pairs) } else { Kind::Label(pairs) }
+            at_least_one()?;
+            let pairs: Vec<(String, String)> = args
+                .chunks(3)
+                .map(|c| (c[0].clone(), c.get(1).cloned().unwrap_or_default()))
+                .collect();
+            if pairs.iter().any(|(k, _)| k.is_empty()) {
+                return Err(err(format!("{keyword} names can not be blank")));
+            }
+            if keyword == "ENV" {
+                Kind::Env(pairs)
+            } else {
+                Kind::Label(pairs)
+            }
         }
-        "WORKDIR" | "USER" | "STOPSIGNAL" | "MAINTAINER" | "ONBUILD" => {
-            if rest.is_empty() {
-                return Err(err(format!("{} requires exactly one argument", node.keyword)));
-            }
-            let value = rest.to_string();
-            match node.keyword.as_str() {
-                "WORKDIR" => Kind::Workdir(value),
-                "USER" => Kind::User(value),
-                "STOPSIGNAL" => Kind::StopSignal(value),
-                "MAINTAINER" => Kind::Maintainer(value),
-                _ => {
-                    let inner = value.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
-                    if matches!(inner.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
-                        return Err(err(format!("{inner} isn't allowed as an ONBUILD trigger")));
-                    }
-                    Kind::OnBuild(value)
+        "WORKDIR" => Kind::Workdir(exactly_one()?),
+        "USER" => Kind::User(exactly_one()?),
+        "STOPSIGNAL" => Kind::StopSignal(exactly_one()?),
+        "MAINTAINER" => Kind::Maintainer(exactly_one()?),
+        "ONBUILD" => {
+            let Some(inner) = &node.inner else {
+                return Err(hinted(
+                    "ONBUILD requires at least one argument".into(),
+                    "give ONBUILD the instruction to run later: `ONBUILD RUN make`".into(),
+                ));
+            };
+            match inner.keyword.to_ascii_uppercase().as_str() {
+                "ONBUILD" => {
+                    return Err(err(
+                        "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".into()
+                    ));
                 }
+                t @ ("MAINTAINER" | "FROM") => {
+                    return Err(err(format!("{t} isn't allowed as an ONBUILD trigger")));
+                }
+                _ => {}
             }
+            let mut expression = node.after_keyword.clone();
+            for h in &node.heredocs {
+                expression.push('\n');
+                expression.push_str(&h.content);
+                expression.push_str(&h.name);
+            }
+            Kind::OnBuild(expression)
         }
         "EXPOSE" => {
-            let words = split_words(rest, escape);
-            needs_args(1, &words)?;
-            Kind::Expose(words)
+            at_least_one()?;
+            let mut ports = args.clone();
+            ports.sort();
+            Kind::Expose(ports)
         }
         "VOLUME" => {
-            let words = json_array(rest).unwrap_or_else(|| split_words(rest, escape));
-            needs_args(1, &words)?;
-            Kind::Volume(words)
+            at_least_one()?;
+            let vols: Vec<String> = args.iter().map(|v| v.trim().to_string()).collect();
+            if vols.iter().any(String::is_empty) {
+                return Err(err("VOLUME specified can not be an empty string".into()));
+            }
+            Kind::Volume(vols)
         }
-        "ENTRYPOINT" => Kind::Entrypoint(command_line(rest)),
-        "CMD" => Kind::Cmd(command_line(rest)),
-        "SHELL" => match json_array(rest) {
-            Some(words) if !words.is_empty() => Kind::Shell(words),
-            _ => return Err(err("SHELL requires the arguments to be in JSON form, like `SHELL [\"/bin/bash\", \"-c\"]`".into())),
+        "ENTRYPOINT" => Kind::Entrypoint(command_line(&node.args)),
+        "CMD" => Kind::Cmd(command_line(&node.args)),
+        "SHELL" => match (node.args.json, args.is_empty()) {
+            (_, true) => return Err(err("SHELL requires at least one argument".into())),
+            (true, false) => Kind::Shell(args.clone()),
+            (false, false) => {
+                return Err(hinted(
+                    "SHELL requires the arguments to be in JSON form".into(),
+                    "write `SHELL [\"/bin/bash\", \"-c\"]`".into(),
+                ));
+            }
         },
         "HEALTHCHECK" => {
-            let (first, after) = match rest.find(char::is_whitespace) {
-                Some(p) => (&rest[..p], rest[p..].trim_start()),
-                None => (rest, ""),
-            };
-            match first.to_ascii_uppercase().as_str() {
-                "NONE" if after.is_empty() && flags.is_empty() => Kind::Healthcheck(None),
-                "NONE" => return Err(err("HEALTHCHECK NONE takes no other arguments".into())),
-                "CMD" if !after.is_empty() => {
+            at_least_one()?;
+            let rest = &args[1..];
+            match args[0].to_ascii_uppercase().as_str() {
+                "NONE" if rest.is_empty() => Kind::Healthcheck(None),
+                "NONE" => return Err(err("HEALTHCHECK NONE takes no arguments".into())),
+                "CMD" => {
+                    if rest.is_empty() {
+                        return Err(err("Missing command after HEALTHCHECK CMD".into()));
+                    }
                     let dur = |name: &str| -> Result<Option<i64>, FrontendError> {
-                        value_flag(name)?.map(|v| duration(&v).ok_or_else(|| err(format!("`--{name}={v}` is not a duration (like `30s`, `1m30s`)")))).transpose()
+                        let Some(v) = flags.string(name).filter(|v| !v.is_empty()) else {
+                            return Ok(None);
+                        };
+                        match duration(&v) {
+                            None => Err(hinted(
+                                format!("`--{name}={v}` is not a duration"),
+                                "write a duration like `30s` or `1m30s`".into(),
+                            )),
+                            Some(0) => Ok(None),
+                            Some(d) if d < 1_000_000 => {
+                                Err(err(format!("Interval \"{name}\" cannot be less than 1ms")))
+                            }
+                            Some(d) => Ok(Some(d)),
+                        }
                     };
-                    let retries = value_flag("retries")?
-                        .map(|v| v.parse::<i64>().map_err(|_| err(format!("`--retries={v}` is not a number"))))
-                        .transpose()?;
+                    let retries = match flags.string("retries").filter(|v| !v.is_empty()) {
+                        None => None,
+                        Some(v) => match v.parse::<i32>() {
+                            Ok(n) if n < 0 => {
+                                return Err(err(format!("--retries cannot be negative ({n})")));
+                            }
+                            Ok(0) => None,
+                            Ok(n) => Some(i64::from(n)),
+                            Err(_) => return Err(err(format!("`--retries={v}` is not a number"))),
+                        },
+                    };
+                    let test = if node.args.json {
+                        CommandLine::Exec(rest.to_vec())
+                    } else {
+                        CommandLine::Shell(rest.join(" "))
+                    };
                     Kind::Healthcheck(Some(HealthcheckArgs {
-                        test: command_line(after),
+                        test,
                         interval: dur("interval")?,
                         timeout: dur("timeout")?,
                         start_period: dur("start-period")?,
@@ -333,104 +347,107 @@ pub fn from_node(node: Node, file: &Path, escape: char) -> Result<Instruction, F
                         retries,
                     }))
                 }
-                _ => return Err(err("HEALTHCHECK expects `NONE` or `CMD <command>`".into())),
+                other => {
+                    return Err(hinted(
+                        format!("Unknown type \"{other}\" in HEALTHCHECK (try CMD)"),
+                        "write `HEALTHCHECK CMD <command>` or `HEALTHCHECK NONE`".into(),
+                    ));
+                }
             }
         }
         "COPY" | "ADD" => {
-            let (words, json) = match json_array(rest) {
-                Some(words) => (words, true),
-                None => (split_words(rest, escape), false),
-            };
-            let min = if node.heredocs.is_empty() { 2 } else { 1 };
-            if words.len() < min {
-                return Err(err(format!("{} requires at least two arguments, but only one was provided. Destination could not be determined", node.keyword)));
+            if args.len() < 2 {
+                return Err(err(format!(
+                    "{keyword} requires at least two arguments, but only one was provided. Destination could not be determined"
+                )));
             }
-            let (dest, sources) = words.split_last().map(|(d, s)| (d.clone(), s.to_vec())).unwrap_or_default();
+            let (dest, words) = args
+                .split_last()
+                .map(|(d, s)| (d.clone(), s.to_vec()))
+                .unwrap_or_default();
+            if heredoc::parse(&dest).is_some() {
+                return Err(err(format!(
+                    "{keyword} cannot accept a heredoc as a destination"
+                )));
+            }
+            let mut sources = Vec::new();
+            let mut inline = Vec::new();
+            for word in words {
+                match heredoc::parse(&word) {
+                    Some(marker) => {
+                        let content = node
+                            .heredocs
+                            .iter()
+                            .find(|h| h.name == marker.name)
+                            .map(|h| h.content.clone())
+                            .unwrap_or_default();
+                        inline.push(Heredoc {
+                            name: marker.name,
+                            content,
+                            chomp: marker.chomp,
+                            expand: marker.expand,
+                        });
+                    }
+                    None => sources.push(word),
+                }
+            }
             Kind::Copy(CopyArgs {
-                add: node.keyword == "ADD",
+                add: keyword == "ADD",
                 sources,
                 dest,
-                json,
-                from: value_flag("from")?,
-                chown: value_flag("chown")?,
-                chmod: value_flag("chmod")?,
-                link: bool_flag("link")?,
-                parents: bool_flag("parents")?,
-                excludes: flags.iter().filter(|(n, _)| n == "exclude").filter_map(|(_, v)| v.clone()).collect(),
-                checksum: value_flag("checksum")?,
-                keep_git_dir: bool_flag("keep-git-dir")?,
-                heredocs: node.heredocs.clone(),
+                json: node.args.json,
+                from: flags.string("from"),
+                chown: flags.string("chown").filter(|v| !v.is_empty()),
+                chmod: flags.string("chmod").filter(|v| !v.is_empty()),
+                link: flags.bool("link"),
+                parents: flags.bool("parents"),
+                excludes: flags.all("exclude"),
+                checksum: flags.string("checksum").filter(|v| !v.is_empty()),
+                keep_git_dir: flags.bool("keep-git-dir"),
+                heredocs: inline,
             })
         }
         "RUN" => {
-            if rest.is_empty() {
-                return Err(err("RUN requires a command".into()));
-            }
-            let mut mounts = Vec::new();
-            for (name, value) in &flags {
-                if name == "mount" {
-                    mounts.push(value.clone().ok_or_else(|| err("flag `--mount` needs a value (`--mount=type=...`)".into()))?);
-                }
-            }
-            let network = match value_flag("network")?.as_deref() {
+            let network = match flags.string("network").as_deref() {
                 None | Some("default") => Network::Default,
                 Some("none") => Network::None,
                 Some("host") => Network::Host,
                 Some(other) => {
-                    return Err(FrontendError::instruction(
-                        node.located(file, format!("invalid network mode `--network={other}`"))
-                            .hint("use `default`, `none` (only loopback) or `host`"),
+                    return Err(hinted(
+                        format!("invalid network mode `--network={other}`"),
+                        "use `default`, `none` (only loopback) or `host`".into(),
                     ));
                 }
             };
-            let security = match value_flag("security")?.as_deref() {
+            let security = match flags.string("security").as_deref() {
                 None | Some("sandbox") => Security::Sandbox,
                 Some("insecure") => Security::Insecure,
                 Some(other) => {
-                    return Err(FrontendError::instruction(
-                        node.located(file, format!("invalid security mode `--security={other}`"))
-                            .hint("use `sandbox` (the default) or `insecure`"),
+                    return Err(hinted(
+                        format!("invalid security mode `--security={other}`"),
+                        "use `sandbox` (the default) or `insecure`".into(),
                     ));
                 }
             };
-            Kind::Run(RunArgs { command: command_line(rest), mounts, network, security })
+            Kind::Run(RunArgs {
+                command: command_line(&node.args),
+                mounts: flags.all("mount"),
+                network,
+                security,
+            })
         }
         other => return Err(err(format!("unknown instruction: {other}"))),
     };
     Ok(Instruction { node, kind })
 }
 
-/// Exec form when `rest` is a JSON string array, shell form otherwise (BuildKit's fallback).
-fn command_line(rest: &str) -> CommandLine {
-    match json_array(rest) {
-        Some(words) => CommandLine::Exec(words),
-        None => CommandLine::Shell(rest.to_string()),
+/// Exec form when the arguments were a JSON string array, shell form (the text as written) otherwise.
+fn command_line(args: &super::parser::line::Args) -> CommandLine {
+    if args.json {
+        CommandLine::Exec(args.nodes.clone())
+    } else {
+        CommandLine::Shell(args.nodes.join(" "))
     }
-}
-
-/// ENV/LABEL arguments: `k=v k2="v 2"`, or the legacy `k v w` (one pair, value = the rest).
-fn name_values(rest: &str, escape: char) -> Result<Vec<(String, String)>, String> {
-    let words = split_words(rest, escape);
-    let Some(first) = words.first() else {
-        return Err("requires at least one argument".into());
-    };
-    if !first.contains('=') {
-        let value = rest[first.len()..].trim();
-        if value.is_empty() {
-            return Err(format!("`{first}` needs a value: write `{first}=value`"));
-        }
-        return Ok(vec![(first.clone(), value.to_string())]);
-    }
-    words
-        .into_iter()
-        .map(|w| match w.split_once('=') {
-            Some(("", _)) => Err("names can not be blank".to_string()),
-            Some((k, v)) => Ok((k.to_string(), v.to_string())),
-            None => Err(format!(
-                "syntax error: can't find `=` in `{w}`; every word must be `name=value`"
-            )),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -19,10 +19,13 @@ pub mod dockerignore;
 pub mod duration;
 pub mod error;
 pub mod expand;
+pub mod expose;
 #[cfg(test)]
 mod fixture_tests;
+pub mod gofmt;
 pub mod graph;
 pub mod instruction;
+pub mod lint;
 pub mod listing;
 pub mod parser;
 #[cfg(test)]
@@ -64,6 +67,15 @@ pub struct Dockerfile {
     filter: crate::plan::ContextFilter,
     /// Things worth telling the user (unused build args, ignored flags); the app prints them.
     pub warnings: Vec<String>,
+    /// Findings of BuildKit's checks while parsing and on FROM lines (`# check=skip=` applied).
+    pub checks: Vec<lint::Check>,
+}
+
+/// A plan and the findings of the checks that ran while planning it.
+#[derive(Debug)]
+pub struct Planned {
+    pub plan: BuildPlan,
+    pub checks: Vec<lint::Check>,
 }
 
 /// Reads and checks the Dockerfile and `.dockerignore`.
@@ -81,12 +93,18 @@ pub fn load(input: &Input) -> Result<Dockerfile, FrontendError> {
 /// Parses and checks Dockerfile text (no `.dockerignore`); `input.dockerfile` names it in messages.
 pub fn from_text(text: &str, input: &Input) -> Result<Dockerfile, FrontendError> {
     let file = input.dockerfile.as_path();
+    if text.is_empty() {
+        return Err(FrontendError::syntax(
+            error::Located::new(file, 1, "", "the Dockerfile cannot be empty")
+                .hint("a Dockerfile needs at least a `FROM` instruction"),
+        ));
+    }
     let ast = parser::parse(text, file)?;
     let instructions = ast
         .nodes
         .iter()
         .cloned()
-        .map(|node| instruction::from_node(node, file, ast.escape))
+        .map(|node| instruction::from_node(node, file))
         .collect::<Result<Vec<_>, _>>()?;
     let stages = convert::stages(
         &ast,
@@ -96,11 +114,14 @@ pub fn from_text(text: &str, input: &Input) -> Result<Dockerfile, FrontendError>
         input.target.as_deref(),
     )?;
     let warnings = stages.warnings.clone();
+    let mut checks = stages.lint.checks.clone();
+    checks.sort_by_key(|c| c.line);
     Ok(Dockerfile {
         input: input.clone(),
         stages,
         filter: crate::plan::ContextFilter::none(),
         warnings,
+        checks,
     })
 }
 
@@ -117,6 +138,19 @@ impl Dockerfile {
 
     /// The plan, given the resolved registry images.
     pub fn plan(&self, images: &ImageSet) -> Result<BuildPlan, FrontendError> {
-        self.stages.plan(images, &self.input, &self.filter)
+        self.planned(images).map(|p| p.plan)
+    }
+
+    /// The plan and the findings of the checks BuildKit runs while dispatching the target's stages.
+    pub fn planned(&self, images: &ImageSet) -> Result<Planned, FrontendError> {
+        let (plan, mut checks) = self.stages.plan(images, &self.input, &self.filter)?;
+        checks.sort_by_key(|c| c.line);
+        Ok(Planned { plan, checks })
+    }
+
+    /// `# check=error=true` with findings: the error BuildKit fails the build with.
+    pub fn check_violation(&self, dispatch: &[lint::Check]) -> Option<String> {
+        let all: Vec<lint::Check> = self.checks.iter().chain(dispatch).cloned().collect();
+        lint::violation(&self.stages.lint.config, &all)
     }
 }

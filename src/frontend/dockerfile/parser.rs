@@ -1,22 +1,47 @@
-//! Dockerfile text → AST, following BuildKit's `frontend/dockerfile/parser`: parser directives
-//! (`# syntax=`, `# escape=`) before anything else, line continuations with the escape character
-//! (comments and blank lines inside a continuation are skipped), case-insensitive keywords, leading
-//! `--flag[=value]` words, and heredocs (`<<EOF`, `<<-EOF`, `<<"EOF"`) for RUN, COPY and ADD.
-//! The parser knows no semantics: each node is a keyword, its flags and the rest of its line.
+//! Dockerfile text → AST, following BuildKit's `frontend/dockerfile/parser` (`parser.go`,
+//! `directives.go`): parser directives (`# syntax=`, `# escape=`, `# check=`) only before anything else,
+//! line continuations with the escape character (comment and blank lines inside a continuation are
+//! skipped; a blank one is remembered for the `NoEmptyContinuation` check), case-insensitive keywords,
+//! leading `--flag[=value]` words, each keyword's line parser (`line`: exec/JSON form, words, ENV pairs),
+//! and heredocs (`heredoc`) for RUN, COPY and ADD in shell form, also inside ONBUILD.
+//! The parser knows no semantics: each node is a keyword, its flags and its argument nodes.
+
+pub mod heredoc;
+pub mod line;
 
 use std::path::{Path, PathBuf};
 
 use super::error::{FrontendError, Located};
 
+pub use line::{builder_flags, split_words};
+
 /// A parsed Dockerfile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ast {
     pub file: PathBuf,
-    /// Parser directives in order (`syntax`, `escape`, `check`, ...), names lowercased.
-    pub directives: Vec<(String, String)>,
+    /// Parser directives in order (`syntax`, `escape`, `check`), names lowercased, with their lines.
+    pub directives: Vec<Directive>,
     /// The escape character (`\` unless `# escape=` says otherwise).
     pub escape: char,
     pub nodes: Vec<Node>,
+}
+
+/// `# name=value` at the top of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Directive {
+    pub name: String,
+    pub value: String,
+    pub line: usize,
+}
+
+impl Ast {
+    /// The value of directive `name` (lowercase), if the file has it.
+    pub fn directive(&self, name: &str) -> Option<&str> {
+        self.directives
+            .iter()
+            .find(|d| d.name == name)
+            .map(|d| d.value.as_str())
+    }
 }
 
 /// One instruction as written.
@@ -33,20 +58,54 @@ pub struct Node {
     pub flags: Vec<String>,
     /// Everything after keyword and flags, continuations joined, trimmed.
     pub rest: String,
+    /// The argument nodes the keyword's line parser made (BuildKit's `Next` chain).
+    pub args: line::Args,
+    /// For ONBUILD: the instruction it holds.
+    pub inner: Option<Box<Inner>>,
     /// The instruction's text as written (continuation lines joined with `\n`).
     pub original: String,
     pub start_line: usize,
     pub end_line: usize,
     pub heredocs: Vec<Heredoc>,
+    /// A blank line inside the continuation: the line the instruction's text ends on (BuildKit warns
+    /// there: `NoEmptyContinuation`).
+    pub empty_continuation: Option<usize>,
+}
+
+/// The instruction an ONBUILD holds, as its line parser read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inner {
+    /// As written.
+    pub keyword: String,
+    /// With their `--`, quotes removed.
+    pub flags: Vec<String>,
+    pub args: line::Args,
+    /// The text after the keyword (flags included).
+    pub after_keyword: String,
 }
 
 /// A heredoc body following an instruction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Heredoc {
     pub name: String,
+    /// The body as written, lines with their newlines (BuildKit's parser keeps leading tabs; `body`
+    /// removes them for `<<-`).
     pub content: String,
+    /// `<<-`: leading tabs are stripped from each line.
+    pub chomp: bool,
     /// Whether variables in the body are expanded (unquoted delimiter).
     pub expand: bool,
+}
+
+impl Heredoc {
+    /// The body as the instruction uses it (`<<-` tabs removed).
+    pub fn body(&self) -> String {
+        if self.chomp {
+            heredoc::chomp(&self.content)
+        } else {
+            self.content.clone()
+        }
+    }
 }
 
 impl Node {
@@ -64,126 +123,180 @@ impl Node {
     }
 }
 
-const HEREDOC_KEYWORDS: &[&str] = &["RUN", "COPY", "ADD"];
+/// Directive names BuildKit knows; any other `# name=value` ends the directives (it is a comment).
+const DIRECTIVES: &[&str] = &["syntax", "escape", "check"];
+
+/// The line without its line ending (BuildKit `trimNewline`).
+fn trim_newline(line: &str) -> &str {
+    line.trim_end_matches(['\r', '\n'])
+}
+
+fn is_comment(line: &str) -> bool {
+    trim_newline(line).trim_start().starts_with('#')
+}
 
 /// Parses Dockerfile text. `file` is only used in messages.
 pub fn parse(text: &str, file: &Path) -> Result<Ast, FrontendError> {
-    let lines: Vec<&str> = text.lines().collect();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut ast = Ast {
         file: file.to_path_buf(),
         directives: Vec::new(),
         escape: '\\',
         nodes: Vec::new(),
     };
+    // Directives: only at the very top; the first line that is not one ends them.
     let mut i = 0;
-    // Directives: only at the very top, stop at the first line that is not one.
     while i < lines.len() {
-        let Some((name, value)) = directive(lines[i]) else {
+        let shown = trim_newline(lines[i]);
+        let Some((name, value)) = directive(shown) else {
             break;
         };
-        if ast.directives.iter().any(|(n, _)| *n == name) {
-            return Err(FrontendError::syntax(
-                Located::new(
-                    file,
-                    i + 1,
-                    lines[i],
-                    format!("only one `{name}` parser directive can be used"),
-                )
-                .hint("remove the repeated directive"),
-            ));
+        let fail = |message: String, hint: &str| {
+            Err(FrontendError::syntax(
+                Located::new(file, i + 1, shown, message).hint(hint),
+            ))
+        };
+        if ast.directives.iter().any(|d| d.name == name) {
+            return fail(
+                format!("only one `{name}` parser directive can be used"),
+                "remove the repeated directive",
+            );
         }
         if name == "escape" {
             ast.escape = match value.as_str() {
                 "\\" => '\\',
                 "`" => '`',
                 _ => {
-                    return Err(FrontendError::syntax(
-                        Located::new(
-                            file,
-                            i + 1,
-                            lines[i],
-                            format!("invalid escape token `{value}`"),
-                        )
-                        .hint("the escape directive accepts only `\\` or `` ` ``"),
-                    ));
+                    return fail(
+                        format!("invalid escape token `{value}` does not match ` or \\"),
+                        "the escape directive accepts only `\\` or `` ` ``",
+                    );
                 }
             };
         }
-        ast.directives.push((name, value));
+        ast.directives.push(Directive {
+            name,
+            value,
+            line: i + 1,
+        });
         i += 1;
     }
-    let escape = ast.escape;
+    let mut i = 0;
     while i < lines.len() {
-        let trimmed = lines[i].trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            i += 1;
+        let first = trim_newline(lines[i]).trim_start();
+        let first = if is_comment(first) { "" } else { first };
+        i += 1;
+        let start = i;
+        let (mut joined, mut more) = continuation(first, ast.escape);
+        if !more && joined.is_empty() {
             continue;
         }
-        let start = i;
-        let mut joined = String::new();
-        let mut original = vec![lines[i]];
-        let mut current = trimmed.trim_end();
-        loop {
-            match current.strip_suffix(escape) {
-                Some(head) => {
-                    joined.push_str(head);
-                    // Continuation: skip comment and blank lines.
-                    i += 1;
-                    while i < lines.len() {
-                        let t = lines[i].trim_start();
-                        if t.is_empty() || t.starts_with('#') {
-                            i += 1;
-                        } else {
-                            break;
-                        }
-                    }
-                    if i >= lines.len() {
-                        break;
-                    }
-                    original.push(lines[i]);
-                    current = lines[i].trim_end();
-                }
-                None => {
-                    joined.push_str(current);
-                    break;
-                }
+        let mut original = vec![trim_newline(lines[start - 1])];
+        let mut empty_continuation = false;
+        while more && i < lines.len() {
+            let raw = lines[i];
+            i += 1;
+            if is_comment(raw) {
+                continue;
             }
+            if trim_newline(raw).trim_start().is_empty() {
+                empty_continuation = true;
+                continue;
+            }
+            original.push(trim_newline(raw));
+            let (part, again) = continuation(trim_newline(raw), ast.escape);
+            joined.push_str(&part);
+            more = again;
         }
-        let end = i.min(lines.len() - 1);
-        i += 1;
-        let mut node = split_node(&joined, start + 1, end + 1, original.join("\n"));
-        if HEREDOC_KEYWORDS.contains(&node.keyword.as_str()) {
-            for (name, strip_tabs, expand) in heredoc_markers(&node.rest) {
+        let fail = |l: Located| FrontendError::syntax(l);
+        let (keyword, flags, rest) = line::split_command(&joined);
+        let after_keyword = joined
+            .trim_matches(line::is_space)
+            .get(keyword.len()..)
+            .unwrap_or("")
+            .trim_matches(line::is_space)
+            .to_string();
+        let original = original.join("\n");
+        let located = |message: String, hint: String| {
+            Located::new(file, start, &original, message).hint(hint)
+        };
+        let (args, inner) = if keyword.eq_ignore_ascii_case("ONBUILD") {
+            let (ik, iflags, irest) = line::split_command(rest);
+            if ik.is_empty() {
+                (line::Args::default(), None)
+            } else {
+                let iargs = line::args(ik, irest, ast.escape)
+                    .map_err(|e| fail(located(e.message, e.hint)))?;
+                let after = rest.trim_matches(line::is_space)[ik.len()..]
+                    .trim_matches(line::is_space)
+                    .to_string();
+                let inner = Inner {
+                    keyword: ik.to_string(),
+                    flags: iflags,
+                    args: iargs,
+                    after_keyword: after,
+                };
+                (line::Args::default(), Some(Box::new(inner)))
+            }
+        } else {
+            let args = line::args(keyword, rest, ast.escape)
+                .map_err(|e| fail(located(e.message, e.hint)))?;
+            (args, None)
+        };
+        let mut node = Node {
+            keyword: keyword.to_ascii_uppercase(),
+            written_keyword: keyword.to_string(),
+            after_keyword,
+            flags: flags
+                .into_iter()
+                .map(|w| w.strip_prefix("--").map(str::to_string).unwrap_or(w))
+                .collect(),
+            rest: rest.to_string(),
+            args,
+            inner,
+            original,
+            start_line: start,
+            end_line: i,
+            heredocs: Vec::new(),
+            empty_continuation: empty_continuation.then_some(i),
+        };
+        if can_contain_heredoc(&node) && joined.contains("<<") {
+            for marker in heredoc::markers(&joined) {
                 let mut content = String::new();
                 let mut closed = false;
                 while i < lines.len() {
-                    let line = lines[i];
+                    let raw = lines[i];
                     i += 1;
-                    let body = if strip_tabs {
-                        line.trim_start_matches('\t')
+                    let candidate = trim_newline(raw);
+                    let candidate = if marker.chomp {
+                        candidate.trim_start_matches('\t')
                     } else {
-                        line
+                        candidate
                     };
-                    if body == name {
+                    if candidate == marker.name {
                         closed = true;
                         break;
                     }
-                    content.push_str(body);
-                    content.push('\n');
+                    content.push_str(raw);
                 }
                 if !closed {
                     return Err(FrontendError::syntax(
-                        node.located(file, format!("unterminated heredoc `{name}`"))
-                            .hint(format!("end the heredoc with a line holding only `{name}`")),
+                        node.located(file, format!("unterminated heredoc `{}`", marker.name))
+                            .hint(format!(
+                                "end the heredoc with a line holding only `{}`",
+                                marker.name
+                            )),
                     ));
                 }
-                node.end_line = i;
                 node.heredocs.push(Heredoc {
-                    name,
+                    name: marker.name,
                     content,
-                    expand,
+                    chomp: marker.chomp,
+                    expand: marker.expand,
                 });
             }
+            node.end_line = i;
         }
         ast.nodes.push(node);
     }
@@ -191,8 +304,8 @@ pub fn parse(text: &str, file: &Path) -> Result<Ast, FrontendError> {
         return Err(FrontendError::syntax(
             Located::new(
                 file,
-                1,
-                lines.first().copied().unwrap_or(""),
+                lines.len().max(1),
+                lines.last().map_or("", |l| trim_newline(l)),
                 "file with no instructions",
             )
             .hint("a Dockerfile needs at least a `FROM` instruction"),
@@ -201,275 +314,43 @@ pub fn parse(text: &str, file: &Path) -> Result<Ast, FrontendError> {
     Ok(ast)
 }
 
-/// `# name=value` at the top of the file.
+/// BuildKit's `canContainHeredoc`: RUN, COPY and ADD in shell form, directly or inside ONBUILD.
+fn can_contain_heredoc(node: &Node) -> bool {
+    let (keyword, json) = match &node.inner {
+        Some(inner) => (inner.keyword.to_ascii_uppercase(), inner.args.json),
+        None => (node.keyword.clone(), node.args.json),
+    };
+    matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") && !json
+}
+
+/// BuildKit's continuation rule: the escape character, then only spaces and tabs, at the end of a line
+/// continues it — unless the escape character is itself escaped. Returns the line without it, and
+/// whether the instruction goes on.
+fn continuation(line: &str, escape: char) -> (String, bool) {
+    let body = line.trim_end_matches([' ', '\t']);
+    match body.strip_suffix(escape) {
+        Some(head) if !head.ends_with(escape) => (head.to_string(), true),
+        _ => (line.to_string(), false),
+    }
+}
+
+/// `# name=value` naming a directive BuildKit knows.
 fn directive(line: &str) -> Option<(String, String)> {
-    let body = line.trim().strip_prefix('#')?.trim_start();
+    let body = line.trim_start().strip_prefix('#')?.trim_start();
     let (name, value) = body.split_once('=')?;
-    let name = name.trim();
-    if name.is_empty()
+    let name = name.trim_end();
+    let value = value.trim();
+    if value.is_empty()
         || !name.starts_with(|c: char| c.is_ascii_alphabetic())
         || !name.chars().all(|c| c.is_ascii_alphanumeric())
     {
         return None;
     }
-    Some((name.to_ascii_lowercase(), value.trim().to_string()))
-}
-
-fn split_node(joined: &str, start: usize, end: usize, original: String) -> Node {
-    let joined = joined.trim();
-    let (keyword, rest) = match joined.find(char::is_whitespace) {
-        Some(pos) => (&joined[..pos], joined[pos..].trim_start()),
-        None => (joined, ""),
-    };
-    let after_keyword = rest.to_string();
-    let (rest, words) = builder_flags(rest);
-    let flags = words
-        .into_iter()
-        .map(|w| w.strip_prefix("--").map(str::to_string).unwrap_or(w))
-        .collect();
-    Node {
-        keyword: keyword.to_ascii_uppercase(),
-        written_keyword: keyword.to_string(),
-        after_keyword,
-        flags,
-        rest: rest.trim().to_string(),
-        original,
-        start_line: start,
-        end_line: end,
-        heredocs: Vec::new(),
-    }
-}
-
-/// BuildKit's `extractBuilderFlags`: leading `--` words (quotes removed, `\` escapes the next character)
-/// and the rest of the line. A bare `--` ends the flags. Each flag keeps its leading `--`.
-pub fn builder_flags(line: &str) -> (&str, Vec<String>) {
-    let chars: Vec<(usize, char)> = line.char_indices().collect();
-    let mut flags = Vec::new();
-    let mut i = 0;
-    loop {
-        while i < chars.len() && chars[i].1.is_whitespace() {
-            i += 1;
-        }
-        if i + 1 >= chars.len() || chars[i].1 != '-' || chars[i + 1].1 != '-' {
-            let at = chars.get(i).map_or(line.len(), |c| c.0);
-            return (&line[at..], flags);
-        }
-        let mut word = String::new();
-        let mut blank_ok = false;
-        let mut quote: Option<char> = None;
-        let mut space_at = None;
-        while i < chars.len() {
-            let (at, c) = chars[i];
-            i += 1;
-            match quote {
-                None if c.is_whitespace() => {
-                    space_at = Some(at);
-                    break;
-                }
-                None if c == '\'' || c == '"' => {
-                    quote = Some(c);
-                    blank_ok = true;
-                }
-                Some(q) if c == q => quote = None,
-                _ if c == '\\' => {
-                    if let Some(&(_, n)) = chars.get(i) {
-                        word.push(n);
-                        i += 1;
-                    }
-                }
-                _ => word.push(c),
-            }
-        }
-        if word == "--" {
-            return (&line[space_at.unwrap_or(line.len())..], flags);
-        }
-        if blank_ok || !word.is_empty() {
-            flags.push(word);
-        }
-    }
-}
-
-/// Heredoc markers in a line: (delimiter, strip leading tabs, expand variables).
-pub fn heredoc_markers(rest: &str) -> Vec<(String, bool, bool)> {
-    let mut out = Vec::new();
-    let mut s = rest;
-    while let Some(pos) = s.find("<<") {
-        s = &s[pos + 2..];
-        let strip = s.starts_with('-');
-        if strip {
-            s = &s[1..];
-        }
-        let (quote, body) = match s.chars().next() {
-            Some(q @ ('"' | '\'')) => (Some(q), &s[1..]),
-            _ => (None, s),
-        };
-        let len = body
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(body.len());
-        if len == 0 {
-            continue;
-        }
-        let name = &body[..len];
-        let after = &body[len..];
-        match quote {
-            Some(q) if !after.starts_with(q) => continue,
-            Some(_) => s = &after[1..],
-            None => s = after,
-        }
-        out.push((name.to_string(), strip, quote.is_none()));
-    }
-    out
-}
-
-/// Splits text into words at unquoted whitespace, keeping quotes and escapes (BuildKit `parseWords`);
-/// the expander removes them later.
-pub fn split_words(text: &str, escape: char) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut quote: Option<char> = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match quote {
-            None if c.is_whitespace() => {
-                if !word.is_empty() {
-                    words.push(std::mem::take(&mut word));
-                }
-            }
-            None => {
-                word.push(c);
-                if c == escape {
-                    if let Some(n) = chars.next() {
-                        word.push(n);
-                    }
-                } else if c == '"' || c == '\'' {
-                    quote = Some(c);
-                }
-            }
-            Some(q) => {
-                word.push(c);
-                if c == escape && q == '"' {
-                    if let Some(n) = chars.next() {
-                        word.push(n);
-                    }
-                } else if c == q {
-                    quote = None;
-                }
-            }
-        }
-    }
-    if !word.is_empty() {
-        words.push(word);
-    }
-    words
-}
-
-/// A JSON array of strings (exec form), or `None` when `rest` is not one (BuildKit then falls back to
-/// the shell form).
-pub fn json_array(rest: &str) -> Option<Vec<String>> {
-    if !rest.starts_with('[') {
-        return None;
-    }
-    serde_json::from_str::<Vec<String>>(rest).ok()
+    let name = name.to_ascii_lowercase();
+    DIRECTIVES
+        .contains(&name.as_str())
+        .then(|| (name, value.to_string()))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn p(text: &str) -> Ast {
-        parse(text, Path::new("Dockerfile")).unwrap()
-    }
-
-    #[test]
-    fn keywords_are_case_insensitive_and_lines_kept() {
-        let ast = p("from alpine\n\nrun echo hi\n");
-        assert_eq!(ast.nodes[0].keyword, "FROM");
-        assert_eq!(ast.nodes[1].keyword, "RUN");
-        assert_eq!(ast.nodes[1].rest, "echo hi");
-        assert_eq!((ast.nodes[1].start_line, ast.nodes[1].end_line), (3, 3));
-    }
-
-    #[test]
-    fn continuation_skips_comments_and_blank_lines() {
-        let ast = p("FROM a\nRUN echo a \\\n# comment\n\n  && echo b\nCMD x\n");
-        assert_eq!(ast.nodes[1].rest, "echo a   && echo b");
-        assert_eq!((ast.nodes[1].start_line, ast.nodes[1].end_line), (2, 5));
-        assert_eq!(ast.nodes[2].start_line, 6);
-    }
-
-    #[test]
-    fn directives_only_at_top() {
-        let ast = p("# syntax=docker/dockerfile:1\n# escape=`\nFROM a\nRUN a `\n b\n");
-        assert_eq!(ast.escape, '`');
-        assert_eq!(
-            ast.directives[0],
-            ("syntax".into(), "docker/dockerfile:1".into())
-        );
-        assert_eq!(ast.nodes[1].rest, "a  b");
-        let ast = p("FROM a\n# escape=`\nRUN a \\\n b\n");
-        assert_eq!(ast.escape, '\\');
-        assert_eq!(ast.nodes.len(), 2);
-        let ast = p("# comment\n# escape=`\nFROM a\n");
-        assert_eq!(ast.escape, '\\');
-    }
-
-    #[test]
-    fn bad_escape_and_duplicate_directive_fail() {
-        assert!(parse("# escape=x\nFROM a", Path::new("D")).is_err());
-        assert!(parse("# syntax=a\n# syntax=b\nFROM a", Path::new("D")).is_err());
-    }
-
-    #[test]
-    fn empty_file_is_an_error() {
-        let e = parse("# only a comment\n\n", Path::new("Dockerfile")).unwrap_err();
-        assert!(e.to_string().contains("file with no instructions"), "{e}");
-        assert!(parse("", Path::new("Dockerfile")).is_err());
-    }
-
-    #[test]
-    fn flags_are_extracted() {
-        let ast = p("FROM a\nCOPY --from=build --link  src dst\n");
-        assert_eq!(ast.nodes[1].flags, vec!["from=build", "link"]);
-        assert_eq!(ast.nodes[1].rest, "src dst");
-        // BuildKit's `extractBuilderFlags`: quotes removed, quoted spaces kept, `--` ends the flags.
-        let ast = p("FROM a\nRUN --mount=\"type=bind,target=/a b\" --network='none' -- --x y\n");
-        assert_eq!(
-            ast.nodes[1].flags,
-            vec!["mount=type=bind,target=/a b", "network=none"]
-        );
-        assert_eq!(ast.nodes[1].rest, "--x y");
-    }
-
-    #[test]
-    fn heredocs_are_read() {
-        let ast = p("FROM a\nRUN <<EOF\necho hi\nEOF\nCOPY <<-\"X\" /f\n\tline $A\n\tX\nCMD y\n");
-        assert_eq!(ast.nodes[1].heredocs[0].content, "echo hi\n");
-        assert_eq!(ast.nodes[1].end_line, 4);
-        let h = &ast.nodes[2].heredocs[0];
-        assert_eq!(
-            (h.name.as_str(), h.content.as_str(), h.expand),
-            ("X", "line $A\n", false)
-        );
-        assert_eq!(ast.nodes[3].keyword, "CMD");
-        assert!(parse("FROM a\nRUN <<EOF\necho", Path::new("D")).is_err());
-    }
-
-    #[test]
-    fn words_keep_quotes() {
-        assert_eq!(
-            split_words(r#"a="b c" d 'e f' g\ h"#, '\\'),
-            vec![r#"a="b c""#, "d", "'e f'", r"g\ h"]
-        );
-    }
-
-    #[test]
-    fn json_array_or_shell_fallback() {
-        assert_eq!(
-            json_array(r#"["a", "b"]"#),
-            Some(vec!["a".into(), "b".into()])
-        );
-        assert_eq!(json_array(r#"[1, 2]"#), None);
-        assert_eq!(json_array("[not json"), None);
-        assert_eq!(json_array("echo"), None);
-    }
-}
+mod tests;

@@ -77,7 +77,7 @@ fn config_steps_and_history() {
         ("USER app", "USER app", ConfigChange::User("app".into())),
         (
             "EXPOSE 80 53/udp",
-            "EXPOSE map[53/udp:{} 80/tcp:{}]",
+            "EXPOSE [53/udp 80/tcp]",
             ConfigChange::Expose(vec!["53/udp".into(), "80/tcp".into()]),
         ),
         (
@@ -116,7 +116,15 @@ fn config_steps_and_history() {
         assert_eq!(s.len(), 1, "{line}");
         assert_eq!(&s[0].created_by, created_by, "{line}");
         assert!(s[0].fs.is_none(), "{line}");
-        assert_eq!(s[0].config, vec![change.clone()], "{line}");
+        assert_eq!(s[0].config[0], change.clone(), "{line}");
+        // BuildKit marks CMD's arguments escaped, and records no history for ONBUILD.
+        let extra: &[ConfigChange] = if line.starts_with("CMD") {
+            &[ConfigChange::ArgsEscaped(true)]
+        } else {
+            &[]
+        };
+        assert_eq!(&s[0].config[1..], extra, "{line}");
+        assert_eq!(s[0].history, !line.starts_with("ONBUILD"), "{line}");
         assert_eq!(
             (s[0].location.line, s[0].location.text.as_str()),
             (2, *line)
@@ -201,7 +209,14 @@ fn copy_and_add() {
 #[test]
 fn copy_errors() {
     assert!(err("FROM alpine\nCOPY a b /dir\n").contains("must be a directory and end with a `/`"));
-    assert!(err("FROM alpine\nADD https://example.com/x /x\n").contains("not supported yet"));
+    assert!(
+        err("FROM alpine\nADD git@github.com:o/r.git /x\n")
+            .contains("ADD of a git repository is not supported by hoist")
+    );
+    assert!(
+        err("FROM alpine\nCOPY https://example.com/x /x\n")
+            .contains("source can't be a URL for COPY")
+    );
     let e = err("FROM alpine\nCOPY --from=Nope!! a /a\n");
     assert!(
         e.starts_with("Dockerfile:2: `--from=Nope!!` is neither a stage nor an image reference"),
@@ -219,16 +234,21 @@ fn run_shell_exec_and_build_args() {
     )
     .unwrap();
     let s = &p.stages[0].steps;
-    let Some(FsChange::Run(run)) = &s[0].fs else {
+    // BuildKit records each ARG in the history, with the value it got.
+    assert_eq!(
+        (s[0].created_by.as_str(), s[1].created_by.as_str()),
+        ("ARG V=2", "ARG W")
+    );
+    let Some(FsChange::Run(run)) = &s[2].fs else {
         panic!()
     };
     assert_eq!(run.argv, vec!["/bin/sh", "-c", "echo $V"]);
     assert_eq!(run.env, vec![("V".to_string(), "2".to_string())]);
     assert_eq!(
-        s[0].created_by,
+        s[2].created_by,
         "RUN |2 V=2 W= /bin/sh -c echo $V # buildkit"
     );
-    let Some(FsChange::Run(run)) = &s[1].fs else {
+    let Some(FsChange::Run(run)) = &s[3].fs else {
         panic!()
     };
     assert_eq!(run.argv, vec!["a", "b"]);
@@ -246,7 +266,7 @@ fn run_heredoc() {
 #[test]
 fn copy_heredoc_is_inline() {
     let s = steps("FROM alpine\nARG N=x\nCOPY <<EOF /f\nhi $N\nEOF\n");
-    let Some(FsChange::Copy(c)) = &s[0].fs else {
+    let Some(FsChange::Copy(c)) = &s[1].fs else {
         panic!()
     };
     assert_eq!(
@@ -264,8 +284,9 @@ fn global_args_feed_from_and_stage_redeclaration() {
         "ARG TAG=3.19\nARG UNUSED=u\nFROM alpine:${TAG}\nARG TAG\nARG UNUSED2\nENV T=$TAG U=$UNUSED\n",
     );
     assert_eq!(p.stages[0].base, Base::Image(r("alpine:3.19")));
+    assert_eq!(p.stages[0].steps[0].created_by, "ARG TAG=3.19");
     assert_eq!(
-        p.stages[0].steps[0].config,
+        p.stages[0].steps[2].config,
         vec![ConfigChange::Env(vec![
             ("T".into(), "3.19".into()),
             ("U".into(), "".into())
@@ -279,7 +300,7 @@ fn automatic_platform_args() {
         "FROM alpine\nARG TARGETARCH\nARG TARGETPLATFORM\nENV A=$TARGETARCH P=$TARGETPLATFORM\n",
     );
     assert_eq!(
-        p.stages[0].steps[0].config,
+        p.stages[0].steps[2].config,
         vec![ConfigChange::Env(vec![
             ("A".into(), "amd64".into()),
             ("P".into(), "linux/amd64".into())
@@ -291,7 +312,7 @@ fn automatic_platform_args() {
 fn env_overrides_arg_in_expansion() {
     let s = steps("FROM alpine\nARG X=arg\nENV X=env\nLABEL l=$X\n");
     assert_eq!(
-        s[1].config,
+        s[2].config,
         vec![ConfigChange::Labels(vec![("l".into(), "env".into())])]
     );
 }
@@ -360,7 +381,9 @@ fn bad_references_and_order_errors() {
         "{e}"
     );
     assert!(err("RUN x\nFROM a\n").contains("RUN before the first FROM"));
-    assert!(err("FROM a AS x\nFROM b AS x\n").contains("duplicate stage name"));
+    // BuildKit accepts a repeated stage name (the DuplicateStageName check warns).
+    let df = from_text("FROM a AS x\nFROM b AS x\n", &input()).unwrap();
+    assert_eq!(df.checks[0].rule, super::lint::Rule::DuplicateStageName);
 }
 
 #[test]
@@ -404,8 +427,9 @@ fn healthcheck_step() {
 #[test]
 fn arg_defaults_see_earlier_args_of_the_same_line() {
     let s = steps("FROM alpine\nARG A=1 B=${A}2\nENV B=$B\n");
+    assert_eq!(s[0].created_by, "ARG A=1 B=12");
     assert_eq!(
-        s[0].config,
+        s[1].config,
         vec![ConfigChange::Env(vec![("B".into(), "12".into())])]
     );
 }
@@ -460,14 +484,14 @@ fn run_heredoc_fed_to_a_command_goes_to_the_shell() {
     };
     assert_eq!(
         run.argv,
-        vec!["/bin/sh", "-c", "cat <<EOF > /f\nhello\nEOF\n"]
+        vec!["/bin/sh", "-c", "cat <<EOF > /f\nhello\nEOF"]
     );
 }
 
 #[test]
 fn copy_json_form_is_expanded_too() {
     let s = steps("FROM alpine\nARG D=/dst/\nCOPY [\"a\", \"$D\"]\n");
-    let Some(FsChange::Copy(c)) = &s[0].fs else {
+    let Some(FsChange::Copy(c)) = &s[1].fs else {
         panic!()
     };
     assert_eq!(c.dest, "/dst/");
@@ -487,4 +511,20 @@ fn base_image_onbuild_triggers_are_refused() {
         ),
         "{e}"
     );
+}
+
+#[test]
+fn build_arg_without_value_takes_the_environment() {
+    // `--build-arg NAME`: the value of NAME in hoist's environment (PATH is set wherever tests run).
+    let mut inp = input();
+    inp.build_args = vec![("PATH".into(), None)];
+    let s = plan_with("FROM scratch\nARG PATH\nENV FROM_ENV=$PATH\n", &inp)
+        .unwrap()
+        .stages
+        .pop()
+        .unwrap()
+        .steps;
+    let path = std::env::var("PATH").unwrap();
+    assert_eq!(s[0].created_by, format!("ARG PATH={path}"));
+    assert_eq!(s[1].created_by, format!("ENV FROM_ENV={path}"));
 }

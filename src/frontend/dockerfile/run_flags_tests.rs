@@ -97,7 +97,7 @@ fn run_mount_errors_show_the_value_and_come_before_any_pull() {
     // A mount at `/` needs WORKDIR, so it is found when planning.
     let e = err("FROM alpine\nWORKDIR /\nRUN --mount=type=tmpfs make\n");
     assert!(e.contains("the mount has no `target=`"), "{e}");
-    assert!(err("FROM alpine\nRUN --mount make\n").contains("flag `--mount` needs a value"));
+    assert!(err("FROM alpine\nRUN --mount make\n").contains("flag `--mount` is missing a value"));
 }
 
 #[test]

@@ -494,6 +494,17 @@ impl Buildah {
     /// `buildah bud` of `dockerfile` in `context` (bases pulled as the Dockerfile says, one layer for
     /// the whole build), then `buildah push` to an OCI layout `out` tagged `latest`.
     pub fn build_to_layout(&self, dockerfile: &Path, context: &Path, out: &Path) {
+        self.build_to_layout_with(dockerfile, context, out, &[]);
+    }
+
+    /// [`Buildah::build_to_layout`] with extra `buildah bud` arguments (`--build-arg K=V`).
+    pub fn build_to_layout_with(
+        &self,
+        dockerfile: &Path,
+        context: &Path,
+        out: &Path,
+        extra: &[String],
+    ) {
         let tag = "localhost/hoist-differential:latest";
         run_ok(
             self.command()
@@ -507,6 +518,7 @@ impl Buildah {
                 .arg("-f")
                 .arg(dockerfile)
                 .args(["-t", tag])
+                .args(extra)
                 .arg(context),
         );
         self.push_to_layout(tag, out);
