@@ -33,6 +33,47 @@ impl OciLayout {
     }
 }
 
+impl OciLayout {
+    /// Writes `images` and the manifest or index `top` (its `bytes`) naming them, off the runtime's
+    /// threads; one [`Exported`] per tag.
+    async fn write_all(
+        &self,
+        top: Descriptor,
+        bytes: Vec<u8>,
+        images: Vec<SerializedImage>,
+        blobs: &BlobStore,
+        reporter: &dyn Reporter,
+    ) -> Result<Vec<Exported>, ExportError> {
+        let (dir, names, blobs2, top2) = (
+            self.dir.clone(),
+            self.names.clone(),
+            blobs.clone(),
+            top.clone(),
+        );
+        let tags = tokio::task::spawn_blocking(move || {
+            let images: Vec<&SerializedImage> = images.iter().collect();
+            write(&dir, &names, (&top2, &bytes), &images, &blobs2)
+        })
+        .await
+        .map_err(|e| ExportError::Refused(format!("the OCI layout writer panicked: {e}")))??;
+        Ok(tags
+            .into_iter()
+            .map(|tag| {
+                let destination = format!("oci:{}:{tag}", self.dir.display());
+                reporter.report(Event::Exported {
+                    destination: destination.clone(),
+                    digest: top.digest.to_string(),
+                });
+                Exported {
+                    destination,
+                    descriptor: top.clone(),
+                    pushed: false,
+                }
+            })
+            .collect())
+    }
+}
+
 #[async_trait]
 impl Exporter for OciLayout {
     async fn export(
@@ -41,33 +82,9 @@ impl Exporter for OciLayout {
         blobs: &BlobStore,
         reporter: &dyn Reporter,
     ) -> Result<Vec<Exported>, ExportError> {
-        let (dir, names, image2, blobs2) = (
-            self.dir.clone(),
-            self.names.clone(),
-            image.clone(),
-            blobs.clone(),
-        );
-        let tags = tokio::task::spawn_blocking(move || {
-            let top = (&image2.manifest, image2.manifest_bytes.as_slice());
-            write(&dir, &names, top, &[&image2], &blobs2)
-        })
-        .await
-        .map_err(|e| ExportError::Refused(format!("the OCI layout writer panicked: {e}")))??;
-        Ok(tags
-            .into_iter()
-            .map(|tag| {
-                let destination = format!("oci:{}:{tag}", self.dir.display());
-                reporter.report(Event::Exported {
-                    destination: destination.clone(),
-                    digest: image.manifest.digest.to_string(),
-                });
-                Exported {
-                    destination,
-                    descriptor: image.manifest.clone(),
-                    pushed: false,
-                }
-            })
-            .collect())
+        let (top, bytes) = (image.manifest.clone(), image.manifest_bytes.clone());
+        self.write_all(top, bytes, vec![image.clone()], blobs, reporter)
+            .await
     }
 
     async fn export_index(
@@ -76,34 +93,9 @@ impl Exporter for OciLayout {
         blobs: &BlobStore,
         reporter: &dyn Reporter,
     ) -> Result<Vec<Exported>, ExportError> {
-        let (dir, names, index2, blobs2) = (
-            self.dir.clone(),
-            self.names.clone(),
-            index.clone(),
-            blobs.clone(),
-        );
-        let tags = tokio::task::spawn_blocking(move || {
-            let images: Vec<&SerializedImage> = index2.images.iter().collect();
-            let top = (&index2.descriptor, index2.bytes.as_slice());
-            write(&dir, &names, top, &images, &blobs2)
-        })
-        .await
-        .map_err(|e| ExportError::Refused(format!("the OCI layout writer panicked: {e}")))??;
-        Ok(tags
-            .into_iter()
-            .map(|tag| {
-                let destination = format!("oci:{}:{tag}", self.dir.display());
-                reporter.report(Event::Exported {
-                    destination: destination.clone(),
-                    digest: index.descriptor.digest.to_string(),
-                });
-                Exported {
-                    destination,
-                    descriptor: index.descriptor.clone(),
-                    pushed: false,
-                }
-            })
-            .collect())
+        let (top, bytes) = (index.descriptor.clone(), index.bytes.clone());
+        self.write_all(top, bytes, index.images.clone(), blobs, reporter)
+            .await
     }
 }
 

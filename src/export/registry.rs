@@ -3,13 +3,27 @@
 use async_trait::async_trait;
 
 use super::{ExportError, Exported, Exporter};
-use crate::image::{BlobStore, Reference, SerializedImage, SerializedIndex};
+use crate::image::{BlobStore, Descriptor, Reference, SerializedImage, SerializedIndex};
 use crate::progress::Reporter;
 use crate::registry::RegistryClient;
 
 pub struct RegistryExporter {
     pub client: RegistryClient,
     pub targets: Vec<Reference>,
+}
+
+impl RegistryExporter {
+    /// One [`Exported`] per target, all naming the pushed manifest or index.
+    fn exported(&self, descriptor: &Descriptor) -> Vec<Exported> {
+        self.targets
+            .iter()
+            .map(|t| Exported {
+                destination: t.to_string(),
+                descriptor: descriptor.clone(),
+                pushed: true,
+            })
+            .collect()
+    }
 }
 
 #[async_trait]
@@ -24,15 +38,7 @@ impl Exporter for RegistryExporter {
             .client
             .push(image, blobs, &self.targets, reporter)
             .await?;
-        Ok(self
-            .targets
-            .iter()
-            .map(|t| Exported {
-                destination: t.to_string(),
-                descriptor: descriptor.clone(),
-                pushed: true,
-            })
-            .collect())
+        Ok(self.exported(&descriptor))
     }
 
     async fn export_index(
@@ -45,14 +51,6 @@ impl Exporter for RegistryExporter {
             .client
             .push_index(index, blobs, &self.targets, reporter)
             .await?;
-        Ok(self
-            .targets
-            .iter()
-            .map(|t| Exported {
-                destination: t.to_string(),
-                descriptor: descriptor.clone(),
-                pushed: true,
-            })
-            .collect())
+        Ok(self.exported(&descriptor))
     }
 }
