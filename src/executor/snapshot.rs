@@ -5,8 +5,10 @@
 //! A path changed when its kind, mode, owner, size, mtime, ctime (not for directories) or inode changed. A directory that gained
 //! or lost children changed too (its mtime moved) and is emitted, as containerd does; an untouched parent
 //! is not. A deleted path becomes one whiteout `DIR/.wh.NAME`, for the topmost deleted path only. A
-//! directory that was deleted and made again (a new inode), or that replaced a file or symlink, is
-//! written whole after an opaque marker `DIR/.wh..wh..opq`. Whiteouts and opaque markers are empty
+//! directory that replaced a file or symlink is written whole after an opaque marker
+//! `DIR/.wh..wh..opq`; a directory deleted and made again is compared like any other (whiteouts for
+//! what it lost), since whether its inode number was reused is chance and the layer must not depend on
+//! it. Whiteouts and opaque markers are empty
 //! regular files with mode 0 owned by 0:0, as containerd writes them. Regular files sharing an inode
 //! become hard links to the first of them in path order. Sockets, fifos and device nodes are not carried
 //! ([`Kind::Other`]); nor is the root directory's own metadata.

@@ -48,8 +48,10 @@ pub fn diff(before: &Snapshot, after: &Snapshot, root: &Path) -> io::Result<Vec<
                 let (Some((path, was)), Some((_, now))) = (old.next(), new.next()) else {
                     break;
                 };
-                let made_again =
-                    now.kind == Kind::Dir && !(was.kind == Kind::Dir && was.same_inode(now));
+                // Only a kind change makes a directory opaque. A directory deleted and made again is
+                // compared like any directory: whether the file system reused its inode number is
+                // chance, and a layer must not depend on it (same input, same digest).
+                let made_again = now.kind == Kind::Dir && was.kind != Kind::Dir;
                 if made_again {
                     replaced.insert(path);
                     changes.push((format!("{path}/.wh..wh..opq"), Change::Marker));
@@ -98,17 +100,14 @@ pub fn diff(before: &Snapshot, after: &Snapshot, root: &Path) -> io::Result<Vec<
     Ok(entries)
 }
 
-/// A deleted path needs its own whiteout when its parent is still the same directory; otherwise the
-/// parent's whiteout, opaque marker or replacement already hides it.
+/// A deleted path needs its own whiteout when its parent is a directory before and after; otherwise the
+/// parent's whiteout or replacement already hides it.
 fn whiteout_needed(path: &str, before: &Snapshot, after: &Snapshot) -> bool {
     let (parent, _) = split(path);
     if parent.is_empty() {
         return true; // the root is never replaced
     }
-    match (before.is_dir(parent), after.is_dir(parent)) {
-        (Some(was), Some(now)) => was.same_inode(now),
-        _ => false,
-    }
+    before.is_dir(parent).is_some() && after.is_dir(parent).is_some()
 }
 
 /// Whether `path` is below one of the `replaced` directories.
