@@ -4,10 +4,10 @@
 # session: a cold build, then a rebuild with nothing changed. The busybox base is the test fixture, served
 # from a loopback registry. Prints wall times and ratios. Not a test: nothing here asserts.
 #
-# Usage: scripts/bench-run.sh      (needs: docker-registry, buildah, skopeo, GNU time; run the tests once
+# Usage: tests/bench/bench-run.sh      (needs: docker-registry, buildah, skopeo, GNU time; run the tests once
 #                                   first so that ~/.cache/hoist-fixtures holds the busybox layout)
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")/../.." && pwd)
 work=${BENCH_DIR:-$(mktemp -d /tmp/hoist-bench-run.XXXXXX)}
 ctx=$here/fixtures/bench/run-heavy
 busybox=$(ls -d "${XDG_CACHE_HOME:-$HOME/.cache}"/hoist-fixtures/busybox-*/ 2>/dev/null | head -1)
@@ -18,7 +18,7 @@ done
 (cd "$here" && cargo build --release --quiet)
 hoist=$here/target/release/hoist
 
-. "$here/scripts/registry.sh"
+. "$here/tests/bench/registry.sh"
 trap 'kill $reg_pid 2>/dev/null; buildah --storage-driver vfs --root "$work/buildah/root" --runroot "$work/buildah/run" rm -a >/dev/null 2>&1; rm -rf "$work/buildah" "$work/hoist-cache"' EXIT
 skopeo copy --quiet --dest-tls-verify=false "oci:$busybox:latest" "docker://127.0.0.1:$port/library/busybox:latest"
 skopeo copy --quiet "oci:$busybox:latest" \

@@ -3,9 +3,9 @@
 # to a loopback registry, beside buildah (bud + push) and `tar | pigz | sha256sum` of the same tree, run in
 # the same session. Prints wall times, ratios and hoist's peak RSS. Not a test: nothing here asserts.
 #
-# Usage: scripts/bench.sh            (needs: npm, docker-registry, buildah, pigz, GNU time)
+# Usage: tests/bench/bench.sh            (needs: npm, docker-registry, buildah, pigz, GNU time)
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")/../.." && pwd)
 work=${BENCH_DIR:-$(mktemp -d /tmp/hoist-bench.XXXXXX)}
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/hoist-fixtures
 app=$here/fixtures/bench/node-app
@@ -27,7 +27,7 @@ echo "bench: context $(du -sh "$ctx" | cut -f1), $(find "$ctx" | wc -l) entries;
 (cd "$here" && cargo build --release --quiet)
 hoist=$here/target/release/hoist
 
-. "$here/scripts/registry.sh"
+. "$here/tests/bench/registry.sh"
 trap 'kill $reg_pid 2>/dev/null; rm -rf "$work/buildah" "$work/hoist-cache"' EXIT
 
 seconds() { python3 -c 'import sys; print(f"{float(sys.argv[1]):.2f}")' "$1"; }
