@@ -5,6 +5,7 @@
 //! an image from a registry or a layout for them and for `validate`); `fetch`: the files ADD downloads,
 //! fetched before the executor runs.
 
+pub mod buildpacks;
 pub mod cache_repo;
 pub mod commands;
 pub mod fetch;
@@ -117,6 +118,11 @@ async fn build_platform(
     registry: &RegistryClient,
     reporter: Arc<dyn Reporter>,
 ) -> anyhow::Result<SerializedImage> {
+    if let Some(options) = &req.buildpacks {
+        let image =
+            buildpacks::build(req, options, platform, blobs, registry, reporter.clone()).await?;
+        return check(req, image, platform, blobs, reporter).await;
+    }
     let input = dockerfile::Input {
         dockerfile: req.dockerfile.clone(),
         context: req.context.clone(),
@@ -179,12 +185,7 @@ async fn build_platform(
     fetch::fetch_all(&mut plan, downloads.path(), reporter.as_ref()).await?;
 
     let run = run_options(req, platform, &plan, registry, reporter.clone())?;
-    // Every layer the build writes is read for the architecture check while it is written.
-    let verdicts_dir = req.cache_dir.join("verdicts");
-    let tap: crate::image::tap::TapFactory = {
-        let verdicts = Verdicts::new(verdicts_dir.clone());
-        Arc::new(move || verdicts.tap())
-    };
+    let tap = verdict_tap(req);
     let image = {
         let (blobs, reporter) = (blobs.clone(), reporter.clone());
         tokio::task::spawn_blocking(move || {
@@ -204,6 +205,23 @@ async fn build_platform(
         .await
         .context("the build thread panicked")??
     };
+    check(req, image, platform, blobs, reporter).await
+}
+
+/// Every layer the build writes is read for the architecture check while it is written.
+pub(crate) fn verdict_tap(req: &BuildRequest) -> crate::image::tap::TapFactory {
+    let verdicts = Verdicts::new(req.cache_dir.join("verdicts"));
+    Arc::new(move || verdicts.tap())
+}
+
+/// The checks every built image passes before it is exported: structure, then architecture.
+async fn check(
+    req: &BuildRequest,
+    image: crate::image::Image,
+    platform: &Platform,
+    blobs: &BlobStore,
+    reporter: Arc<dyn Reporter>,
+) -> anyhow::Result<SerializedImage> {
     let serialized = image.serialize();
     crate::validate::image(&serialized, blobs, platform)?;
     // Streams every layer the verdict cache does not know once: blocking work, off the runtime's
@@ -261,7 +279,7 @@ fn report_checks(reporter: &dyn Reporter, checks: &[dockerfile::lint::Check]) {
 }
 
 /// The `created` timestamp: the epoch as RFC 3339, or now.
-fn created(time: CreationTime) -> String {
+pub(crate) fn created(time: CreationTime) -> String {
     let secs = match time {
         CreationTime::Epoch(e) => e,
         CreationTime::Now => std::time::SystemTime::now()
@@ -290,7 +308,7 @@ pub fn rfc3339(secs: i64) -> String {
 }
 
 /// The RUN sandbox for this build, when the plan runs anything.
-fn run_options(
+pub(crate) fn run_options(
     req: &BuildRequest,
     platform: &Platform,
     plan: &crate::plan::BuildPlan,

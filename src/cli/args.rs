@@ -361,6 +361,55 @@ pub struct BuildArgs {
     /// that registry only, ahead of HOIST_TOKEN and stored logins, and never stored
     #[arg(long)]
     pub password_stdin: bool,
+
+    /// Without a Dockerfile: the build image the buildpacks run on [default: per language, e.g.
+    /// node:22-bookworm, python:3.12; see `hoist detect`]
+    #[arg(
+        long,
+        short = 'B',
+        value_name = "IMAGE",
+        help_heading = "Without a Dockerfile"
+    )]
+    pub builder: Option<String>,
+
+    /// Without a Dockerfile: the image the app runs on [default: per language, e.g.
+    /// node:22-bookworm-slim, python:3.12-slim]
+    #[arg(long, value_name = "IMAGE", help_heading = "Without a Dockerfile")]
+    pub run_image: Option<String>,
+
+    /// Without a Dockerfile: run this buildpack (hoist/nodejs or nodejs) instead of detecting; repeat
+    /// for a group, in order
+    #[arg(
+        long = "buildpack",
+        short = 'b',
+        value_name = "ID",
+        help_heading = "Without a Dockerfile"
+    )]
+    pub buildpacks: Vec<String>,
+
+    /// Without a Dockerfile: an environment variable for the build (the buildpacks read it from
+    /// /platform/env), never put in the image; repeatable
+    #[arg(
+        long = "env",
+        short = 'e',
+        value_name = "KEY=VALUE",
+        help_heading = "Without a Dockerfile"
+    )]
+    pub env: Vec<String>,
+
+    /// Without a Dockerfile: KEY=VALUE lines (blank lines and `#` comments skipped) read as --env
+    #[arg(long, value_name = "FILE", help_heading = "Without a Dockerfile")]
+    pub env_file: Vec<PathBuf>,
+
+    /// Without a Dockerfile: accepted for `pack`/`cpln image build` compatibility (hoist runs its own
+    /// lifecycle in its sandbox either way)
+    #[arg(long, help_heading = "Without a Dockerfile")]
+    pub trust_builder: bool,
+
+    /// Without a Dockerfile: the lifecycle and buildpacks, as `buildpacks/package.sh DIR` builds them
+    /// [env: HOIST_CNB_DIR] [default: the `cnb` directory beside the hoist executable]
+    #[arg(long, value_name = "DIR", help_heading = "Without a Dockerfile")]
+    pub cnb_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

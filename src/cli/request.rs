@@ -49,6 +49,23 @@ pub struct BuildRequest {
     pub force_in_container: bool,
     /// `--username` + `--password-stdin`: the login for the destination registry.
     pub login: Option<Login>,
+    /// Set when the build has no Dockerfile: the app is built with buildpacks.
+    pub buildpacks: Option<BuildpackRequest>,
+}
+
+/// A build without a Dockerfile (`--builder`, `--run-image`, `--buildpack`, `--env`, `--cnb-dir`).
+#[derive(Clone, Debug, Default)]
+pub struct BuildpackRequest {
+    pub builder: Option<Reference>,
+    pub run_image: Option<Reference>,
+    /// `--buildpack` ids as given (`hoist/nodejs` or `nodejs`), in order; empty: detect.
+    pub buildpacks: Vec<String>,
+    /// `--env` and `--env-file` values, in order (a later one replaces an earlier one).
+    pub env: Vec<(String, String)>,
+    /// `--cnb-dir`, else `HOIST_CNB_DIR`; `None`: beside the executable.
+    pub cnb_dir: Option<PathBuf>,
+    /// The per-language image config file (see `frontend::buildpacks::images`).
+    pub images_config: Option<PathBuf>,
 }
 
 /// `--sandbox`: where RUN steps execute.
@@ -137,6 +154,25 @@ pub enum RequestError {
     Context(PathBuf),
     #[error("the Dockerfile `{}` does not exist\nhint: pass its path with `--dockerfile`, or add a Dockerfile to `{}`", .0.display(), .1.display())]
     Dockerfile(PathBuf, PathBuf),
+    #[error(
+        "{flag} is for builds without a Dockerfile, and `{}` exists\nhint: remove {flag}, or build without the Dockerfile (move it away) to use buildpacks", .dockerfile.display()
+    )]
+    BuildpackFlagWithDockerfile {
+        flag: &'static str,
+        dockerfile: PathBuf,
+    },
+    #[error("{flag} `{value}`: {source}")]
+    Image {
+        flag: &'static str,
+        value: String,
+        source: crate::image::reference::ReferenceError,
+    },
+    #[error("--env-file `{}`{}: {problem}\nhint: write one KEY=VALUE a line; `#` starts a comment", .file.display(), if *.line > 0 { format!(" line {}", .line) } else { String::new() })]
+    EnvFile {
+        file: PathBuf,
+        line: usize,
+        problem: String,
+    },
     #[error("--creation-time `{0}` is not `epoch` or `now`")]
     CreationTime(String),
     #[error("SOURCE_DATE_EPOCH `{0}` is not a number of seconds")]
@@ -186,6 +222,18 @@ pub struct Environment {
     /// Names of the environment variables that are set (`--secret id=ID` reads the variable ID if it
     /// is); never their values.
     pub set_vars: BTreeSet<String>,
+    /// `HOIST_CNB_DIR`.
+    pub cnb_dir: Option<PathBuf>,
+    /// `HOIST_BUILDPACKS_CONFIG`.
+    pub buildpacks_config: Option<PathBuf>,
+    /// `XDG_CONFIG_HOME`.
+    pub xdg_config_home: Option<PathBuf>,
+}
+
+fn non_empty_var(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
 }
 
 impl Environment {
@@ -203,6 +251,9 @@ impl Environment {
             set_vars: std::env::vars_os()
                 .map(|(name, _)| name.to_string_lossy().into_owned())
                 .collect(),
+            cnb_dir: non_empty_var("HOIST_CNB_DIR"),
+            buildpacks_config: non_empty_var("HOIST_BUILDPACKS_CONFIG"),
+            xdg_config_home: non_empty_var("XDG_CONFIG_HOME"),
         }
     }
 }
@@ -256,18 +307,27 @@ impl BuildRequest {
             .iter()
             .map(|o| parse_output(o))
             .collect::<Result<Vec<_>, _>>()?;
-        outputs.extend(args.oci_layout_path.map(Output::OciLayout));
-        outputs.extend(args.tar_path.map(Output::DockerArchive));
+        outputs.extend(args.oci_layout_path.clone().map(Output::OciLayout));
+        outputs.extend(args.tar_path.clone().map(Output::DockerArchive));
 
         if !args.dir.is_dir() {
             return Err(RequestError::Context(args.dir));
         }
+        let explicit = args.dockerfile.is_some();
         let dockerfile = args
             .dockerfile
+            .clone()
             .unwrap_or_else(|| args.dir.join("Dockerfile"));
-        if !dockerfile.is_file() {
+        let buildpacks = if dockerfile.is_file() {
+            if let Some(flag) = buildpack_flag(&args) {
+                return Err(RequestError::BuildpackFlagWithDockerfile { flag, dockerfile });
+            }
+            None
+        } else if explicit {
             return Err(RequestError::Dockerfile(dockerfile, args.dir));
-        }
+        } else {
+            Some(buildpack_request(&args, env)?)
+        };
         let build_args = args
             .build_args
             .iter()
@@ -368,6 +428,7 @@ impl BuildRequest {
             sandbox,
             force_in_container: args.force_in_container,
             login,
+            buildpacks,
         })
     }
 
@@ -443,6 +504,110 @@ fn cache_repo(value: &str) -> Result<Reference, RequestError> {
     Ok(reference)
 }
 
+/// The first buildpack-only flag given, for the error when a Dockerfile is there too.
+fn buildpack_flag(args: &BuildArgs) -> Option<&'static str> {
+    [
+        (args.builder.is_some(), "--builder"),
+        (args.run_image.is_some(), "--run-image"),
+        (!args.buildpacks.is_empty(), "--buildpack"),
+        (!args.env.is_empty(), "--env"),
+        (!args.env_file.is_empty(), "--env-file"),
+    ]
+    .into_iter()
+    .find_map(|(given, flag)| given.then_some(flag))
+}
+
+fn buildpack_request(
+    args: &BuildArgs,
+    env: &Environment,
+) -> Result<BuildpackRequest, RequestError> {
+    let image = |flag: &'static str, value: &Option<String>| {
+        value
+            .as_deref()
+            .map(|v| {
+                v.parse::<Reference>()
+                    .map_err(|source| RequestError::Image {
+                        flag,
+                        value: v.to_string(),
+                        source,
+                    })
+            })
+            .transpose()
+    };
+    let mut vars: Vec<(String, String)> = Vec::new();
+    for file in &args.env_file {
+        let text = std::fs::read_to_string(file).map_err(|e| RequestError::EnvFile {
+            file: file.clone(),
+            line: 0,
+            problem: e.to_string(),
+        })?;
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (k, v) = line
+                .strip_prefix("export ")
+                .unwrap_or(line)
+                .split_once('=')
+                .filter(|(k, _)| valid_env_name(k))
+                .ok_or_else(|| RequestError::EnvFile {
+                    file: file.clone(),
+                    line: n + 1,
+                    problem: "is not KEY=VALUE".into(),
+                })?;
+            vars.push((k.to_string(), v.to_string()));
+        }
+    }
+    for value in &args.env {
+        let (k, v) = key_value("--env", value)?;
+        if !valid_env_name(&k) {
+            return Err(RequestError::KeyValue {
+                flag: "--env",
+                value: value.clone(),
+            });
+        }
+        vars.push((k, v));
+    }
+    // A later value replaces an earlier one, in the earlier one's place.
+    let mut env_vars: Vec<(String, String)> = Vec::new();
+    for (k, v) in vars {
+        match env_vars.iter_mut().find(|(name, _)| *name == k) {
+            Some(slot) => slot.1 = v,
+            None => env_vars.push((k, v)),
+        }
+    }
+    Ok(BuildpackRequest {
+        builder: image("--builder", &args.builder)?,
+        run_image: image("--run-image", &args.run_image)?,
+        buildpacks: args.buildpacks.clone(),
+        env: env_vars,
+        cnb_dir: args.cnb_dir.clone().or_else(|| env.cnb_dir.clone()),
+        // `$HOIST_BUILDPACKS_CONFIG`, else `$XDG_CONFIG_HOME/hoist/buildpacks.toml`, else
+        // `~/.config/hoist/buildpacks.toml`.
+        images_config: env
+            .buildpacks_config
+            .clone()
+            .or_else(|| {
+                env.xdg_config_home
+                    .as_ref()
+                    .map(|d| d.join("hoist/buildpacks.toml"))
+            })
+            .or_else(|| {
+                env.home
+                    .as_ref()
+                    .map(|h| h.join(".config/hoist/buildpacks.toml"))
+            }),
+    })
+}
+
+/// A name a file under /platform/env can carry: letters, digits and `_`, not starting with a digit.
+fn valid_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 fn key_value(flag: &'static str, value: &str) -> Result<(String, String), RequestError> {
     match value.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
@@ -478,6 +643,93 @@ mod tests {
 
     fn error(extra: &[&str]) -> String {
         request(extra).unwrap_err().to_string()
+    }
+
+    /// `hoist build` on a context without a Dockerfile.
+    fn app_request(extra: &[&str], files: &[(&str, &str)]) -> Result<BuildRequest, RequestError> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let mut argv = vec!["hoist", "build", "--dir", dir.path().to_str().unwrap()];
+        argv.extend_from_slice(extra);
+        let Command::Build(args) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("`hoist build` parses as `Command::Build`")
+        };
+        let env = Environment {
+            home: Some("/home/u".into()),
+            cnb_dir: Some("/opt/cnb".into()),
+            ..Default::default()
+        };
+        BuildRequest::from_args(args, &env, &mut "".as_bytes())
+    }
+
+    #[test]
+    fn without_a_dockerfile_the_build_uses_buildpacks_with_their_flags() {
+        let r = app_request(
+            &[
+                "-B",
+                "b:1",
+                "--run-image",
+                "r:1",
+                "-b",
+                "nodejs",
+                "-e",
+                "A=1",
+                "--env",
+                "A=2",
+            ],
+            &[],
+        )
+        .unwrap();
+        let bp = r.buildpacks.unwrap();
+        assert_eq!(bp.builder.unwrap().to_string(), "docker.io/library/b:1");
+        assert_eq!(bp.run_image.unwrap().to_string(), "docker.io/library/r:1");
+        assert_eq!(bp.buildpacks, ["nodejs"]);
+        assert_eq!(
+            bp.env,
+            [("A".to_string(), "2".to_string())],
+            "the later value wins"
+        );
+        assert_eq!(bp.cnb_dir, Some(PathBuf::from("/opt/cnb")), "HOIST_CNB_DIR");
+        assert_eq!(
+            bp.images_config,
+            Some(PathBuf::from("/home/u/.config/hoist/buildpacks.toml"))
+        );
+
+        let err = request(&["--builder", "b:1"]).unwrap_err().to_string();
+        assert!(
+            err.contains("--builder is for builds without a Dockerfile"),
+            "{err}"
+        );
+        let err = app_request(&["--dockerfile", "nope"], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not exist"), "{err}");
+        let err = app_request(&["--env", "1X=2"], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--env"), "{err}");
+    }
+
+    #[test]
+    fn env_files_are_key_value_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("build.env");
+        std::fs::write(&file, "# comment\n\nexport A=1\nB=x=y\n").unwrap();
+        let r = app_request(&["--env-file", file.to_str().unwrap(), "--env", "A=3"], &[]).unwrap();
+        assert_eq!(
+            r.buildpacks.unwrap().env,
+            [
+                ("A".to_string(), "3".to_string()),
+                ("B".to_string(), "x=y".to_string())
+            ]
+        );
+        std::fs::write(&file, "A=1\nnot a pair\n").unwrap();
+        let err = app_request(&["--env-file", file.to_str().unwrap()], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
     }
 
     #[test]

@@ -181,6 +181,7 @@ pub fn run_key(
 fn from_key(from: &MountFrom) -> String {
     match from {
         MountFrom::Context => "context".into(),
+        MountFrom::Named(name) => format!("context:{name}"),
         // The stage's content is in the bind digest; its position alone says nothing.
         MountFrom::Stage(_) => "stage".into(),
         MountFrom::Image(r) => r.to_string(),

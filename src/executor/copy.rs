@@ -86,7 +86,8 @@ fn place(
     let mut items: Vec<Item> = Vec::new();
     let mut keep_owner = false;
     match &spec.source {
-        CopySource::Context => {
+        // The caller passes the named context as `context`.
+        CopySource::Context | CopySource::Named(_) => {
             for src in &spec.sources {
                 items.extend(
                     source::from_context(context, src, &excludes).map_err(|error| {
@@ -103,9 +104,10 @@ fn place(
             let fs = from.expect("a stage or image source comes with its filesystem");
             let place = match &spec.source {
                 CopySource::Image(r) => format!("image `{r}`"),
-                CopySource::Stage(_) | CopySource::Context | CopySource::Inline(_) => {
-                    "source stage".to_string()
-                }
+                CopySource::Stage(_)
+                | CopySource::Context
+                | CopySource::Named(_)
+                | CopySource::Inline(_) => "source stage".to_string(),
             };
             for src in &spec.sources {
                 items.extend(
@@ -158,7 +160,10 @@ fn place(
     let named = spec.remote.len()
         + match &spec.source {
             CopySource::Inline(files) => files.len(),
-            CopySource::Context | CopySource::Stage(_) | CopySource::Image(_) => spec.sources.len(),
+            CopySource::Context
+            | CopySource::Named(_)
+            | CopySource::Stage(_)
+            | CopySource::Image(_) => spec.sources.len(),
         };
     let target = dest.resolve(&normalize(&spec.dest), true)?;
     let dest_is_dir = ends_slash || dest.get(&target).is_some_and(Node::is_dir);

@@ -45,6 +45,10 @@ pub enum ExecError {
         "stage `{stage}` reads stage {from}, which is not built before it\nhint: this is a bug in the frontend: stages must come after the stages they read"
     )]
     StageOrder { stage: String, from: usize },
+    #[error(
+        "stage `{stage}` reads the named context `{name}`, which the plan does not have\nhint: this is a bug in the frontend"
+    )]
+    NamedContext { name: String, stage: String },
     #[error(transparent)]
     Run(#[from] RunError),
     #[error("cannot read the layer a RUN step wrote: {0}")]
@@ -83,29 +87,82 @@ pub fn execute_with(
     run: Option<&RunOptions>,
     tap: Option<&TapFactory>,
 ) -> Result<Image, ExecError> {
-    let mut roots: Vec<Option<StageRoot>> = Vec::new();
-    let result = execute_stages(plan, images, blobs, reporter, run, tap, &mut roots);
-    if let Some(options) = run {
-        for root in roots.into_iter().flatten() {
-            run::remove_root(options, root);
-        }
+    let mut execution = Execution::new(images, blobs, reporter, run, tap);
+    for index in 0..plan.stages.len() {
+        execution.build_stage(plan, StageId(index))?;
     }
-    result
+    Ok(execution.result(plan))
 }
 
-fn execute_stages(
-    plan: &BuildPlan,
-    images: &ImageSet,
-    blobs: &BlobStore,
-    reporter: &dyn Reporter,
-    run: Option<&RunOptions>,
-    tap: Option<&TapFactory>,
-    roots: &mut Vec<Option<StageRoot>>,
-) -> Result<Image, ExecError> {
-    let mut done: Vec<(Image, StageFs)> = Vec::with_capacity(plan.stages.len());
-    let mut image_fs: BTreeMap<Reference, StageFs> = BTreeMap::new();
-    let total = plan.stages.len();
-    for (index, stage) in plan.stages.iter().enumerate() {
+/// A build in progress: the stages built so far, in plan order. [`execute_with`] builds a whole plan;
+/// a frontend that plans a stage from what an earlier one produced (the buildpack lifecycle exports
+/// what its build stage wrote) builds stage by stage and appends to the plan between them.
+pub struct Execution<'a> {
+    images: &'a ImageSet,
+    blobs: &'a BlobStore,
+    reporter: &'a dyn Reporter,
+    run: Option<&'a RunOptions>,
+    tap: Option<&'a TapFactory>,
+    done: Vec<(Image, StageFs)>,
+    /// Each built stage's root directory, while a later stage may still take it over.
+    roots: Vec<Option<StageRoot>>,
+    image_fs: BTreeMap<Reference, StageFs>,
+    /// The number of stages progress reports, when the plan will grow (see [`Self::expecting`]).
+    stages: Option<usize>,
+}
+
+impl<'a> Execution<'a> {
+    /// Reports progress as `[i/stages]` although the plan has fewer stages yet.
+    pub fn expecting(mut self, stages: usize) -> Self {
+        self.stages = Some(stages);
+        self
+    }
+
+    pub fn new(
+        images: &'a ImageSet,
+        blobs: &'a BlobStore,
+        reporter: &'a dyn Reporter,
+        run: Option<&'a RunOptions>,
+        tap: Option<&'a TapFactory>,
+    ) -> Self {
+        Execution {
+            images,
+            blobs,
+            reporter,
+            run,
+            tap,
+            done: Vec::new(),
+            roots: Vec::new(),
+            image_fs: BTreeMap::new(),
+            stages: None,
+        }
+    }
+
+    /// The image and filesystem of a built stage.
+    pub fn stage(&mut self, id: StageId) -> Option<(&Image, &mut StageFs)> {
+        self.done.get_mut(id.0).map(|(image, fs)| (&*image, fs))
+    }
+
+    /// The last built stage's image, stamped with the plan's `created` time and platform.
+    pub fn result(mut self, plan: &BuildPlan) -> Image {
+        let (image, _) = self.done.pop().expect("a plan has at least one stage");
+        image
+            .with_created(Some(plan.created.clone()))
+            .with_platform(&plan.platform)
+    }
+
+    /// Builds stage `id` of `plan`; every stage before it must be built already.
+    pub fn build_stage(&mut self, plan: &BuildPlan, id: StageId) -> Result<(), ExecError> {
+        let (images, blobs, reporter, run, tap) =
+            (self.images, self.blobs, self.reporter, self.run, self.tap);
+        let (done, roots, image_fs) = (&mut self.done, &mut self.roots, &mut self.image_fs);
+        let index = id.0;
+        let stage = &plan.stages[index];
+        assert_eq!(done.len(), index, "stages are built in plan order");
+        let total = self
+            .stages
+            .unwrap_or(plan.stages.len())
+            .max(plan.stages.len());
         let base_err = |source| ExecError::Base {
             stage: stage.name.clone(),
             source,
@@ -163,7 +220,7 @@ fn execute_stages(
                     })?;
                     let mut lookup = |from: &MountFrom| -> Option<StageFs> {
                         match from {
-                            MountFrom::Context => None,
+                            MountFrom::Context | MountFrom::Named(_) => None,
                             MountFrom::Stage(StageId(id)) => done.get(*id).map(|d| d.1.clone()),
                             MountFrom::Image(r) => images
                                 .get(r)
@@ -172,6 +229,7 @@ fn execute_stages(
                     };
                     let sources = run::MountSources {
                         context: &plan.context,
+                        named: &plan.named_contexts,
                         platform: &plan.platform,
                         blobs,
                         lookup: &mut lookup,
@@ -230,7 +288,7 @@ fn execute_stages(
                 Some(FsChange::Mkdir(spec)) => Some(copy::mkdir(spec, &mut fs)),
                 Some(FsChange::Copy(spec)) => {
                     let from = match &spec.source {
-                        CopySource::Context | CopySource::Inline(_) => None,
+                        CopySource::Context | CopySource::Named(_) | CopySource::Inline(_) => None,
                         CopySource::Stage(StageId(id)) => Some(
                             &mut done
                                 .get_mut(*id)
@@ -252,7 +310,18 @@ fn execute_stages(
                             image_fs.get_mut(r)
                         }
                     };
-                    Some(copy::copy(spec, &plan.context, from, &mut fs))
+                    let context = match &spec.source {
+                        CopySource::Named(name) => {
+                            plan.context_named(Some(name)).ok_or_else(|| {
+                                ExecError::NamedContext {
+                                    name: name.clone(),
+                                    stage: stage.name.clone(),
+                                }
+                            })?
+                        }
+                        _ => &plan.context,
+                    };
+                    Some(copy::copy(spec, context, from, &mut fs))
                 }
             };
             let entries = entries
@@ -266,11 +335,18 @@ fn execute_stages(
         }
         done.push((image, fs));
         roots.push(root);
+        Ok(())
     }
-    let (image, _) = done.pop().expect("a plan has at least one stage");
-    Ok(image
-        .with_created(Some(plan.created.clone()))
-        .with_platform(&plan.platform))
+}
+
+impl Drop for Execution<'_> {
+    fn drop(&mut self) {
+        if let Some(options) = self.run {
+            for root in self.roots.drain(..).flatten() {
+                run::remove_root(options, root);
+            }
+        }
+    }
 }
 
 /// Writes the step's layer (if it has entries), applies its config changes and records its history.

@@ -89,6 +89,8 @@ pub struct StageRoot {
 /// Sources of a RUN step's mounts that come from other filesystems of the build.
 pub struct MountSources<'a> {
     pub context: &'a BuildContext,
+    /// The plan's named contexts, for `from=` a named context.
+    pub named: &'a std::collections::BTreeMap<String, BuildContext>,
     pub platform: &'a Platform,
     pub blobs: &'a BlobStore,
     /// The index of stage `id` (for `from=stage`) or image (for `from=image`).
@@ -500,13 +502,23 @@ fn export_source(
 ) -> Result<PathBuf, String> {
     let mut scratch = StageFs::of_image(&Image::empty(sources.platform), sources.blobs)
         .map_err(|e| e.to_string())?;
+    // The build context or a named one, when the files come from a local directory.
+    let local = match from {
+        MountFrom::Context => Some(sources.context),
+        MountFrom::Named(name) => Some(sources.named.get(name).ok_or_else(|| {
+            format!(
+                "the named context `{name}` is not part of the build\nhint: this is a bug in hoist"
+            )
+        })?),
+        MountFrom::Stage(_) | MountFrom::Image(_) => None,
+    };
     let spec = CopySpec {
         source: match from {
-            MountFrom::Context => CopySource::Context,
+            MountFrom::Context | MountFrom::Named(_) => CopySource::Context,
             MountFrom::Stage(id) => CopySource::Stage(*id),
             MountFrom::Image(r) => CopySource::Image(r.clone()),
         },
-        sources: vec![if matches!(from, MountFrom::Context) {
+        sources: vec![if local.is_some() {
             source.trim_start_matches('/').to_string()
         } else {
             source.to_string()
@@ -520,14 +532,15 @@ fn export_source(
         remote: Vec::new(),
         link: false,
     };
-    let mut origin = match from {
-        MountFrom::Context => None,
-        other => Some((sources.lookup)(other).ok_or_else(|| {
+    let mut origin = match local {
+        Some(_) => None,
+        None => Some((sources.lookup)(from).ok_or_else(|| {
             "the mount's source stage or image is not available\nhint: this is a bug in hoist"
                 .to_string()
         })?),
     };
-    let entries = super::copy::copy(&spec, sources.context, origin.as_mut(), &mut scratch)
+    let context = local.unwrap_or(sources.context);
+    let entries = super::copy::copy(&spec, context, origin.as_mut(), &mut scratch)
         .map_err(|e| format!("cannot prepare the bind mount from `{source}`: {e}"))?;
     write_tree(&entries, dir).map_err(|e| format!("cannot prepare the bind mount: {e}"))?;
     // A single file source lands as /src/NAME: bind that file.
@@ -538,22 +551,11 @@ fn export_source(
         && entries
             .iter()
             .all(|e| e.path == "/src" || e.path == only.path)
-        && !is_dir_source(sources, from, source)
+        && !local.is_some_and(|c| c.root.join(source.trim_start_matches('/')).is_dir())
     {
         return Ok(dir.join(only.path.trim_start_matches('/')));
     }
     Ok(dir.join("src"))
-}
-
-fn is_dir_source(sources: &MountSources<'_>, from: &MountFrom, source: &str) -> bool {
-    match from {
-        MountFrom::Context => sources
-            .context
-            .root
-            .join(source.trim_start_matches('/'))
-            .is_dir(),
-        _ => false,
-    }
 }
 
 /// Writes copy entries as real files under `dir`.

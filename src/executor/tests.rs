@@ -148,6 +148,7 @@ fn plan(f: &Fixture, stages: Vec<(Base, Vec<Step>)>) -> BuildPlan {
             root: f.ctx.clone(),
             filter: ContextFilter::none(),
         },
+        named_contexts: Default::default(),
         epoch: 0,
         compression_level: 6,
         created: "1970-01-01T00:00:00Z".into(),

@@ -9,6 +9,7 @@
 pub mod context;
 pub mod step;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::image::{Platform, Reference};
@@ -31,6 +32,9 @@ pub struct BuildPlan {
     pub stages: Vec<Stage>,
     /// The build context and what of it the build may see.
     pub context: BuildContext,
+    /// Further local directories steps read by name ([`CopySource::Named`], [`MountFrom::Named`]):
+    /// BuildKit's named contexts (`--build-context NAME=DIR`).
+    pub named_contexts: BTreeMap<String, BuildContext>,
     /// Seconds since the Unix epoch for every timestamp written into layers (SOURCE_DATE_EPOCH, default 0).
     pub epoch: i64,
     /// gzip level (1–9) for the layers the plan writes.
@@ -65,6 +69,14 @@ pub enum Base {
 }
 
 impl BuildPlan {
+    /// The context a [`CopySource`]/[`MountFrom`] of the build context or a named context reads.
+    pub fn context_named(&self, name: Option<&str>) -> Option<&BuildContext> {
+        match name {
+            None => Some(&self.context),
+            Some(name) => self.named_contexts.get(name),
+        }
+    }
+
     /// Every file the plan downloads (ADD from URLs), to be fetched before it runs.
     pub fn remote_files_mut(&mut self) -> impl Iterator<Item = &mut RemoteFile> {
         self.stages

@@ -94,6 +94,9 @@ pub struct Fetched {
 pub enum CopySource {
     /// The build context (already filtered by [`super::ContextFilter`]).
     Context,
+    /// A named context of the plan ([`super::BuildPlan::named_contexts`]; BuildKit's
+    /// `--build-context NAME=DIR`), read like the build context.
+    Named(String),
     /// The filesystem of an earlier stage.
     Stage(StageId),
     /// The filesystem of a registry image.
@@ -215,6 +218,8 @@ pub enum RunMount {
 pub enum MountFrom {
     /// The build context (filtered by .dockerignore).
     Context,
+    /// A named context of the plan.
+    Named(String),
     Stage(StageId),
     Image(Reference),
 }

@@ -9,6 +9,7 @@ mod architecture;
 mod architecture_check;
 mod bad_input;
 mod build;
+mod buildpacks;
 mod commands;
 mod credentials;
 mod detect;

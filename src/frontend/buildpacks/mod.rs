@@ -9,11 +9,15 @@
 //!   or the error listing what was looked for.
 //! - `report`: the JSON document of `hoist detect --json`.
 //! - `unsupported`: languages the default builder has no buildpack for, named.
-//!
-//! The build itself (the buildpacks' binaries run in the RUN sandbox on a build image, the launcher,
-//! the export onto a run image) is not here yet.
+//! - `images`: the build and run images of a language (defaults, config file, flags).
+//! - `lifecycle`: the build as a plan — the static lifecycle and buildpacks run in the RUN sandbox
+//!   on the build image, then the export stage onto the run image.
+//! - `labels`: the `io.buildpacks.*` labels `pack inspect` reads.
 
 pub mod detect;
+pub mod images;
+pub mod labels;
+pub mod lifecycle;
 pub mod order;
 pub mod report;
 pub mod unsupported;

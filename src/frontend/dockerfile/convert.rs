@@ -507,6 +507,7 @@ impl Stages {
                 root: input.context.clone(),
                 filter: filter.clone(),
             },
+            named_contexts: Default::default(),
             epoch: input.epoch,
             compression_level: input.compression_level,
             created: input.created.clone(),

@@ -204,6 +204,7 @@ fn owner(o: &Owner) -> String {
 fn describe_copy(plan: &BuildPlan, c: &CopySpec) -> String {
     let source = match &c.source {
         CopySource::Context => "context".to_string(),
+        CopySource::Named(name) => format!("context {name}"),
         CopySource::Stage(id) => format!("stage {}", plan.stages[id.0].name),
         CopySource::Image(r) => format!("image {r}"),
         CopySource::Inline(files) => format!(
@@ -250,6 +251,7 @@ fn describe_copy(plan: &BuildPlan, c: &CopySpec) -> String {
 fn describe_plan(images: &[Reference], plan: &BuildPlan) -> String {
     let source = |f: &MountFrom| match f {
         MountFrom::Context => "context".to_string(),
+        MountFrom::Named(name) => format!("context {name}"),
         MountFrom::Stage(id) => format!("stage {}", plan.stages[id.0].name),
         MountFrom::Image(r) => format!("image {r}"),
     };

@@ -1,10 +1,14 @@
-//! A real distribution for RUN tests: Debian 13 (trixie), `minbase` plus `python3` and `python3-pip`
-//! (so a RUN step can `pip install` from PyPI), built with `mmdebstrap` from the Debian mirror apt uses
-//! here, and wrapped as a one-layer linux/amd64 OCI image tagged `13` (config: `PATH`, `Cmd ["bash"]`).
+//! Real distributions for RUN and buildpack tests, each a [`Recipe`]: Debian 13 (trixie), `minbase`
+//! plus some packages, built with `mmdebstrap` from the Debian mirror apt uses here, and wrapped as a
+//! one-layer linux/amd64 OCI image. [`debian_layout`]: `python3` and `python3-pip` (so a RUN step can
+//! `pip install` from PyPI), tagged `13` (config: `PATH`, `Cmd ["bash"]`). [`buildpack_images`]: a
+//! build image (Node.js with npm, Python with venv and pip, and this machine's CA bundle so the
+//! package managers reach their registries through its proxy) and a run image (Node.js, Python).
 //!
-//! Cached under `~/.cache/hoist-fixtures/debian-13-<hash of recipe>/` (the recipe: the mmdebstrap
-//! command line, its `SOURCE_DATE_EPOCH` and [`RECIPE_VERSION`]); the first build takes about a
-//! minute on 2 cores, later calls only look at the cache.
+//! Cached under `~/.cache/hoist-fixtures/<name>-<hash of recipe>/` (the recipe: the mmdebstrap
+//! command line, its `SOURCE_DATE_EPOCH`, the config, the CA bundle's digest when it is copied in, and
+//! [`RECIPE_VERSION`]); the first build takes a minute or two on 2 cores, later calls only look at
+//! the cache.
 //!
 //! The layer is rewritten from mmdebstrap's tar: same order, paths without `./`, owners, modes and
 //! link targets kept, mtimes clamped to 0 by mmdebstrap (`SOURCE_DATE_EPOCH=0`; Debian's Python byte
@@ -33,6 +37,65 @@ pub const DEBIAN_TAG: &str = "13";
 /// The packages on top of `minbase`.
 pub const PACKAGES: &[&str] = &["python3", "python3-pip"];
 
+/// What one fixture image is made of.
+#[derive(Clone, Debug)]
+pub struct Recipe {
+    /// The cache directory's name and the layer's description.
+    pub name: &'static str,
+    pub packages: &'static [&'static str],
+    /// Extra `Env` entries of the image config (after `PATH`).
+    pub env: &'static [&'static str],
+    /// Copy this machine's CA bundle ([`super::host_ca_bundle`]) in as the image's.
+    pub host_ca: bool,
+}
+
+/// The image of [`debian_layout`].
+pub const DEBIAN: Recipe = Recipe {
+    name: "debian-13",
+    packages: PACKAGES,
+    env: &[],
+    host_ca: false,
+};
+
+/// The build image of the buildpack tests (pushed as `node:22-bookworm`, `python:3.12`, ...).
+pub const BUILDPACK_BUILD: Recipe = Recipe {
+    name: "cnb-build-13",
+    packages: &[
+        "nodejs",
+        "npm",
+        "python3",
+        "python3-venv",
+        "python3-pip",
+        "ca-certificates",
+    ],
+    env: &[
+        "NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt",
+        "PIP_CERT=/etc/ssl/certs/ca-certificates.crt",
+    ],
+    host_ca: true,
+};
+
+/// The run image of the buildpack tests (pushed as `node:22-bookworm-slim`, `python:3.12-slim`, ...).
+pub const BUILDPACK_RUN: Recipe = Recipe {
+    name: "cnb-run-13",
+    packages: &["nodejs", "python3"],
+    env: &[],
+    host_ca: false,
+};
+
+/// The cached layouts of the buildpack tests' build and run images, tag [`DEBIAN_TAG`].
+pub fn buildpack_images() -> (PathBuf, PathBuf) {
+    static LAYOUTS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    LAYOUTS
+        .get_or_init(|| {
+            (
+                build_or_reuse(&BUILDPACK_BUILD),
+                build_or_reuse(&BUILDPACK_RUN),
+            )
+        })
+        .clone()
+}
+
 /// Used when no Debian mirror is found in apt's sources.
 const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 
@@ -40,7 +103,7 @@ const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 /// recipe). Panics, naming the package, when `mmdebstrap` is missing.
 pub fn debian_layout() -> PathBuf {
     static LAYOUT: OnceLock<PathBuf> = OnceLock::new();
-    LAYOUT.get_or_init(build_or_reuse).clone()
+    LAYOUT.get_or_init(|| build_or_reuse(&DEBIAN)).clone()
 }
 
 /// Pushes the Debian image into `registry` as `library/debian:13` (what `FROM debian:13` resolves to
@@ -103,10 +166,10 @@ pub fn debian_mirror() -> String {
 }
 
 /// mmdebstrap's arguments, before the output path and the mirror.
-fn mmdebstrap_args() -> Vec<String> {
+fn mmdebstrap_args(recipe: &Recipe) -> Vec<String> {
     let mut args: Vec<String> = vec![
         "--variant=minbase".into(),
-        format!("--include={}", PACKAGES.join(",")),
+        format!("--include={}", recipe.packages.join(",")),
         "--aptopt=Acquire::Languages \"none\"".into(),
     ];
     // Slim like Docker's images: no manuals, docs (but copyrights) or translations.
@@ -124,19 +187,32 @@ fn mmdebstrap_args() -> Vec<String> {
          chmod 0644 \"$1/etc/hostname\" \"$1/etc/resolv.conf\""
             .into(),
     );
+    if recipe.host_ca {
+        args.push(format!(
+            "--customize-hook=cp '{}' \"$1/etc/ssl/certs/ca-certificates.crt\"",
+            super::host_ca_bundle().display()
+        ));
+    }
     args.push("trixie".into());
     args
 }
 
-fn build_or_reuse() -> PathBuf {
+fn build_or_reuse(image: &Recipe) -> PathBuf {
     let mmdebstrap = require_tool("mmdebstrap", "mmdebstrap");
     let mirror = debian_mirror();
-    let args = mmdebstrap_args();
-    let recipe = format!(
+    let args = mmdebstrap_args(image);
+    let mut recipe = format!(
         "{RECIPE_VERSION}\nSOURCE_DATE_EPOCH=0\nmmdebstrap {} OUT.tar {mirror}\n",
         args.join(" ")
     );
-    cached_dir("debian-13", &recipe, |dir| {
+    if image.name != DEBIAN.name {
+        recipe.push_str(&format!("env {:?}\n", image.env));
+    }
+    if image.host_ca {
+        let ca = std::fs::read(super::host_ca_bundle()).unwrap();
+        recipe.push_str(&format!("ca {}\n", super::sha256_hex(&ca)));
+    }
+    cached_dir(image.name, &recipe, |dir| {
         let started = Instant::now();
         let rootfs_tar = dir.join("rootfs.tar");
         let out = Command::new(&mmdebstrap)
@@ -153,7 +229,7 @@ fn build_or_reuse() -> PathBuf {
             String::from_utf8_lossy(&out.stderr)
         );
         let debootstrapped = started.elapsed();
-        write_layout(dir, &rootfs_tar);
+        write_layout(dir, &rootfs_tar, image);
         std::fs::remove_file(&rootfs_tar).unwrap();
         // A second reader checks the layout before it enters the cache.
         run_ok(
@@ -162,7 +238,8 @@ fn build_or_reuse() -> PathBuf {
                 .arg(format!("oci:{}:{DEBIAN_TAG}", dir.display())),
         );
         eprintln!(
-            "built the debian:13 fixture in {:.1}s (mmdebstrap {:.1}s) at {}",
+            "built the {} fixture in {:.1}s (mmdebstrap {:.1}s) at {}",
+            image.name,
             started.elapsed().as_secs_f64(),
             debootstrapped.as_secs_f64(),
             dir.display()
@@ -171,17 +248,18 @@ fn build_or_reuse() -> PathBuf {
 }
 
 /// Writes the layout: one layer rewritten from `rootfs_tar`, tag [`DEBIAN_TAG`].
-fn write_layout(dir: &Path, rootfs_tar: &Path) {
+fn write_layout(dir: &Path, rootfs_tar: &Path, image: &Recipe) {
     let mut writer = LayoutWriter::new(dir);
     let layer = writer.stream_layer(
-        "hoist test fixture: mmdebstrap --variant=minbase trixie (python3, python3-pip)",
+        &format!(
+            "hoist test fixture: mmdebstrap --variant=minbase trixie ({})",
+            image.packages.join(", ")
+        ),
         |out| rewrite_layer(rootfs_tar, out),
     );
-    writer.image(
-        DEBIAN_TAG,
-        &[layer],
-        json!({ "Env": [PATH_ENV], "Cmd": ["bash"] }),
-    );
+    let mut env = vec![PATH_ENV];
+    env.extend(image.env);
+    writer.image(DEBIAN_TAG, &[layer], json!({ "Env": env, "Cmd": ["bash"] }));
     writer.finish();
 }
 

@@ -1,0 +1,296 @@
+//! Builds without a Dockerfile, end to end: `hoist build` on the apps in `fixtures/builds/` detects
+//! the language, pulls the build and run images (Debian 13 made with mmdebstrap, pushed to a loopback
+//! registry as the official names and reached through `--registry-mirror`), runs the static lifecycle
+//! and buildpacks (`buildpacks/package.sh`) in the RUN sandbox — npm and pip reach the npm registry and
+//! PyPI for real — and exports onto the run image. Then the image's `web` process is started in the
+//! RUN sandbox with `PORT` set and must answer HTTP on that port; skopeo reads the labels `pack
+//! inspect` reads.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::support::debian_image::DEBIAN_TAG;
+use crate::support::oci::push_layout;
+use crate::support::{
+    Inspect, Registry, Sandbox, buildpack_images, hoist_run, mirror, run_ok, skopeo_inspect,
+};
+
+/// The lifecycle directory `buildpacks/package.sh` builds (static binaries), once per test run
+/// (`HOIST_TEST_CNB_DIR` names another, to try a lifecycle being worked on).
+fn cnb_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("HOIST_TEST_CNB_DIR") {
+            return PathBuf::from(dir);
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = root.join("target/cnb-dir");
+        run_ok(
+            Command::new("bash")
+                .arg(root.join("buildpacks/package.sh"))
+                .arg(&out)
+                .current_dir(root),
+        );
+        assert!(out.join("lifecycle/lifecycle").is_file());
+        out
+    })
+    .clone()
+}
+
+/// One cache directory for the builds of these tests, as one machine would have: the build image
+/// is unpacked once, not once per test. Each app is built by its own test, so no test sees another's
+/// step results. It is `$TMPDIR/hoist-it-buildpacks-PID`, removed by a later run once this process
+/// is gone (a static is never dropped).
+fn shared_cache() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let tmp = std::env::temp_dir();
+        for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("hoist-it-buildpacks-")
+                && !Path::new("/proc").join(pid).exists()
+            {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+        let dir = tmp.join(format!("hoist-it-buildpacks-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
+    .clone()
+}
+
+/// A registry holding the fixture build and run images under the names hoist's defaults use.
+fn world() -> Registry {
+    let registry = Registry::start();
+    let (build, run) = buildpack_images();
+    for (repository, tag) in [
+        ("library/node", "22-bookworm"),
+        ("library/python", "3.12"),
+        ("library/debian", "bookworm"),
+    ] {
+        push_layout(&registry, &build, DEBIAN_TAG, repository, tag);
+    }
+    for (repository, tag) in [
+        ("library/node", "22-bookworm-slim"),
+        ("library/python", "3.12-slim"),
+        ("library/debian", "bookworm-slim"),
+    ] {
+        push_layout(&registry, &run, DEBIAN_TAG, repository, tag);
+    }
+    registry
+}
+
+/// `hoist build` of `fixtures/builds/<app>` (copied, so nothing is written into the source tree),
+/// pushed as `HOST/<app>:v1`. Returns the reference and hoist's stderr.
+fn build_app(
+    registry: &Registry,
+    sandbox: &Sandbox,
+    app: &str,
+    extra: &[&str],
+) -> (String, String) {
+    let dir = sandbox.path(app);
+    crate::support::copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/builds")
+            .join(app),
+        &dir,
+    );
+    let name = format!("{}/{app}:v1", registry.host());
+    let run = hoist_run(
+        sandbox
+            .hoist_with_cache(&shared_cache())
+            .args(mirror(registry))
+            .args(["--name", &name, "--push", "--dir"])
+            .arg(&dir)
+            .arg("--cnb-dir")
+            .arg(cnb_dir())
+            .args(extra),
+    )
+    .ok();
+    assert!(
+        run.line().starts_with(&format!("{name}@sha256:")),
+        "{}",
+        run.stdout
+    );
+    (name, run.stderr)
+}
+
+/// Starts the image's `web` process in the RUN sandbox (no network but loopback, `PORT` set) and
+/// fetches `/` with `client` (a command run in the image); returns what the server answered.
+fn answer(registry: &Registry, sandbox: &Sandbox, image: &str, port: u16, client: &str) -> String {
+    let context = sandbox.path("probe");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!(
+            "FROM {image}\n\
+             ENV PORT={port}\n\
+             RUN --network=none /cnb/process/web > /tmp/server.log 2>&1 & \
+                 for i in $(seq 1 100); do {client} > /tmp/answer 2>/dev/null && break; sleep 0.2; done; \
+                 kill %1; echo \"ANSWER: $(cat /tmp/answer)\"; cat /tmp/server.log\n"
+        ),
+    )
+    .unwrap();
+    let run = hoist_run(
+        sandbox
+            .hoist()
+            .args(mirror(registry))
+            .arg("--no-cache")
+            .arg("--dir")
+            .arg(&context),
+    )
+    .ok();
+    run.stderr
+        .lines()
+        .find_map(|l| l.split_once("ANSWER: ").map(|(_, a)| a.trim().to_string()))
+        .unwrap_or_else(|| panic!("the probe printed no answer:\n{}", run.stderr))
+}
+
+const NODE_CLIENT: &str = "node -e 'require(\"http\").get(\"http://127.0.0.1:\"+process.env.PORT, r => { let b=\"\"; r.on(\"data\", d => b+=d); r.on(\"end\", () => { process.stdout.write(b); process.exit(r.statusCode === 200 ? 0 : 1) }) }).on(\"error\", () => process.exit(1))'";
+
+const PYTHON_CLIENT: &str = "python3 -c 'import os,urllib.request; print(urllib.request.urlopen(\"http://127.0.0.1:\"+os.environ[\"PORT\"]).read().decode().strip())'";
+
+fn labels(image: &str) -> serde_json::Value {
+    skopeo_inspect(&format!("docker://{image}"), Inspect::Info)["Labels"].clone()
+}
+
+#[test]
+fn fixture_build_image_trusts_this_machines_ca_and_run_image_is_separate() {
+    let (build, run) = buildpack_images();
+    assert_ne!(build, run);
+    let config = skopeo_inspect(
+        &format!("oci:{}:{DEBIAN_TAG}", build.display()),
+        Inspect::Config,
+    );
+    assert!(
+        config.to_string().contains("NODE_EXTRA_CA_CERTS"),
+        "{config}"
+    );
+}
+
+#[test]
+fn nodejs_app_is_built_with_npm_ci_and_answers_on_port() {
+    let registry = world();
+    let sandbox = Sandbox::new();
+    let (image, stderr) = build_app(&registry, &sandbox, "nodejs", &[]);
+    assert!(stderr.contains("hoist/nodejs"), "{stderr}");
+    let answer = answer(&registry, &sandbox, &image, 5123, NODE_CLIENT);
+    assert_eq!(answer, "hello from node: ms=1m dev-dependency=absent");
+
+    let labels = labels(&image);
+    let build: serde_json::Value =
+        serde_json::from_str(labels["io.buildpacks.build.metadata"].as_str().unwrap()).unwrap();
+    assert_eq!(build["buildpacks"][0]["id"], "hoist/nodejs", "{build}");
+    assert!(
+        build["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["type"] == "web"),
+        "{build}"
+    );
+    let lifecycle: serde_json::Value =
+        serde_json::from_str(labels["io.buildpacks.lifecycle.metadata"].as_str().unwrap()).unwrap();
+    assert!(
+        lifecycle["app"][0]["sha"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("sha256:")),
+        "{lifecycle}"
+    );
+    let config = skopeo_inspect(&format!("docker://{image}"), Inspect::Config);
+    assert_eq!(config["config"]["User"], "1000:1000", "{config}");
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["/cnb/process/web"])
+    );
+
+    // Unchanged app, second build: every step comes from the cache and the digest stays.
+    let (again, stderr) = build_app(&registry, &sandbox, "nodejs", &[]);
+    assert_eq!(again, image);
+    assert!(stderr.contains("CACHED"), "{stderr}");
+}
+
+#[test]
+fn python_app_is_built_with_pip_and_its_procfile_web_answers() {
+    let registry = world();
+    let sandbox = Sandbox::new();
+    let (image, stderr) = build_app(&registry, &sandbox, "python", &[]);
+    assert!(stderr.contains("hoist/python"), "{stderr}");
+    let answer = answer(&registry, &sandbox, &image, 5124, PYTHON_CLIENT);
+    assert_eq!(answer, "hello from python: six=1.16.0");
+}
+
+#[test]
+fn procfile_only_app_runs_its_web_command() {
+    let registry = world();
+    let sandbox = Sandbox::new();
+    let (image, stderr) = build_app(&registry, &sandbox, "procfile", &[]);
+    assert!(stderr.contains("hoist/procfile"), "{stderr}");
+    let answer = answer(&registry, &sandbox, &image, 5125, PYTHON_CLIENT);
+    assert_eq!(answer, "hello from procfile");
+}
+
+#[test]
+fn env_values_reach_the_build_but_not_the_image() {
+    let registry = world();
+    let sandbox = Sandbox::new();
+    let secret = "build-time-only-value-4711";
+    let (image, _) = build_app(
+        &registry,
+        &sandbox,
+        "procfile",
+        &[
+            "--buildpack",
+            "hoist/procfile",
+            "--env",
+            &format!("HOIST_TEST_VALUE={secret}"),
+        ],
+    );
+    let config = skopeo_inspect(&format!("docker://{image}"), Inspect::Config);
+    assert!(!config.to_string().contains(secret), "{config}");
+    let layout = sandbox.path("layout");
+    run_ok(
+        Command::new("skopeo")
+            .args(["copy", "--quiet", "--src-tls-verify=false"])
+            .arg(format!("docker://{image}"))
+            .arg(format!("oci:{}:v1", layout.display())),
+    );
+    let out = crate::support::umoci_unpack(&layout, "v1", &sandbox.path("unpacked"));
+    let found = Command::new("grep")
+        .args(["-r", "-l", secret])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        found.stdout.is_empty(),
+        "the --env value is in the image: {}",
+        String::from_utf8_lossy(&found.stdout)
+    );
+}
+
+#[test]
+fn no_lifecycle_directory_is_a_clear_error() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.path("app");
+    crate::support::copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/builds/procfile"),
+        &dir,
+    );
+    let run = hoist_run(
+        sandbox
+            .hoist()
+            .arg("--dir")
+            .arg(&dir)
+            .arg("--cnb-dir")
+            .arg(sandbox.path("nowhere")),
+    )
+    .failed();
+    assert!(
+        run.stderr.contains("buildpacks/package.sh"),
+        "{}",
+        run.stderr
+    );
+}
