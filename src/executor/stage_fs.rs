@@ -270,14 +270,21 @@ impl StageFs {
         &'a self,
         dir: &'a str,
     ) -> impl Iterator<Item = (&'a String, &'a Node)> + 'a {
+        // The children are the keys from `dir/` on that start with it: `dir.txt` or `dir-old` sort
+        // between `dir` and `dir/` (`.` and `-` come before `/`), so the range cannot start at `dir`.
         let prefix = if dir == "/" {
             "/".to_string()
         } else {
             format!("{dir}/")
         };
-        self.nodes
-            .range(dir.to_string()..)
-            .take_while(move |(p, _)| p.as_str() == dir || p.starts_with(&prefix))
+        let own = (dir != "/")
+            .then(|| self.nodes.get_key_value(dir))
+            .flatten();
+        own.into_iter().chain(
+            self.nodes
+                .range(prefix.clone()..)
+                .take_while(move |(p, _)| p.starts_with(&prefix)),
+        )
     }
 
     pub fn get(&self, path: &str) -> Option<&Node> {
@@ -461,6 +468,39 @@ mod tests {
             .collect();
         w.write_all(entries).unwrap();
         w.finish().unwrap()
+    }
+
+    #[test]
+    fn a_subtree_holds_every_child_even_when_a_sibling_sorts_between() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = BlobStore::open(dir.path()).unwrap();
+        let file = |s: &str| EntryKind::File(FileContent::Bytes(s.as_bytes().to_vec()));
+        // `venv.toml` and `venv-old` sort between `venv` and `venv/bin`.
+        let l1 = layer(
+            &blobs,
+            &[
+                ("/l/venv/bin/python", file("p")),
+                ("/l/venv.toml", file("t")),
+                ("/l/venv-old", file("o")),
+                ("/l/venv/lib/six.py", file("s")),
+            ],
+        );
+        let image = Image::empty(&Platform::linux_amd64()).with_layer(l1, History::default());
+        let mut fs = StageFs::of_image(&image, &blobs).unwrap();
+        let under: Vec<&str> = fs.subtree("/l/venv").map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            under,
+            [
+                "/l/venv",
+                "/l/venv/bin",
+                "/l/venv/bin/python",
+                "/l/venv/lib",
+                "/l/venv/lib/six.py"
+            ]
+        );
+        assert_eq!(fs.subtree("/").count(), 9, "the root and everything");
+        fs.remove("/l/venv");
+        assert!(fs.get("/l/venv/lib/six.py").is_none() && fs.get("/l/venv.toml").is_some());
     }
 
     #[test]

@@ -108,3 +108,42 @@ pub fn check_final_stage(tree: &std::collections::BTreeMap<String, crate::suppor
         "FROM scratch: nothing of busybox but what was copied"
     );
 }
+
+/// `COPY --from` of a directory takes all of it even when a sibling's name sorts between the
+/// directory and its children (`lib.txt` and `lib-old` come before `lib/…`: `.` and `-` sort before
+/// `/`). The stage index once stopped at the sibling and copied an empty directory.
+#[test]
+fn copy_from_a_directory_with_a_sibling_that_sorts_inside_it() {
+    let sandbox = Sandbox::new();
+    let context = sandbox.path("ctx");
+    std::fs::create_dir_all(context.join("lib/deep")).unwrap();
+    std::fs::write(context.join("lib/deep/a.txt"), "a").unwrap();
+    std::fs::write(context.join("lib/z.txt"), "z").unwrap();
+    std::fs::write(context.join("lib.txt"), "sibling").unwrap();
+    std::fs::write(context.join("lib-old"), "sibling").unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        "FROM scratch AS build\nCOPY . /src/\nFROM scratch\nCOPY --from=build /src/lib /lib\n",
+    )
+    .unwrap();
+    let out = sandbox.path("oci");
+    hoist_run(
+        sandbox
+            .hoist()
+            .arg("--dir")
+            .arg(&context)
+            .arg("--output")
+            .arg(format!("oci:{}", out.display())),
+    )
+    .ok();
+    let rootfs = umoci_unpack(&out, "latest", sandbox.dir.path());
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("lib/deep/a.txt")).unwrap(),
+        "a"
+    );
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("lib/z.txt")).unwrap(),
+        "z"
+    );
+    assert!(!rootfs.join("lib.txt").exists());
+}
