@@ -103,9 +103,7 @@ fn place(
             let fs = from.expect("a stage or image source comes with its filesystem");
             let place = match &spec.source {
                 CopySource::Image(r) => format!("image `{r}`"),
-                CopySource::Stage(_) | CopySource::Context | CopySource::Inline(_) => {
-                    "source stage".to_string()
-                }
+                CopySource::Stage(_) | CopySource::Context => "source stage".to_string(),
             };
             for src in &spec.sources {
                 items.extend(
@@ -118,24 +116,11 @@ fn place(
                 );
             }
         }
-        CopySource::Inline(files) => {
-            for f in files {
-                items.push(Item {
-                    rel: f.name.clone(),
-                    node: Node::new(
-                        NodeKind::File(Content::Bytes(Arc::new(f.content.clone().into_bytes()))),
-                        0,
-                        0,
-                        0o644,
-                    ),
-                    tree: Vec::new(),
-                });
-            }
-        }
     }
-    // Downloads: copied as they are (never unpacked), mode 0600 and their `Last-Modified` time as
-    // BuildKit's HTTP source writes them.
-    let unpackable = items.len();
+    // Local sources unpack with ADD (or `--unpack`), downloads only with `--unpack=true`.
+    let mut unpack: Vec<bool> =
+        vec![spec.extract_archives && matches!(spec.source, CopySource::Context); items.len()];
+    // Downloads: mode 0600 and their `Last-Modified` time as BuildKit's HTTP source writes them.
     for file in &spec.remote {
         let fetched = file
             .fetched
@@ -153,13 +138,24 @@ fn place(
             node,
             tree: Vec::new(),
         });
+        unpack.push(file.unpack);
+    }
+    // Heredocs last, as BuildKit copies them: files of mode 0644 named by their delimiters.
+    for f in &spec.inline {
+        items.push(Item {
+            rel: f.name.clone(),
+            node: Node::new(
+                NodeKind::File(Content::Bytes(Arc::new(f.content.clone().into_bytes()))),
+                0,
+                0,
+                0o644,
+            ),
+            tree: Vec::new(),
+        });
+        unpack.push(false);
     }
     let ends_slash = spec.dest.ends_with('/');
-    let named = spec.remote.len()
-        + match &spec.source {
-            CopySource::Inline(files) => files.len(),
-            CopySource::Context | CopySource::Stage(_) | CopySource::Image(_) => spec.sources.len(),
-        };
+    let named = spec.sources.len() + spec.remote.len() + spec.inline.len();
     let target = dest.resolve(&normalize(&spec.dest), true)?;
     let dest_is_dir = ends_slash || dest.get(&target).is_some_and(Node::is_dir);
     if (named > 1 || items.len() > 1) && !dest_is_dir {
@@ -180,9 +176,7 @@ fn place(
         } else {
             target.clone()
         };
-        if spec.extract_archives
-            && index < unpackable
-            && matches!(spec.source, CopySource::Context)
+        if unpack[index]
             && let NodeKind::File(Content::Host(host)) = &item.node.kind
         {
             {

@@ -230,7 +230,7 @@ fn execute_stages(
                 Some(FsChange::Mkdir(spec)) => Some(copy::mkdir(spec, &mut fs)),
                 Some(FsChange::Copy(spec)) => {
                     let from = match &spec.source {
-                        CopySource::Context | CopySource::Inline(_) => None,
+                        CopySource::Context => None,
                         CopySource::Stage(StageId(id)) => Some(
                             &mut done
                                 .get_mut(*id)

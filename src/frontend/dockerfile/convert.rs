@@ -121,9 +121,19 @@ pub fn stages(
     })?;
     let mut lint = Linter::new(config, file);
     lint::parse_rules::run(&instructions, &mut lint);
-    let mut args = Args::new(build_args, platform);
+    // BuildKit's `TARGETSTAGE`: `--target` as given, else the last stage's name, else `default`.
+    let target_stage = target
+        .map(str::to_string)
+        .or_else(|| {
+            instructions.iter().rev().find_map(|i| match &i.kind {
+                Kind::From(from) => Some(from.name.clone()),
+                _ => None,
+            })?
+        })
+        .unwrap_or_else(|| "default".to_string());
+    let mut args = Args::new(build_args, platform, &target_stage);
     // The global ARGs with their defaults only, as BuildKit's `InvalidDefaultArgInFrom` sees them.
-    let mut defaults = Args::new(&[], platform);
+    let mut defaults = Args::new(&[], platform, &target_stage);
     let mut declared: BTreeSet<String> = BTreeSet::new();
     let mut warnings = Vec::new();
     let mut defs: Vec<StageDef> = Vec::new();
@@ -238,7 +248,7 @@ pub fn stages(
             }
         }
     }
-    graph::resolve_sources(&mut defs, &args, file, escape)?;
+    graph::resolve_sources(&mut defs, file, escape)?;
     let target_index = match target {
         None => defs.len() - 1,
         Some(t) => find_stage(&defs, t)
@@ -465,6 +475,7 @@ impl Stages {
                 escape: self.escape,
                 args: &self.args,
                 stage_id: &position,
+                ignore: filter,
             };
             // BuildKit makes sure PATH is always set, in the config, without a history entry.
             let mut state = state;

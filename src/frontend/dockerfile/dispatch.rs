@@ -10,7 +10,8 @@ use std::path::Path;
 
 use crate::image::config::Healthcheck;
 use crate::plan::{
-    ConfigChange, FsChange, MkdirSpec, MountFrom, RunMount, RunSpec, Stage, StageId, Step,
+    ConfigChange, ContextFilter, CopySource, FsChange, MkdirSpec, MountFrom, RunMount, RunSpec,
+    Stage, StageId, Step,
 };
 
 use super::args::{Args, get, set};
@@ -37,6 +38,8 @@ pub struct Context<'a> {
     pub escape: char,
     pub args: &'a Args,
     pub stage_id: &'a dyn Fn(usize) -> StageId,
+    /// The `.dockerignore` filter (for the experimental `CopyIgnoredFile` check).
+    pub ignore: &'a ContextFilter,
 }
 
 /// The proxy variables BuildKit gives RUN steps from `--build-arg`s without an ARG (`llb.WithProxy`),
@@ -366,6 +369,19 @@ pub fn stage(
             }
             Kind::Copy(copy) => {
                 let (spec, text) = copy_spec(ctx, inst, copy, source.as_ref(), &state, &x, &xr)?;
+                // BuildKit's `validateCopySourcePath`: a context source .dockerignore hides.
+                if matches!(spec.source, CopySource::Context) {
+                    let verb = if copy.add { "Add" } else { "Copy" };
+                    for src in spec.sources.iter().filter(|s| ctx.ignore.is_excluded(s)) {
+                        lint.run(
+                            Rule::CopyIgnoredFile,
+                            line,
+                            format!(
+                                "Attempting to {verb} file {src:?} that is excluded by .dockerignore"
+                            ),
+                        );
+                    }
+                }
                 created_by = text;
                 fs = Some(FsChange::Copy(spec));
             }

@@ -34,6 +34,10 @@ pub enum Rule {
     FromPlatformFlagConstDisallowed,
     ExposeProtoCasing,
     ExposeInvalidFormat,
+    /// Experimental: runs only when `# check=experimental=` names it (or says `all`).
+    CopyIgnoredFile,
+    /// Experimental.
+    InvalidDefinitionDescription,
 }
 
 impl Rule {
@@ -59,6 +63,35 @@ impl Rule {
             Rule::FromPlatformFlagConstDisallowed => "FromPlatformFlagConstDisallowed",
             Rule::ExposeProtoCasing => "ExposeProtoCasing",
             Rule::ExposeInvalidFormat => "ExposeInvalidFormat",
+            Rule::CopyIgnoredFile => "CopyIgnoredFile",
+            Rule::InvalidDefinitionDescription => "InvalidDefinitionDescription",
+        }
+    }
+
+    /// BuildKit's experimental rules run only when enabled by name or with `experimental=all`, and
+    /// `skip=` does not apply to them.
+    pub fn experimental(self) -> bool {
+        match self {
+            Rule::CopyIgnoredFile | Rule::InvalidDefinitionDescription => true,
+            Rule::StageNameCasing
+            | Rule::FromAsCasing
+            | Rule::NoEmptyContinuation
+            | Rule::ConsistentInstructionCasing
+            | Rule::DuplicateStageName
+            | Rule::ReservedStageName
+            | Rule::JSONArgsRecommended
+            | Rule::MaintainerDeprecated
+            | Rule::UndefinedArgInFrom
+            | Rule::WorkdirRelativePath
+            | Rule::UndefinedVar
+            | Rule::MultipleInstructionsDisallowed
+            | Rule::LegacyKeyValueFormat
+            | Rule::RedundantTargetPlatform
+            | Rule::SecretsUsedInArgOrEnv
+            | Rule::InvalidDefaultArgInFrom
+            | Rule::FromPlatformFlagConstDisallowed
+            | Rule::ExposeProtoCasing
+            | Rule::ExposeInvalidFormat => false,
         }
     }
 }
@@ -99,6 +132,10 @@ pub struct Config {
     pub skip: Vec<String>,
     /// `error=true`: any finding fails the build.
     pub error: bool,
+    /// `experimental=all`.
+    pub experimental_all: bool,
+    /// `experimental=RULE1,RULE2`.
+    pub experimental: Vec<String>,
 }
 
 impl Config {
@@ -122,8 +159,14 @@ impl Config {
                         config.skip = v.split(',').map(|r| r.trim().to_string()).collect();
                     }
                 }
-                // hoist runs no experimental rule; naming some is allowed, as in BuildKit.
-                "experimental" => {}
+                "experimental" => {
+                    let v = v.trim();
+                    if v == "all" {
+                        config.experimental_all = true;
+                    } else {
+                        config.experimental = v.split(',').map(|r| r.trim().to_string()).collect();
+                    }
+                }
                 "error" => {
                     config.error = match v.trim() {
                         "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
@@ -142,6 +185,9 @@ impl Config {
     }
 
     fn skips(&self, rule: Rule) -> bool {
+        if rule.experimental() {
+            return !(self.experimental_all || self.experimental.iter().any(|s| s == rule.name()));
+        }
         self.skip_all || self.skip.iter().any(|s| s == rule.name())
     }
 }
@@ -237,7 +283,8 @@ mod tests {
             Config {
                 skip_all: false,
                 skip: vec!["JSONArgsRecommended".into(), "StageNameCasing".into()],
-                error: true
+                error: true,
+                ..Config::default()
             }
         );
         assert!(Config::parse("skip=all").unwrap().skip_all);
@@ -245,6 +292,14 @@ mod tests {
         assert!(Config::parse("nope=1").is_err());
         assert!(Config::parse("skip").is_err());
         assert_eq!(Config::parse("").unwrap(), Config::default());
+        let c = Config::parse("skip=all;experimental=CopyIgnoredFile").unwrap();
+        assert!(!c.skips(Rule::CopyIgnoredFile) && c.skips(Rule::InvalidDefinitionDescription));
+        assert!(c.skips(Rule::UndefinedVar));
+        assert!(
+            !Config::parse("experimental=all")
+                .unwrap()
+                .skips(Rule::InvalidDefinitionDescription)
+        );
     }
 
     #[test]

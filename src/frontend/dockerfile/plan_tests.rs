@@ -269,12 +269,13 @@ fn copy_heredoc_is_inline() {
     let Some(FsChange::Copy(c)) = &s[1].fs else {
         panic!()
     };
+    assert_eq!(c.source, CopySource::Context);
     assert_eq!(
-        c.source,
-        CopySource::Inline(vec![crate::plan::InlineFile {
+        c.inline,
+        vec![crate::plan::InlineFile {
             name: "EOF".into(),
             content: "hi x\n".into()
-        }])
+        }]
     );
 }
 
