@@ -252,6 +252,9 @@ pub enum ConfigChange {
     Healthcheck(Healthcheck),
     /// Appends an ONBUILD trigger.
     OnBuild(String),
+    /// Drops the ONBUILD triggers inherited from the base: they fired in this stage and are not
+    /// passed on (BuildKit clears them in the child's config).
+    ClearOnBuild,
     /// The image's `author` (MAINTAINER).
     Author(String),
     ArgsEscaped(bool),

@@ -19,6 +19,7 @@ use super::expand;
 use super::graph;
 use super::instruction::{Instruction, Kind, RunArgs, Security};
 use super::lint::{self, Check, Linter, Rule, from_rules};
+use super::onbuild;
 use super::parser::Ast;
 use super::run_mount;
 
@@ -248,6 +249,19 @@ pub fn stages(
             }
         }
     }
+    // A base stage's ONBUILD triggers run first in the stage built on it (a base image's, when
+    // planning: its config is known then).
+    for i in 0..defs.len() {
+        if let BaseDef::Stage(j) = defs[i].base {
+            let triggers = onbuild::of_stage(&defs[j].instructions);
+            if !triggers.is_empty() {
+                let origin = format!("stage `{}`", defs[j].display_name());
+                let mut fired = onbuild::parse(&triggers, &defs[i].from, file, &origin)?;
+                fired.append(&mut defs[i].instructions);
+                defs[i].instructions = fired;
+            }
+        }
+    }
     graph::resolve_sources(&mut defs, file, escape)?;
     let target_index = match target {
         None => defs.len() - 1,
@@ -425,6 +439,54 @@ impl Stages {
         })
     }
 
+    /// `def` with a base image's ONBUILD triggers first. What a trigger reads must be at hand: a stage
+    /// already planned, or an image this build has fetched.
+    fn with_image_triggers(
+        &self,
+        def: &StageDef,
+        fired: Vec<Instruction>,
+        finals: &[Option<State>],
+        images: &ImageSet,
+    ) -> Result<StageDef, FrontendError> {
+        let names: Vec<Option<String>> = self.defs.iter().map(|d| d.name.clone()).collect();
+        let mut copies = Vec::new();
+        let mut mounts = Vec::new();
+        for inst in &fired {
+            if let Kind::Run(run) = &inst.kind {
+                check_run(inst, run, &self.file, self.escape)?;
+            }
+            let (copy, mount) =
+                graph::instruction_sources(&names, def.index, inst, &self.file, self.escape)?;
+            for read in copy.iter().chain(mount.iter().flatten()) {
+                let missing = match read {
+                    SourceDef::Stage(j) if finals[*j].is_none() => {
+                        Some(format!("stage `{}`", self.defs[*j].display_name()))
+                    }
+                    SourceDef::Image(r) if images.get(r).is_none() => Some(format!("image `{r}`")),
+                    SourceDef::Stage(_) | SourceDef::Image(_) => None,
+                };
+                if let Some(what) = missing {
+                    return Err(FrontendError::unsupported(
+                        inst.node
+                            .located(&self.file, format!("an ONBUILD trigger of the base image reads {what}, which hoist has not built or fetched before this stage"))
+                            .hint("write the trigger's instruction into this stage, or add a stage that builds what it reads above this one"),
+                    ));
+                }
+            }
+            copies.push(copy);
+            mounts.push(mount);
+        }
+        let mut out = def.clone();
+        copies.append(&mut out.copy_from);
+        mounts.append(&mut out.mount_from);
+        let mut instructions = fired;
+        instructions.append(&mut out.instructions);
+        out.instructions = instructions;
+        out.copy_from = copies;
+        out.mount_from = mounts;
+        Ok(out)
+    }
+
     /// The plan, given the resolved images, and the findings of the checks dispatch runs.
     pub fn plan(
         &self,
@@ -438,37 +500,42 @@ impl Stages {
         let mut stages = Vec::new();
         for &i in &self.needed {
             let def = &self.defs[i];
-            let (base, state) = match &def.base {
-                BaseDef::Scratch => (Base::Scratch, State::default()),
+            // The base's ONBUILD triggers: a base stage's are already among the instructions (see
+            // `stages`); a base image's are parsed here. Either way the child drops the inherited list.
+            let mut fired = Vec::new();
+            let (base, state, clear_onbuild) = match &def.base {
+                BaseDef::Scratch => (Base::Scratch, State::default(), false),
                 BaseDef::Image(r) => {
                     let image = images
                         .get(r)
                         .ok_or_else(|| FrontendError::UnresolvedImage {
                             reference: r.to_string(),
                         })?;
-                    if let Some(triggers) = image
-                        .config()
-                        .config
-                        .on_build
-                        .as_ref()
-                        .filter(|t| !t.is_empty())
-                    {
-                        return Err(FrontendError::unsupported(
-                            def.from
-                                .node
-                                .located(&self.file, format!("base image `{r}` has ONBUILD triggers ({}), which hoist does not run yet", triggers.join("; ")))
-                                .hint("write the triggers' instructions into this stage, or use a base image without ONBUILD"),
-                        ));
-                    }
+                    let triggers = image.config().config.on_build.clone().unwrap_or_default();
+                    fired = onbuild::parse(
+                        &triggers,
+                        &def.from,
+                        &self.file,
+                        &format!("base image `{r}`"),
+                    )?;
                     (
                         Base::Image(r.clone()),
                         State::from_config(&image.config().config),
+                        !triggers.is_empty(),
                     )
                 }
                 BaseDef::Stage(j) => (
                     Base::Stage(position(*j)),
                     finals[*j].clone().unwrap_or_default(),
+                    !onbuild::of_stage(&self.defs[*j].instructions).is_empty(),
                 ),
+            };
+            let with_triggers;
+            let def = if fired.is_empty() {
+                def
+            } else {
+                with_triggers = self.with_image_triggers(def, fired, &finals, images)?;
+                &with_triggers
             };
             let ctx = dispatch::Context {
                 file: &self.file,
@@ -484,6 +551,9 @@ impl Stages {
                 state.set_env("PATH", DEFAULT_PATH);
             }
             let (mut steps, state) = dispatch::stage(&ctx, def, state, &mut lint)?;
+            if clear_onbuild && let Some(first) = steps.first_mut() {
+                first.config.insert(0, ConfigChange::ClearOnBuild);
+            }
             if add_path && let Some(first) = steps.first_mut() {
                 let path = ("PATH".to_string(), DEFAULT_PATH.to_string());
                 first

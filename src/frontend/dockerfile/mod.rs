@@ -8,6 +8,7 @@
 //!   `from=`, and dependency order; `args` scopes build arguments.
 //! - `dispatch` (and `copy` for COPY/ADD, `run_mount` for `RUN --mount`): one stage's instructions →
 //!   plan steps.
+//! - `onbuild`: the triggers of a base stage or image, fired first in the stage built on it.
 //! - `dockerignore`: the context filter; `error`: located errors with hints.
 //! - `listing`: the parsed instructions shaped as BuildKit's parser AST, for `hoist parse`.
 
@@ -27,6 +28,7 @@ pub mod graph;
 pub mod instruction;
 pub mod lint;
 pub mod listing;
+pub mod onbuild;
 pub mod parser;
 #[cfg(test)]
 mod plan_tests;

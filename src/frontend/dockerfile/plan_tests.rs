@@ -30,6 +30,16 @@ pub(super) fn images(df: &Dockerfile) -> ImageSet {
         config.config.env = Some(vec!["PATH=/usr/bin".into()]);
         config.config.working_dir = Some("/base".into());
         config.config.cmd = Some(vec!["sh".into()]);
+        // Images tagged `onbuild*` carry ONBUILD triggers, for the cases that fire them.
+        config.config.on_build = match r.to_string().rsplit(':').next() {
+            Some("onbuild") => Some(vec![
+                "ENV FROM_IMAGE=1".into(),
+                "RUN echo \"$FROM_IMAGE\"".into(),
+            ]),
+            Some("onbuild-copy") => Some(vec!["COPY --from=builder /out /app/".into()]),
+            Some("onbuild-bad") => Some(vec!["FROM scratch".into()]),
+            _ => None,
+        };
         set.insert(r, Image::from_parts(config, Vec::new()).unwrap());
     }
     set
@@ -499,19 +509,20 @@ fn copy_json_form_is_expanded_too() {
 }
 
 #[test]
-fn base_image_onbuild_triggers_are_refused() {
-    let df = from_text("FROM alpine\n", &input()).unwrap();
+fn base_image_onbuild_triggers_fire_first() {
+    // The base image's triggers run before the stage's own instructions, at the FROM line, and the
+    // child's config drops the inherited list.
+    let df = from_text("FROM alpine\nRUN own\n", &input()).unwrap();
     let mut set = ImageSet::new();
     let mut config = ImageConfig::empty(&Platform::linux_amd64());
     config.config.on_build = Some(vec!["RUN x".into()]);
     set.insert(r("alpine"), Image::from_parts(config, Vec::new()).unwrap());
-    let e = df.plan(&set).unwrap_err().to_string();
-    assert!(
-        e.starts_with(
-            "Dockerfile:1: base image `docker.io/library/alpine:latest` has ONBUILD triggers"
-        ),
-        "{e}"
-    );
+    let p = df.plan(&set).unwrap();
+    let steps = &p.stages[0].steps;
+    assert_eq!(steps[0].created_by, "RUN /bin/sh -c x # buildkit");
+    assert_eq!(steps[0].location.line, 1);
+    assert!(steps[0].config.contains(&ConfigChange::ClearOnBuild));
+    assert_eq!(steps[1].created_by, "RUN /bin/sh -c own # buildkit");
 }
 
 #[test]
