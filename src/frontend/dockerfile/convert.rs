@@ -157,6 +157,8 @@ pub fn stages(
             }
             (Kind::From(from), _) => {
                 let line = inst.node.start_line;
+                // A `# check=` comment above the FROM applies to its checks.
+                lint.scope(&inst.node.comments);
                 let known: Vec<String> = declared
                     .iter()
                     .cloned()
@@ -224,6 +226,7 @@ pub fn stages(
                 } else {
                     BaseDef::Image(parse_reference(&image, &inst, file)?)
                 };
+                lint.scope(&[]);
                 defs.push(StageDef {
                     index: defs.len(),
                     name: from.name.clone(),

@@ -64,6 +64,7 @@ pub fn stage(
     let mut seen: Vec<(&str, usize)> = Vec::new();
     let sources = def.copy_from.iter().zip(&def.mount_from);
     for (inst, (source, mount_sources)) in def.instructions.iter().zip(sources) {
+        lint.scope(&inst.node.comments);
         let file = ctx.file;
         let line = inst.node.start_line;
         let err = |message: String| FrontendError::expansion(inst.node.located(file, message));
@@ -395,6 +396,7 @@ pub fn stage(
             config,
         });
     }
+    lint.scope(&[]);
     Ok((steps, state))
 }
 

@@ -186,9 +186,13 @@ impl Config {
 
     fn skips(&self, rule: Rule) -> bool {
         if rule.experimental() {
-            return !(self.experimental_all || self.experimental.iter().any(|s| s == rule.name()));
+            return !self.enables(rule);
         }
         self.skip_all || self.skip.iter().any(|s| s == rule.name())
+    }
+
+    fn enables(&self, rule: Rule) -> bool {
+        self.experimental_all || self.experimental.iter().any(|s| s == rule.name())
     }
 }
 
@@ -198,6 +202,8 @@ pub struct Linter {
     pub config: Config,
     pub file: PathBuf,
     pub checks: Vec<Check>,
+    /// A `# check=` comment right above the instruction being checked (see [`Linter::scope`]).
+    pub local: Option<Config>,
 }
 
 impl Linter {
@@ -206,11 +212,32 @@ impl Linter {
             config,
             file: file.to_path_buf(),
             checks: Vec::new(),
+            local: None,
         }
     }
 
+    /// BuildKit's `WithMergedConfigFromComments`: the first `# check=…` among the comments right
+    /// above an instruction adds its skipped and experimental rules while that instruction (or stage,
+    /// for FROM) is checked; one that does not parse is ignored. `scope(&[])` ends it.
+    pub fn scope(&mut self, comments: &[String]) {
+        self.local = comments
+            .iter()
+            .find_map(|c| {
+                let (name, value) = c.split_once('=')?;
+                name.trim().eq_ignore_ascii_case("check").then_some(value)
+            })
+            .and_then(|v| Config::parse(v.trim().split(' ').next().unwrap_or("")).ok());
+    }
+
     pub fn run(&mut self, rule: Rule, line: usize, message: impl Into<String>) {
-        if self.config.skips(rule) {
+        let skipped = match &self.local {
+            None => self.config.skips(rule),
+            Some(local) if rule.experimental() => {
+                !(self.config.enables(rule) || local.enables(rule))
+            }
+            Some(local) => self.config.skips(rule) || local.skips(rule),
+        };
+        if skipped {
             return;
         }
         let check = Check {
