@@ -43,6 +43,8 @@ pub struct StageDef {
     pub index: usize,
     pub name: Option<String>,
     pub from: Instruction,
+    /// The base as the FROM line names it, variables expanded (`alpine`), for messages.
+    pub base_name: String,
     pub base: BaseDef,
     pub instructions: Vec<Instruction>,
     /// For each instruction, the resolved `COPY --from` source.
@@ -231,6 +233,7 @@ pub fn stages(
                     index: defs.len(),
                     name: from.name.clone(),
                     from: inst.clone(),
+                    base_name: image.clone(),
                     base,
                     instructions: Vec::new(),
                     copy_from: Vec::new(),
@@ -514,6 +517,27 @@ impl Stages {
                         .ok_or_else(|| FrontendError::UnresolvedImage {
                             reference: r.to_string(),
                         })?;
+                    // BuildKit's `validateBaseImagePlatform`.
+                    let ic = image.config();
+                    if (ic.os.as_str(), ic.architecture.as_str())
+                        != (
+                            input.platform.os.as_str(),
+                            input.platform.architecture.as_str(),
+                        )
+                    {
+                        let actual =
+                            Platform::normalized(&ic.os, &ic.architecture, ic.variant.as_deref());
+                        lint.scope(&def.from.node.comments);
+                        lint.run(
+                            Rule::InvalidBaseImagePlatform,
+                            def.from.node.start_line,
+                            format!(
+                                "Base image {} was pulled with platform \"{actual}\", expected \"{}\" for current build",
+                                def.base_name, input.platform
+                            ),
+                        );
+                        lint.scope(&[]);
+                    }
                     let triggers = image.config().config.on_build.clone().unwrap_or_default();
                     fired = onbuild::parse(
                         &triggers,

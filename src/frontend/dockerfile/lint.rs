@@ -28,6 +28,7 @@ pub enum Rule {
     UndefinedVar,
     MultipleInstructionsDisallowed,
     LegacyKeyValueFormat,
+    InvalidBaseImagePlatform,
     RedundantTargetPlatform,
     SecretsUsedInArgOrEnv,
     InvalidDefaultArgInFrom,
@@ -57,6 +58,7 @@ impl Rule {
             Rule::UndefinedVar => "UndefinedVar",
             Rule::MultipleInstructionsDisallowed => "MultipleInstructionsDisallowed",
             Rule::LegacyKeyValueFormat => "LegacyKeyValueFormat",
+            Rule::InvalidBaseImagePlatform => "InvalidBaseImagePlatform",
             Rule::RedundantTargetPlatform => "RedundantTargetPlatform",
             Rule::SecretsUsedInArgOrEnv => "SecretsUsedInArgOrEnv",
             Rule::InvalidDefaultArgInFrom => "InvalidDefaultArgInFrom",
@@ -86,6 +88,7 @@ impl Rule {
             | Rule::UndefinedVar
             | Rule::MultipleInstructionsDisallowed
             | Rule::LegacyKeyValueFormat
+            | Rule::InvalidBaseImagePlatform
             | Rule::RedundantTargetPlatform
             | Rule::SecretsUsedInArgOrEnv
             | Rule::InvalidDefaultArgInFrom

@@ -40,6 +40,10 @@ pub(super) fn images(df: &Dockerfile) -> ImageSet {
             Some("onbuild-bad") => Some(vec!["FROM scratch".into()]),
             _ => None,
         };
+        // An image tagged `arm64only` is of another platform than the build's.
+        if r.to_string().ends_with(":arm64only") {
+            config.architecture = "arm64".into();
+        }
         set.insert(r, Image::from_parts(config, Vec::new()).unwrap());
     }
     set
