@@ -82,7 +82,7 @@ pub fn copy_spec(
         }
         let Some(file) = remote.first_mut() else {
             return Err(fail(
-                "checksum can't be specified for non-HTTP(S) sources".into(),
+                "checksum requires HTTP(S) or Git sources".into(),
                 "`--checksum` verifies a file ADD downloads from an `http://` or `https://` URL",
             ));
         };
