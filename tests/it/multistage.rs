@@ -113,13 +113,14 @@ pub fn check_final_stage(tree: &std::collections::BTreeMap<String, crate::suppor
 #[test]
 fn onbuild_triggers_of_a_pushed_base_fire_in_the_next_build() {
     // A base image pushed with ONBUILD triggers: the build FROM it runs them first (COPY from the
-    // new context, RUN), and its own config does not pass them on — as `docker build` does.
+    // new context, RUN, COPY --from a stage nothing else needs, which joins the build), and its own
+    // config does not pass them on — as `docker build` does.
     let (registry, sandbox) = busybox_world();
     let base_ctx = sandbox.path("base-ctx");
     std::fs::create_dir_all(&base_ctx).unwrap();
     std::fs::write(
         base_ctx.join("Dockerfile"),
-        "FROM busybox\nONBUILD COPY app.txt /app/\nONBUILD RUN echo fired > /fired\n",
+        "FROM busybox\nONBUILD COPY app.txt /app/\nONBUILD RUN echo fired > /fired\nONBUILD COPY --from=extra /made /made\n",
     )
     .unwrap();
     let name = format!("{}/onbuild-base:1", registry.host());
@@ -135,7 +136,11 @@ fn onbuild_triggers_of_a_pushed_base_fire_in_the_next_build() {
     let base = skopeo_inspect(&format!("docker://{name}"), Inspect::Config);
     assert_eq!(
         base["config"]["OnBuild"],
-        json!(["COPY app.txt /app/", "RUN echo fired > /fired"])
+        json!([
+            "COPY app.txt /app/",
+            "RUN echo fired > /fired",
+            "COPY --from=extra /made /made"
+        ])
     );
 
     let app_ctx = sandbox.path("app-ctx");
@@ -143,13 +148,17 @@ fn onbuild_triggers_of_a_pushed_base_fire_in_the_next_build() {
     std::fs::write(app_ctx.join("app.txt"), "app\n").unwrap();
     std::fs::write(
         app_ctx.join("Dockerfile"),
-        format!("FROM {name}\nRUN cat /app/app.txt /fired > /seen\n"),
+        // `extra` is built only because a trigger of the base reads it.
+        format!(
+            "FROM busybox AS extra\nRUN echo made > /made\nFROM {name}\nRUN cat /app/app.txt /fired /made > /seen\n"
+        ),
     )
     .unwrap();
     let out = sandbox.path("out");
     hoist_run(
         sandbox
             .hoist()
+            .args(mirror(&registry))
             .arg("--dir")
             .arg(&app_ctx)
             .arg("--output")
@@ -161,7 +170,7 @@ fn onbuild_triggers_of_a_pushed_base_fire_in_the_next_build() {
     let rootfs = umoci_unpack(&out, "latest", &work);
     assert_eq!(
         std::fs::read_to_string(rootfs.join("seen")).unwrap(),
-        "app\nfired\n"
+        "app\nfired\nmade\n"
     );
     let config = skopeo_inspect(&format!("oci:{}:latest", out.display()), Inspect::Config);
     assert!(config["config"]["OnBuild"].is_null(), "{config}");
@@ -175,7 +184,8 @@ fn onbuild_triggers_of_a_pushed_base_fire_in_the_next_build() {
         history.ends_with(&[
             "COPY app.txt /app/ # buildkit",
             "RUN /bin/sh -c echo fired > /fired # buildkit",
-            "RUN /bin/sh -c cat /app/app.txt /fired > /seen # buildkit",
+            "COPY /made /made # buildkit",
+            "RUN /bin/sh -c cat /app/app.txt /fired /made > /seen # buildkit",
         ]),
         "{history:?}"
     );

@@ -51,6 +51,8 @@ pub struct StageDef {
     pub copy_from: Vec<Option<SourceDef>>,
     /// For each instruction, the resolved `from=` of each of its `RUN --mount`s.
     pub mount_from: Vec<Vec<Option<SourceDef>>>,
+    /// The base's ONBUILD triggers lead `instructions`: the stage's config drops the inherited list.
+    pub fired_triggers: bool,
 }
 
 impl StageDef {
@@ -81,6 +83,8 @@ pub struct Stages {
     pub file: PathBuf,
     pub escape: char,
     pub defs: Vec<StageDef>,
+    /// The index of the target stage in `defs`.
+    pub target: usize,
     /// Indices into `defs`, dependencies first, the target last.
     pub needed: Vec<usize>,
     pub args: Args,
@@ -234,6 +238,7 @@ pub fn stages(
                     name: from.name.clone(),
                     from: inst.clone(),
                     base_name: image.clone(),
+                    fired_triggers: false,
                     base,
                     instructions: Vec::new(),
                     copy_from: Vec::new(),
@@ -255,8 +260,8 @@ pub fn stages(
             }
         }
     }
-    // A base stage's ONBUILD triggers run first in the stage built on it (a base image's, when
-    // planning: its config is known then).
+    // A base stage's ONBUILD triggers run first in the stage built on it (a base image's once its
+    // config is known: `Stages::fire_image_triggers`).
     for i in 0..defs.len() {
         if let BaseDef::Stage(j) = defs[i].base {
             let triggers = onbuild::of_stage(&defs[j].instructions);
@@ -265,6 +270,7 @@ pub fn stages(
                 let mut fired = onbuild::parse(&triggers, &defs[i].from, file, &origin)?;
                 fired.append(&mut defs[i].instructions);
                 defs[i].instructions = fired;
+                defs[i].fired_triggers = true;
             }
         }
     }
@@ -284,7 +290,36 @@ pub fn stages(
             })?,
     };
     let needed = graph::order(&defs, target_index, file)?;
-    for &i in &needed {
+    check_reads(&defs, &needed, file, escape)?;
+    for (name, _) in build_args {
+        if !declared.contains(name) && !PREDEFINED.contains(&name.as_str()) {
+            warnings.push(format!(
+                "build argument `{name}` is not declared by any ARG in `{}`; it was not used",
+                file.display()
+            ));
+        }
+    }
+    Ok(Stages {
+        file: file.to_path_buf(),
+        escape,
+        defs,
+        target: target_index,
+        needed,
+        args,
+        warnings,
+        lint,
+    })
+}
+
+/// Checks the reads of the stages the target needs, as BuildKit does before dispatching: RUN flags and
+/// mounts hoist can run, and `COPY --from` / mounts of a stage only when it comes earlier.
+fn check_reads(
+    defs: &[StageDef],
+    needed: &[usize],
+    file: &Path,
+    escape: char,
+) -> Result<(), FrontendError> {
+    for &i in needed {
         let def = &defs[i];
         let reads = def.copy_from.iter().zip(&def.mount_from);
         for (inst, (copy, mounts)) in def.instructions.iter().zip(reads) {
@@ -316,23 +351,7 @@ pub fn stages(
             }
         }
     }
-    for (name, _) in build_args {
-        if !declared.contains(name) && !PREDEFINED.contains(&name.as_str()) {
-            warnings.push(format!(
-                "build argument `{name}` is not declared by any ARG in `{}`; it was not used",
-                file.display()
-            ));
-        }
-    }
-    Ok(Stages {
-        file: file.to_path_buf(),
-        escape,
-        defs,
-        needed,
-        args,
-        warnings,
-        lint,
-    })
+    Ok(())
 }
 
 /// Refuses what hoist cannot run in the target's stages before any image is pulled: `--security=insecure`,
@@ -445,52 +464,62 @@ impl Stages {
         })
     }
 
-    /// `def` with a base image's ONBUILD triggers first. What a trigger reads must be at hand: a stage
-    /// already planned, or an image this build has fetched.
-    fn with_image_triggers(
-        &self,
-        def: &StageDef,
-        fired: Vec<Instruction>,
-        finals: &[Option<State>],
+    /// Fires the ONBUILD triggers of the needed stages' base images found in `images`, as BuildKit's
+    /// `initOnBuildTriggers`: they lead the stage's instructions, and what they read joins the build
+    /// (a stage, with its own base; an image). Returns the registry images the build now needs that
+    /// `images` lacks: fetch them and call again until none is left.
+    pub fn fire_image_triggers(
+        &mut self,
         images: &ImageSet,
-    ) -> Result<StageDef, FrontendError> {
-        let names: Vec<Option<String>> = self.defs.iter().map(|d| d.name.clone()).collect();
-        let mut copies = Vec::new();
-        let mut mounts = Vec::new();
-        for inst in &fired {
-            if let Kind::Run(run) = &inst.kind {
-                check_run(inst, run, &self.file, self.escape)?;
-            }
-            let (copy, mount) =
-                graph::instruction_sources(&names, def.index, inst, &self.file, self.escape)?;
-            for read in copy.iter().chain(mount.iter().flatten()) {
-                let missing = match read {
-                    SourceDef::Stage(j) if finals[*j].is_none() => {
-                        Some(format!("stage `{}`", self.defs[*j].display_name()))
-                    }
-                    SourceDef::Image(r) if images.get(r).is_none() => Some(format!("image `{r}`")),
-                    SourceDef::Stage(_) | SourceDef::Image(_) => None,
+    ) -> Result<Vec<Reference>, FrontendError> {
+        loop {
+            let mut fired_any = false;
+            for i in self.needed.clone() {
+                let BaseDef::Image(r) = &self.defs[i].base else {
+                    continue;
                 };
-                if let Some(what) = missing {
-                    return Err(FrontendError::unsupported(
-                        inst.node
-                            .located(&self.file, format!("an ONBUILD trigger of the base image reads {what}, which hoist has not built or fetched before this stage"))
-                            .hint("write the trigger's instruction into this stage, or add a stage that builds what it reads above this one"),
-                    ));
+                let triggers = match images.get(r) {
+                    Some(image) if !self.defs[i].fired_triggers => {
+                        image.config().config.on_build.clone().unwrap_or_default()
+                    }
+                    Some(_) | None => continue,
+                };
+                if triggers.is_empty() {
+                    continue;
                 }
+                let origin = format!("base image `{r}`");
+                let fired = onbuild::parse(&triggers, &self.defs[i].from, &self.file, &origin)?;
+                let names: Vec<Option<String>> = self.defs.iter().map(|d| d.name.clone()).collect();
+                let mut copies = Vec::new();
+                let mut mounts = Vec::new();
+                for inst in &fired {
+                    let (copy, mount) =
+                        graph::instruction_sources(&names, i, inst, &self.file, self.escape)?;
+                    copies.push(copy);
+                    mounts.push(mount);
+                }
+                let def = &mut self.defs[i];
+                copies.append(&mut def.copy_from);
+                mounts.append(&mut def.mount_from);
+                let mut instructions = fired;
+                instructions.append(&mut def.instructions);
+                def.instructions = instructions;
+                def.copy_from = copies;
+                def.mount_from = mounts;
+                def.fired_triggers = true;
+                fired_any = true;
             }
-            copies.push(copy);
-            mounts.push(mount);
+            if !fired_any {
+                break;
+            }
+            self.needed = graph::order(&self.defs, self.target, &self.file)?;
+            check_reads(&self.defs, &self.needed, &self.file, self.escape)?;
         }
-        let mut out = def.clone();
-        copies.append(&mut out.copy_from);
-        mounts.append(&mut out.mount_from);
-        let mut instructions = fired;
-        instructions.append(&mut out.instructions);
-        out.instructions = instructions;
-        out.copy_from = copies;
-        out.mount_from = mounts;
-        Ok(out)
+        Ok(self
+            .external_images()
+            .into_iter()
+            .filter(|r| images.get(r).is_none())
+            .collect())
     }
 
     /// The plan, given the resolved images, and the findings of the checks dispatch runs.
@@ -506,11 +535,9 @@ impl Stages {
         let mut stages = Vec::new();
         for &i in &self.needed {
             let def = &self.defs[i];
-            // The base's ONBUILD triggers: a base stage's are already among the instructions (see
-            // `stages`); a base image's are parsed here. Either way the child drops the inherited list.
-            let mut fired = Vec::new();
-            let (base, state, clear_onbuild) = match &def.base {
-                BaseDef::Scratch => (Base::Scratch, State::default(), false),
+            // The base's ONBUILD triggers already lead the instructions (`fired_triggers`).
+            let (base, state) = match &def.base {
+                BaseDef::Scratch => (Base::Scratch, State::default()),
                 BaseDef::Image(r) => {
                     let image = images
                         .get(r)
@@ -538,31 +565,15 @@ impl Stages {
                         );
                         lint.scope(&[]);
                     }
-                    let triggers = image.config().config.on_build.clone().unwrap_or_default();
-                    fired = onbuild::parse(
-                        &triggers,
-                        &def.from,
-                        &self.file,
-                        &format!("base image `{r}`"),
-                    )?;
                     (
                         Base::Image(r.clone()),
                         State::from_config(&image.config().config),
-                        !triggers.is_empty(),
                     )
                 }
                 BaseDef::Stage(j) => (
                     Base::Stage(position(*j)),
                     finals[*j].clone().unwrap_or_default(),
-                    !onbuild::of_stage(&self.defs[*j].instructions).is_empty(),
                 ),
-            };
-            let with_triggers;
-            let def = if fired.is_empty() {
-                def
-            } else {
-                with_triggers = self.with_image_triggers(def, fired, &finals, images)?;
-                &with_triggers
             };
             let ctx = dispatch::Context {
                 file: &self.file,
@@ -578,7 +589,9 @@ impl Stages {
                 state.set_env("PATH", DEFAULT_PATH);
             }
             let (mut steps, state) = dispatch::stage(&ctx, def, state, &mut lint)?;
-            if clear_onbuild && let Some(first) = steps.first_mut() {
+            if def.fired_triggers
+                && let Some(first) = steps.first_mut()
+            {
                 first.config.insert(0, ConfigChange::ClearOnBuild);
             }
             if add_path && let Some(first) = steps.first_mut() {

@@ -78,7 +78,8 @@ fn dockerfile_case(dir: &Path) {
         if let Some(ignore) = read(dir, ".dockerignore") {
             df.filter = ContextFilter::new(dockerignore::patterns(&ignore)).unwrap();
         }
-        let planned = df.planned(&images(&df))?;
+        let set = images(&mut df)?;
+        let planned = df.planned(&set)?;
         let violation = df.check_violation(&planned.checks);
         let mut checks = df.checks.clone();
         checks.extend(planned.checks);
