@@ -190,3 +190,39 @@ fn onbuild_triggers_of_a_pushed_base_fire_in_the_next_build() {
         "{history:?}"
     );
 }
+
+#[test]
+fn target_stage_arg_names_the_stage_being_built() {
+    // BuildKit's automatic `TARGETSTAGE`: the `--target` stage, seen where the stage declares it.
+    let (registry, sandbox) = busybox_world();
+    let context = sandbox.path("ctx");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        "FROM busybox AS base\nRUN echo \"[$TARGETSTAGE]\" > /before\nARG TARGETSTAGE\nRUN echo \"$TARGETSTAGE\" > /stage\n\
+         FROM base AS app\nFROM base AS other\n",
+    )
+    .unwrap();
+    let out = sandbox.path("out");
+    hoist_run(
+        sandbox
+            .hoist()
+            .args(mirror(&registry))
+            .args(["--target", "app", "--dir"])
+            .arg(&context)
+            .arg("--output")
+            .arg(format!("oci:{}", out.display())),
+    )
+    .ok();
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let rootfs = umoci_unpack(&out, "latest", &work);
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("before")).unwrap(),
+        "[]\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("stage")).unwrap(),
+        "app\n"
+    );
+}
