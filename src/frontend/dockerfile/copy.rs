@@ -104,12 +104,26 @@ pub fn copy_spec(
         Some(SourceDef::Image(r)) => CopySource::Image(r.clone()),
         None => CopySource::Context,
     };
+    // BuildKit's dispatch: octal up to 07777, else a symbolic mode (`mode.Parse`); a value that looks
+    // numeric but is not such an octal gets the octal error.
     let chmod = match &copy.chmod {
         None => None,
         Some(c) => {
             let c = x(c)?;
+            let hint = "write octal bits (`--chmod=0755`) or symbolic clauses (`--chmod=u+x,go-w`)";
             Some(match u32::from_str_radix(&c, 8) {
                 Ok(bits) if bits <= 0o7777 => Chmod::Octal(bits),
+                _ if c.starts_with(|ch: char| ch.is_ascii_digit()) => {
+                    return Err(fail(
+                        format!(
+                            "invalid chmod parameter: '{c}'. it should be octal string and between 0 and 07777"
+                        ),
+                        hint,
+                    ));
+                }
+                _ if !symbolic_mode(&c) => {
+                    return Err(fail(format!("invalid chmod parameter: '{c}'"), hint));
+                }
                 _ => Chmod::Symbolic(c),
             })
         }
@@ -265,6 +279,30 @@ fn parse_checksum(text: &str) -> Result<String, String> {
         ));
     }
     Ok(text.to_string())
+}
+
+/// chmod(1)'s symbolic grammar: comma-separated `[ugoa]*([-+=]([rwxXst]*|[ugo]))+`.
+fn symbolic_mode(text: &str) -> bool {
+    text.split(',').all(|clause| {
+        let rest = clause.trim_start_matches(['u', 'g', 'o', 'a']);
+        if rest.is_empty() {
+            return false;
+        }
+        let mut ok = true;
+        let mut actions = rest;
+        while let Some(op) = actions.chars().next() {
+            if !matches!(op, '+' | '-' | '=') {
+                return false;
+            }
+            let end = actions[1..]
+                .find(['+', '-', '='])
+                .map_or(actions.len(), |i| i + 1);
+            let perms = &actions[1..end];
+            ok &= matches!(perms, "u" | "g" | "o") || perms.chars().all(|c| "rwxXst".contains(c));
+            actions = &actions[end..];
+        }
+        ok
+    })
 }
 
 /// `user[:group]`, each numeric or a name; `root` is 0 without a lookup (BuildKit's `llb.WithUser`).
