@@ -83,12 +83,13 @@ fn place(
 ) -> Result<Vec<Entry>, CopyError> {
     let excludes =
         ContextFilter::new(spec.excludes.clone()).map_err(|e| CopyError::Exclude(e.to_string()))?;
-    let mut items: Vec<Item> = Vec::new();
+    // The items of each source in `spec.sources`, in order.
+    let mut groups: Vec<Vec<Item>> = Vec::new();
     let mut keep_owner = false;
     match &spec.source {
         CopySource::Context => {
             for src in &spec.sources {
-                items.extend(
+                groups.push(
                     source::from_context(context, src, &excludes).map_err(|error| {
                         CopyError::Source {
                             source_path: src.clone(),
@@ -106,7 +107,7 @@ fn place(
                 CopySource::Stage(_) | CopySource::Context => "source stage".to_string(),
             };
             for src in &spec.sources {
-                items.extend(
+                groups.push(
                     source::from_stage(fs, src, &excludes, &place).map_err(|error| {
                         CopyError::Source {
                             source_path: src.clone(),
@@ -117,28 +118,37 @@ fn place(
             }
         }
     }
-    // Local sources unpack with ADD (or `--unpack`), downloads only with `--unpack=true`.
-    let mut unpack: Vec<bool> =
-        vec![spec.extract_archives && matches!(spec.source, CopySource::Context); items.len()];
-    // Downloads: mode 0600 and their `Last-Modified` time as BuildKit's HTTP source writes them.
-    for file in &spec.remote {
-        let fetched = file
-            .fetched
-            .as_ref()
-            .ok_or_else(|| CopyError::NotFetched(file.url.clone()))?;
-        let mut node = Node::new(
-            NodeKind::File(Content::Host(fetched.path.clone())),
-            0,
-            0,
-            0o600,
-        );
-        node.mtime = Some(fetched.mtime);
-        items.push(Item {
-            rel: file.name.clone(),
-            node,
-            tree: Vec::new(),
-        });
-        unpack.push(file.unpack);
+    // Local sources unpack with ADD (or `--unpack`), downloads only with `--unpack=true`. Downloads
+    // keep their place among the sources as written; mode 0600 and their `Last-Modified` time as
+    // BuildKit's HTTP source writes them.
+    let local_unpack = spec.extract_archives && matches!(spec.source, CopySource::Context);
+    let mut items: Vec<Item> = Vec::new();
+    let mut unpack: Vec<bool> = Vec::new();
+    let mut groups = groups.into_iter();
+    for at in 0..=spec.sources.len() {
+        for file in spec.remote.iter().filter(|f| f.after == at) {
+            let fetched = file
+                .fetched
+                .as_ref()
+                .ok_or_else(|| CopyError::NotFetched(file.url.clone()))?;
+            let mut node = Node::new(
+                NodeKind::File(Content::Host(fetched.path.clone())),
+                0,
+                0,
+                0o600,
+            );
+            node.mtime = Some(fetched.mtime);
+            items.push(Item {
+                rel: file.name.clone(),
+                node,
+                tree: Vec::new(),
+            });
+            unpack.push(file.unpack);
+        }
+        if let Some(group) = groups.next() {
+            unpack.extend(std::iter::repeat_n(local_unpack, group.len()));
+            items.extend(group);
+        }
     }
     // Heredocs last, as BuildKit copies them: files of mode 0644 named by their delimiters.
     for f in &spec.inline {

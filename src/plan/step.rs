@@ -86,6 +86,9 @@ pub struct RemoteFile {
     pub name: String,
     /// `ADD --unpack=true`: an archive is extracted into the destination instead of copied.
     pub unpack: bool,
+    /// How many of the copy's `sources` precede it on the line: BuildKit copies sources in the order
+    /// written, so a later one wins where two land on the same path.
+    pub after: usize,
     /// Set by whoever fetched the file before the plan runs.
     pub fetched: Option<Fetched>,
 }

@@ -303,3 +303,28 @@ fn copy_heredocs_beside_files_as_buildkit_does() {
         "{history:?}"
     );
 }
+
+#[test]
+fn add_copies_urls_and_files_in_the_order_written() {
+    // BuildKit copies an ADD's sources in the order written: where a download and a context file
+    // land on the same path, the later one wins.
+    let base = serve(BTreeMap::from([(
+        "/files/same.txt".to_string(),
+        b"remote\n".to_vec(),
+    )]));
+    let sandbox = Sandbox::new();
+    let context = sandbox.path("ctx");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(context.join("same.txt"), "local\n").unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!(
+            "FROM scratch\nADD {base}/files/same.txt same.txt /a/\nADD same.txt {base}/files/same.txt /b/\n"
+        ),
+    )
+    .unwrap();
+    build(&sandbox, &context, &[]).ok();
+    let files = files(&sandbox.path("out"));
+    assert_eq!(files["f a/same.txt"].2, b"local\n");
+    assert_eq!(files["f b/same.txt"].2, b"remote\n");
+}

@@ -67,6 +67,7 @@ pub fn copy_spec(
                 checksum: None,
                 // BuildKit unpacks a download only when `--unpack=true` asks for it.
                 unpack: copy.unpack == Some(true),
+                after: sources.len(),
                 fetched: None,
             }),
             (SourceKind::Local, _) => sources.push(s),
