@@ -110,22 +110,32 @@ pub fn stages(
 ) -> Result<Stages, FrontendError> {
     let file = ast.file.as_path();
     let escape = ast.escape;
-    let config = lint::Config::parse(ast.directive("check").unwrap_or("")).map_err(|e| {
-        let line = ast
-            .directives
-            .iter()
-            .find(|d| d.name == "check")
-            .map_or(1, |d| d.line);
-        FrontendError::syntax(
-            Located::new(
-                file,
-                line,
-                &format!("# check={}", ast.directive("check").unwrap_or("")),
-                format!("failed to parse check options: {e}"),
+    // `--build-arg BUILDKIT_DOCKERFILE_CHECK=…` replaces the `# check=` directive (BuildKit's dockerui).
+    let from_build_arg = build_args
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "BUILDKIT_DOCKERFILE_CHECK")
+        .and_then(|(k, v)| v.clone().or_else(|| std::env::var(k).ok()));
+    let config = match from_build_arg {
+        Some(value) => lint::Config::parse(&value)
+            .map_err(|reason| FrontendError::CheckBuildArg { value, reason })?,
+        None => lint::Config::parse(ast.directive("check").unwrap_or("")).map_err(|e| {
+            let line = ast
+                .directives
+                .iter()
+                .find(|d| d.name == "check")
+                .map_or(1, |d| d.line);
+            FrontendError::syntax(
+                Located::new(
+                    file,
+                    line,
+                    &format!("# check={}", ast.directive("check").unwrap_or("")),
+                    format!("failed to parse check options: {e}"),
+                )
+                .hint("write `# check=skip=RULE1,RULE2;error=true` (or `skip=all`)"),
             )
-            .hint("write `# check=skip=RULE1,RULE2;error=true` (or `skip=all`)"),
-        )
-    })?;
+        })?,
+    };
     let mut lint = Linter::new(config, file);
     lint::parse_rules::run(&instructions, &mut lint);
     // BuildKit's `TARGETSTAGE`: `--target` as given, else the last stage's name, else `default`.
@@ -395,6 +405,7 @@ const PREDEFINED: &[&str] = &[
     "ALL_PROXY",
     "all_proxy",
     "SOURCE_DATE_EPOCH",
+    "BUILDKIT_DOCKERFILE_CHECK",
 ];
 
 /// The stage of that name (case-insensitive); with repeated names, the last one (BuildKit's map of
