@@ -134,7 +134,7 @@ async fn build_platform(
         created: created(req.creation_time),
         compression_level: req.compression_level,
     };
-    let dockerfile = dockerfile::load(&input)?;
+    let mut dockerfile = dockerfile::load(&input)?;
     if first {
         for message in &dockerfile.warnings {
             reporter.report(Event::Warning {
@@ -145,21 +145,27 @@ async fn build_platform(
     }
 
     let mut images = ImageSet::new();
-    for reference in dockerfile.external_images() {
-        reporter.report(Event::Resolve {
-            reference: reference.to_string(),
-        });
-        let image = registry
-            .pull(&reference, platform, blobs, reporter.as_ref())
-            .await
-            .map_err(|err| match dockerfile.used_at(&reference) {
-                Some(at) => anyhow::Error::from(err).context(format!(
-                    "{at}: cannot resolve `{reference}`, named here: `{}`",
-                    at.text.trim()
-                )),
-                None => err.into(),
-            })?;
-        images.insert(reference, image);
+    // Base images' ONBUILD triggers can make the build need more stages and images: fetch until
+    // none is missing.
+    let mut pending = dockerfile.external_images();
+    while !pending.is_empty() {
+        for reference in pending {
+            reporter.report(Event::Resolve {
+                reference: reference.to_string(),
+            });
+            let image = registry
+                .pull(&reference, platform, blobs, reporter.as_ref())
+                .await
+                .map_err(|err| match dockerfile.used_at(&reference) {
+                    Some(at) => anyhow::Error::from(err).context(format!(
+                        "{at}: cannot resolve `{reference}`, named here: `{}`",
+                        at.text.trim()
+                    )),
+                    None => err.into(),
+                })?;
+            images.insert(reference, image);
+        }
+        pending = dockerfile.fire_base_triggers(&images)?;
     }
     let planned = dockerfile.planned(&images)?;
     if first {

@@ -1,5 +1,6 @@
 //! Config changes: how each [`ConfigChange`] edits the image's runtime config (OCI image-spec
-//! `config.md`, with Docker's conventions: Env replaced in place, labels merged, ONBUILD appended).
+//! `config.md`, with Docker's conventions: Env replaced in place, labels merged, ONBUILD appended, and the
+//! inherited triggers dropped once fired).
 
 use std::collections::BTreeMap;
 
@@ -49,6 +50,7 @@ pub fn apply(change: &ConfigChange, image: &mut ImageConfig) {
             .on_build
             .get_or_insert_with(Vec::new)
             .push(trigger.clone()),
+        ConfigChange::ClearOnBuild => c.on_build = None,
         ConfigChange::ArgsEscaped(b) => c.args_escaped = Some(*b),
     }
 }

@@ -83,13 +83,14 @@ fn place(
 ) -> Result<Vec<Entry>, CopyError> {
     let excludes =
         ContextFilter::new(spec.excludes.clone()).map_err(|e| CopyError::Exclude(e.to_string()))?;
-    let mut items: Vec<Item> = Vec::new();
+    // The items of each source in `spec.sources`, in order.
+    let mut groups: Vec<Vec<Item>> = Vec::new();
     let mut keep_owner = false;
     match &spec.source {
         // The caller passes the named context as `context`.
         CopySource::Context | CopySource::Named(_) => {
             for src in &spec.sources {
-                items.extend(
+                groups.push(
                     source::from_context(context, src, &excludes).map_err(|error| {
                         CopyError::Source {
                             source_path: src.clone(),
@@ -104,13 +105,12 @@ fn place(
             let fs = from.expect("a stage or image source comes with its filesystem");
             let place = match &spec.source {
                 CopySource::Image(r) => format!("image `{r}`"),
-                CopySource::Stage(_)
-                | CopySource::Context
-                | CopySource::Named(_)
-                | CopySource::Inline(_) => "source stage".to_string(),
+                CopySource::Stage(_) | CopySource::Context | CopySource::Named(_) => {
+                    "source stage".to_string()
+                }
             };
             for src in &spec.sources {
-                items.extend(
+                groups.push(
                     source::from_stage(fs, src, &excludes, &place).map_err(|error| {
                         CopyError::Source {
                             source_path: src.clone(),
@@ -120,51 +120,55 @@ fn place(
                 );
             }
         }
-        CopySource::Inline(files) => {
-            for f in files {
-                items.push(Item {
-                    rel: f.name.clone(),
-                    node: Node::new(
-                        NodeKind::File(Content::Bytes(Arc::new(f.content.clone().into_bytes()))),
-                        0,
-                        0,
-                        0o644,
-                    ),
-                    tree: Vec::new(),
-                });
-            }
+    }
+    // Local sources unpack with ADD (or `--unpack`), downloads only with `--unpack=true`. Downloads
+    // keep their place among the sources as written; mode 0600 and their `Last-Modified` time as
+    // BuildKit's HTTP source writes them.
+    let local_unpack = spec.extract_archives && matches!(spec.source, CopySource::Context);
+    let mut items: Vec<Item> = Vec::new();
+    let mut unpack: Vec<bool> = Vec::new();
+    let mut groups = groups.into_iter();
+    for at in 0..=spec.sources.len() {
+        for file in spec.remote.iter().filter(|f| f.after == at) {
+            let fetched = file
+                .fetched
+                .as_ref()
+                .ok_or_else(|| CopyError::NotFetched(file.url.clone()))?;
+            let mut node = Node::new(
+                NodeKind::File(Content::Host(fetched.path.clone())),
+                0,
+                0,
+                0o600,
+            );
+            node.mtime = Some(fetched.mtime);
+            items.push(Item {
+                rel: file.name.clone(),
+                node,
+                tree: Vec::new(),
+            });
+            unpack.push(file.unpack);
+        }
+        if let Some(group) = groups.next() {
+            unpack.extend(std::iter::repeat_n(local_unpack, group.len()));
+            items.extend(group);
         }
     }
-    // Downloads: copied as they are (never unpacked), mode 0600 and their `Last-Modified` time as
-    // BuildKit's HTTP source writes them.
-    let unpackable = items.len();
-    for file in &spec.remote {
-        let fetched = file
-            .fetched
-            .as_ref()
-            .ok_or_else(|| CopyError::NotFetched(file.url.clone()))?;
-        let mut node = Node::new(
-            NodeKind::File(Content::Host(fetched.path.clone())),
-            0,
-            0,
-            0o600,
-        );
-        node.mtime = Some(fetched.mtime);
+    // Heredocs last, as BuildKit copies them: files of mode 0644 named by their delimiters.
+    for f in &spec.inline {
         items.push(Item {
-            rel: file.name.clone(),
-            node,
+            rel: f.name.clone(),
+            node: Node::new(
+                NodeKind::File(Content::Bytes(Arc::new(f.content.clone().into_bytes()))),
+                0,
+                0,
+                0o644,
+            ),
             tree: Vec::new(),
         });
+        unpack.push(false);
     }
     let ends_slash = spec.dest.ends_with('/');
-    let named = spec.remote.len()
-        + match &spec.source {
-            CopySource::Inline(files) => files.len(),
-            CopySource::Context
-            | CopySource::Named(_)
-            | CopySource::Stage(_)
-            | CopySource::Image(_) => spec.sources.len(),
-        };
+    let named = spec.sources.len() + spec.remote.len() + spec.inline.len();
     let target = dest.resolve(&normalize(&spec.dest), true)?;
     let dest_is_dir = ends_slash || dest.get(&target).is_some_and(Node::is_dir);
     if (named > 1 || items.len() > 1) && !dest_is_dir {
@@ -185,9 +189,7 @@ fn place(
         } else {
             target.clone()
         };
-        if spec.extract_archives
-            && index < unpackable
-            && matches!(spec.source, CopySource::Context)
+        if unpack[index]
             && let NodeKind::File(Content::Host(host)) = &item.node.kind
         {
             {

@@ -288,7 +288,7 @@ impl<'a> Execution<'a> {
                 Some(FsChange::Mkdir(spec)) => Some(copy::mkdir(spec, &mut fs)),
                 Some(FsChange::Copy(spec)) => {
                     let from = match &spec.source {
-                        CopySource::Context | CopySource::Named(_) | CopySource::Inline(_) => None,
+                        CopySource::Context | CopySource::Named(_) => None,
                         CopySource::Stage(StageId(id)) => Some(
                             &mut done
                                 .get_mut(*id)

@@ -76,10 +76,13 @@ pub fn apply_chmod(chmod: Option<&Chmod>, mode: u32, is_dir: bool) -> Result<u32
     }
 }
 
+/// chmod(1)'s symbolic mode: clauses `[ugoa]*([-+=]([rwxXst]*|[ugo]))+` separated by commas; `X` is
+/// `x` for a directory or a file already executable by someone; `u`, `g`, `o` after the operator copy
+/// that class's bits.
 fn symbolic(expr: &str, mut mode: u32, is_dir: bool) -> Option<u32> {
     for clause in expr.split(',') {
         let op_at = clause.find(['+', '-', '='])?;
-        let (who, rest) = clause.split_at(op_at);
+        let (who, mut rest) = clause.split_at(op_at);
         let mut who_mask = 0;
         for c in who.chars() {
             who_mask |= match c {
@@ -93,27 +96,44 @@ fn symbolic(expr: &str, mut mode: u32, is_dir: bool) -> Option<u32> {
         if who_mask == 0 {
             who_mask = 0o7777;
         }
-        let mut chars = rest.chars();
-        let op = chars.next()?;
-        let mut bits = 0;
-        for c in chars {
-            bits |= match c {
-                'r' => 0o444,
-                'w' => 0o222,
-                'x' => 0o111,
-                'X' if is_dir || mode & 0o111 != 0 => 0o111,
-                'X' => 0,
-                's' => 0o6000,
-                't' => 0o1000,
+        while let Some(op) = rest.chars().next() {
+            let perms_end = rest[1..]
+                .find(['+', '-', '='])
+                .map_or(rest.len(), |i| i + 1);
+            let perms = &rest[1..perms_end];
+            rest = &rest[perms_end..];
+            let copied = match perms {
+                "u" => Some((mode >> 6) & 7),
+                "g" => Some((mode >> 3) & 7),
+                "o" => Some(mode & 7),
+                _ => None,
+            };
+            let mut bits = match copied {
+                Some(class) => class * 0o111,
+                None => 0,
+            };
+            if copied.is_none() {
+                for c in perms.chars() {
+                    bits |= match c {
+                        'r' => 0o444,
+                        'w' => 0o222,
+                        'x' => 0o111,
+                        'X' if is_dir || mode & 0o111 != 0 => 0o111,
+                        'X' => 0,
+                        's' => 0o6000,
+                        't' => 0o1000,
+                        _ => return None,
+                    };
+                }
+            }
+            let bits = bits & who_mask;
+            mode = match op {
+                '+' => mode | bits,
+                '-' => mode & !bits,
+                '=' => (mode & !(who_mask & 0o777)) | bits,
                 _ => return None,
             };
         }
-        let bits = bits & who_mask;
-        mode = match op {
-            '+' => mode | bits,
-            '-' => mode & !bits,
-            _ => (mode & !(who_mask & 0o777)) | bits,
-        };
     }
     Some(mode)
 }
@@ -132,5 +152,10 @@ mod tests {
         assert_eq!(s("a=rX", 0o600, false), 0o444);
         assert_eq!(s("+x", 0o600, false), 0o711);
         assert!(apply_chmod(Some(&Chmod::Symbolic("q+x".into())), 0, false).is_err());
+        // Several operators in a clause, and a class's bits copied.
+        assert_eq!(s("u+x-w", 0o644, false), 0o544);
+        assert_eq!(s("go=u", 0o640, false), 0o666);
+        assert_eq!(s("u=rwx,g=rx,o=", 0o777, false), 0o750);
+        assert!(apply_chmod(Some(&Chmod::Symbolic("u".into())), 0, false).is_err());
     }
 }

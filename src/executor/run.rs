@@ -530,6 +530,7 @@ fn export_source(
         excludes: Vec::new(),
         parents: false,
         remote: Vec::new(),
+        inline: Vec::new(),
         link: false,
     };
     let mut origin = match local {

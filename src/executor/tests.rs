@@ -128,6 +128,7 @@ fn copy(sources: &[&str], dest: &str) -> CopySpec {
         excludes: Vec::new(),
         parents: false,
         remote: Vec::new(),
+        inline: Vec::new(),
         link: false,
     }
 }
@@ -445,10 +446,10 @@ fn copy_from_stage_image_and_inline_files() {
     let mut from_image = copy(&["/srv/data"], "/data");
     from_image.source = CopySource::Image(base_ref());
     let mut inline = copy(&[], "/etc/");
-    inline.source = CopySource::Inline(vec![InlineFile {
+    inline.inline = vec![InlineFile {
         name: "motd".into(),
         content: "hello\n".into(),
-    }]);
+    }];
     let p = plan(
         &f,
         vec![
@@ -477,6 +478,34 @@ fn copy_from_stage_image_and_inline_files() {
         ]
     );
     assert_eq!(names(&f.blobs, &l[2]), ["etc/", "etc/motd"]);
+}
+
+#[test]
+fn heredocs_beside_context_files_in_one_layer() {
+    // `COPY top.txt <<motd arch.tar.gz /etc/` (ADD): files and heredocs in one layer; the
+    // archive is unpacked, the heredoc never is.
+    let f = fixture();
+    let mut mixed = copy(&["top.txt", "arch.tar.gz"], "/etc/");
+    mixed.extract_archives = true;
+    mixed.inline = vec![InlineFile {
+        name: "motd".into(),
+        content: "hello\n".into(),
+    }];
+    let p = plan(
+        &f,
+        vec![(
+            Base::Scratch,
+            vec![step(
+                "ADD top.txt arch.tar.gz <<motd /etc/",
+                Some(FsChange::Copy(mixed)),
+            )],
+        )],
+    );
+    let img = execute(&p, &f.images, &f.blobs, &Silent).unwrap();
+    assert_eq!(
+        names(&f.blobs, &img.layers()[0]),
+        ["etc/", "etc/motd", "etc/top.txt", "etc/x/", "etc/x/y"]
+    );
 }
 
 #[test]

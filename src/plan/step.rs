@@ -40,6 +40,10 @@ impl std::fmt::Display for Location {
 }
 
 #[derive(Clone, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a plan holds a few steps per instruction; boxing the copy saves nothing that matters"
+)]
 pub enum FsChange {
     Copy(CopySpec),
     Mkdir(MkdirSpec),
@@ -62,14 +66,17 @@ pub struct CopySpec {
     pub excludes: Vec<String>,
     /// Keep the source's parent directories under `dest` (`--parents`).
     pub parents: bool,
-    /// Files downloaded from URLs (ADD), copied as they are, beside `sources`.
+    /// Files downloaded from URLs (ADD), copied beside `sources`.
     pub remote: Vec<RemoteFile>,
+    /// Files given inline (COPY/ADD heredocs), each named by its delimiter, placed after `sources` and
+    /// `remote` (BuildKit copies them last, from a scratch state, mode 0644, never unpacked).
+    pub inline: Vec<InlineFile>,
     /// `--link`: the files are placed as if the stage were empty — the destination's existing
     /// directories, owners and symlinks are not consulted, and missing parents are created anew.
     pub link: bool,
 }
 
-/// A file ADD downloads (Dockerfile reference, "ADD": HTTP(S) sources, never unpacked).
+/// A file ADD downloads (Dockerfile reference, "ADD": HTTP(S) sources, unpacked only with `--unpack`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteFile {
     pub url: String,
@@ -77,6 +84,11 @@ pub struct RemoteFile {
     pub checksum: Option<String>,
     /// The file's name: the last segment of the URL's path (BuildKit's `__unnamed__` when none).
     pub name: String,
+    /// `ADD --unpack=true`: an archive is extracted into the destination instead of copied.
+    pub unpack: bool,
+    /// How many of the copy's `sources` precede it on the line: BuildKit copies sources in the order
+    /// written, so a later one wins where two land on the same path.
+    pub after: usize,
     /// Set by whoever fetched the file before the plan runs.
     pub fetched: Option<Fetched>,
 }
@@ -101,8 +113,6 @@ pub enum CopySource {
     Stage(StageId),
     /// The filesystem of a registry image.
     Image(Reference),
-    /// Files given inline (heredocs); `sources` is empty.
-    Inline(Vec<InlineFile>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -250,6 +260,9 @@ pub enum ConfigChange {
     Healthcheck(Healthcheck),
     /// Appends an ONBUILD trigger.
     OnBuild(String),
+    /// Drops the ONBUILD triggers inherited from the base: they fired in this stage and are not
+    /// passed on (BuildKit clears them in the child's config).
+    ClearOnBuild,
     /// The image's `author` (MAINTAINER).
     Author(String),
     ArgsEscaped(bool),

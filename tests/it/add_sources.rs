@@ -1,8 +1,9 @@
 //! ADD from URLs against a real HTTP server on loopback (a thread serving files, no mock client):
 //! the download lands as BuildKit's HTTP source writes it (mode 0600, the `Last-Modified` time,
 //! named after the URL's path, archives not unpacked), `--checksum` is verified, a git URL is refused
-//! with a hint. And `COPY --link`: the destination's symlinks and directories of the base do not
-//! steer where the files go.
+//! with a hint; `ADD --unpack`. And `COPY --link`: the destination's symlinks and directories of the
+//! base do not steer where the files go; heredocs beside files in one COPY. (buildah 1.28 knows
+//! neither heredocs nor `--unpack`, so these are checked against BuildKit's documented behaviour.)
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -229,4 +230,101 @@ fn copy_link_ignores_the_destination_of_the_base() {
     assert_eq!(tree["link"].kind, "symlink");
     assert!(tree.contains_key("real/f.txt"));
     assert_eq!(tree["owned"].uid, 1000);
+}
+
+#[test]
+fn add_unpack_flag_as_buildkit_does() {
+    // `--unpack=true` extracts a downloaded archive; `--unpack=false` keeps a local one as a file
+    // (Dockerfile 1.17). Without the flag each keeps its default (checked above).
+    let tgz = tarball();
+    let base = serve(BTreeMap::from([(
+        "/files/data.tar.gz".to_string(),
+        tgz.clone(),
+    )]));
+    let sandbox = Sandbox::new();
+    let context = sandbox.path("ctx");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(context.join("local.tar.gz"), &tgz).unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!(
+            "FROM scratch\nADD --unpack=true {base}/files/data.tar.gz /remote/\nADD --unpack=false local.tar.gz /local/\n"
+        ),
+    )
+    .unwrap();
+    build(&sandbox, &context, &[]).ok();
+    let files = files(&sandbox.path("out"));
+    assert_eq!(files["f remote/inner.txt"].2, b"inner");
+    assert!(!files.contains_key("f remote/data.tar.gz"), "{files:?}");
+    assert_eq!(files["f local/local.tar.gz"].2, tgz);
+    assert!(!files.contains_key("f local/inner.txt"), "{files:?}");
+}
+
+#[test]
+fn copy_heredocs_beside_files_as_buildkit_does() {
+    // One COPY with a context file and two heredocs: one layer, the heredocs named by their
+    // delimiters, mode 0644 (with --chmod applied to all), the history naming the sources then
+    // `<<NAME`. And `--chown=root` needs no /etc/passwd (scratch has none), as in BuildKit.
+    let sandbox = Sandbox::new();
+    let context = sandbox.path("ctx");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(context.join("f.txt"), "file\n").unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        "FROM scratch\nARG WHO=world\nCOPY f.txt <<hello <<'raw' /etc/\nhello $WHO\nhello\nkeep $WHO\nraw\n\
+         COPY --chown=root:root --chmod=640 <<motd f.txt /srv/\nday\nmotd\n",
+    )
+    .unwrap();
+    build(&sandbox, &context, &[]).ok();
+    let out = sandbox.path("out");
+    let manifest = layout_manifest(&out, Some("latest"));
+    assert_eq!(manifest["layers"].as_array().unwrap().len(), 2);
+    let files = files(&out);
+    assert_eq!(files["f etc/f.txt"].2, b"file\n");
+    assert_eq!(files["f etc/hello"].2, b"hello world\n");
+    assert_eq!(files["f etc/raw"].2, b"keep $WHO\n");
+    assert_eq!(files["f etc/hello"].0, 0o644);
+    assert_eq!(files["f srv/motd"].0, 0o640);
+    assert_eq!(files["f srv/f.txt"].0, 0o640);
+    let config = crate::support::skopeo_inspect(
+        &format!("oci:{}:latest", out.display()),
+        crate::support::Inspect::Config,
+    );
+    let history: Vec<&str> = config["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["created_by"].as_str())
+        .collect();
+    assert!(
+        history.contains(&"COPY f.txt <<hello <<raw /etc/ # buildkit")
+            && history
+                .contains(&"COPY --chown=root:root --chmod=640 f.txt <<motd /srv/ # buildkit"),
+        "{history:?}"
+    );
+}
+
+#[test]
+fn add_copies_urls_and_files_in_the_order_written() {
+    // BuildKit copies an ADD's sources in the order written: where a download and a context file
+    // land on the same path, the later one wins.
+    let base = serve(BTreeMap::from([(
+        "/files/same.txt".to_string(),
+        b"remote\n".to_vec(),
+    )]));
+    let sandbox = Sandbox::new();
+    let context = sandbox.path("ctx");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(context.join("same.txt"), "local\n").unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        format!(
+            "FROM scratch\nADD {base}/files/same.txt same.txt /a/\nADD same.txt {base}/files/same.txt /b/\n"
+        ),
+    )
+    .unwrap();
+    build(&sandbox, &context, &[]).ok();
+    let files = files(&sandbox.path("out"));
+    assert_eq!(files["f a/same.txt"].2, b"local\n");
+    assert_eq!(files["f b/same.txt"].2, b"remote\n");
 }

@@ -136,7 +136,7 @@ fn answer(registry: &Registry, sandbox: &Sandbox, image: &str, port: u16, client
     .unwrap();
     let run = hoist_run(
         sandbox
-            .hoist()
+            .hoist_with_cache(&shared_cache())
             .args(mirror(registry))
             .arg("--no-cache")
             .arg("--dir")
@@ -145,8 +145,13 @@ fn answer(registry: &Registry, sandbox: &Sandbox, image: &str, port: u16, client
     .ok();
     run.stderr
         .lines()
-        .find_map(|l| l.split_once("ANSWER: ").map(|(_, a)| a.trim().to_string()))
-        .unwrap_or_else(|| panic!("the probe printed no answer:\n{}", run.stderr))
+        // The step's output (`[STAGE] ANSWER: …`), not the step's own text, which holds the words too.
+        .find_map(|l| {
+            l.split_once("] ANSWER: ")
+                .map(|(_, a)| a.trim().to_string())
+        })
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| panic!("the web process did not answer:\n{}", run.stderr))
 }
 
 const NODE_CLIENT: &str = "node -e 'require(\"http\").get(\"http://127.0.0.1:\"+process.env.PORT, r => { let b=\"\"; r.on(\"data\", d => b+=d); r.on(\"end\", () => { process.stdout.write(b); process.exit(r.statusCode === 200 ? 0 : 1) }) }).on(\"error\", () => process.exit(1))'";
@@ -284,7 +289,7 @@ fn no_lifecycle_directory_is_a_clear_error() {
             .hoist()
             .arg("--dir")
             .arg(&dir)
-            .arg("--cnb-dir")
+            .args(["--buildpack", "procfile", "--cnb-dir"])
             .arg(sandbox.path("nowhere")),
     )
     .failed();

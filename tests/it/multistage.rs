@@ -1,5 +1,6 @@
 //! Multi-stage builds: `COPY --from`, `--target`, only the stages the target needs are built (an
-//! unreachable base or a RUN in an unneeded stage does not matter), `FROM scratch`.
+//! unreachable base or a RUN in an unneeded stage does not matter), `FROM scratch`; a pushed base's
+//! ONBUILD triggers fire in the build FROM it.
 
 use serde_json::json;
 
@@ -106,6 +107,123 @@ pub fn check_final_stage(tree: &std::collections::BTreeMap<String, crate::suppor
     assert!(
         !tree.contains_key("bin/busybox"),
         "FROM scratch: nothing of busybox but what was copied"
+    );
+}
+
+#[test]
+fn onbuild_triggers_of_a_pushed_base_fire_in_the_next_build() {
+    // A base image pushed with ONBUILD triggers: the build FROM it runs them first (COPY from the
+    // new context, RUN, COPY --from a stage nothing else needs, which joins the build), and its own
+    // config does not pass them on — as `docker build` does.
+    let (registry, sandbox) = busybox_world();
+    let base_ctx = sandbox.path("base-ctx");
+    std::fs::create_dir_all(&base_ctx).unwrap();
+    std::fs::write(
+        base_ctx.join("Dockerfile"),
+        "FROM busybox\nONBUILD COPY app.txt /app/\nONBUILD RUN echo fired > /fired\nONBUILD COPY --from=extra /made /made\n",
+    )
+    .unwrap();
+    let name = format!("{}/onbuild-base:1", registry.host());
+    hoist_run(
+        sandbox
+            .hoist()
+            .args(["--name", &name, "--push"])
+            .args(mirror(&registry))
+            .arg("--dir")
+            .arg(&base_ctx),
+    )
+    .ok();
+    let base = skopeo_inspect(&format!("docker://{name}"), Inspect::Config);
+    assert_eq!(
+        base["config"]["OnBuild"],
+        json!([
+            "COPY app.txt /app/",
+            "RUN echo fired > /fired",
+            "COPY --from=extra /made /made"
+        ])
+    );
+
+    let app_ctx = sandbox.path("app-ctx");
+    std::fs::create_dir_all(&app_ctx).unwrap();
+    std::fs::write(app_ctx.join("app.txt"), "app\n").unwrap();
+    std::fs::write(
+        app_ctx.join("Dockerfile"),
+        // `extra` is built only because a trigger of the base reads it.
+        format!(
+            "FROM busybox AS extra\nRUN echo made > /made\nFROM {name}\nRUN cat /app/app.txt /fired /made > /seen\n"
+        ),
+    )
+    .unwrap();
+    let out = sandbox.path("out");
+    hoist_run(
+        sandbox
+            .hoist()
+            .args(mirror(&registry))
+            .arg("--dir")
+            .arg(&app_ctx)
+            .arg("--output")
+            .arg(format!("oci:{}", out.display())),
+    )
+    .ok();
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let rootfs = umoci_unpack(&out, "latest", &work);
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("seen")).unwrap(),
+        "app\nfired\nmade\n"
+    );
+    let config = skopeo_inspect(&format!("oci:{}:latest", out.display()), Inspect::Config);
+    assert!(config["config"]["OnBuild"].is_null(), "{config}");
+    let history: Vec<&str> = config["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["created_by"].as_str())
+        .collect();
+    assert!(
+        history.ends_with(&[
+            "COPY app.txt /app/ # buildkit",
+            "RUN /bin/sh -c echo fired > /fired # buildkit",
+            "COPY /made /made # buildkit",
+            "RUN /bin/sh -c cat /app/app.txt /fired /made > /seen # buildkit",
+        ]),
+        "{history:?}"
+    );
+}
+
+#[test]
+fn target_stage_arg_names_the_stage_being_built() {
+    // BuildKit's automatic `TARGETSTAGE`: the `--target` stage, seen where the stage declares it.
+    let (registry, sandbox) = busybox_world();
+    let context = sandbox.path("ctx");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        "FROM busybox AS base\nRUN echo \"[$TARGETSTAGE]\" > /before\nARG TARGETSTAGE\nRUN echo \"$TARGETSTAGE\" > /stage\n\
+         FROM base AS app\nFROM base AS other\n",
+    )
+    .unwrap();
+    let out = sandbox.path("out");
+    hoist_run(
+        sandbox
+            .hoist()
+            .args(mirror(&registry))
+            .args(["--target", "app", "--dir"])
+            .arg(&context)
+            .arg("--output")
+            .arg(format!("oci:{}", out.display())),
+    )
+    .ok();
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let rootfs = umoci_unpack(&out, "latest", &work);
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("before")).unwrap(),
+        "[]\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("stage")).unwrap(),
+        "app\n"
     );
 }
 

@@ -4,8 +4,8 @@
 //! second is planned from what the first wrote:
 //!
 //! - **`build`**, on the build image: the app is copied to `/workspace` (owned by the build user
-//!   1000:1000), the group hoist chose goes to `/layers/order.toml` (the detector reads the layers
-//!   directory's order before `/cnb/order.toml`), each `--env` value to `/platform/env/NAME`, and one
+//!   1000:1000), the group hoist chose goes to `/layers/order.toml` (given to the detector with
+//!   `-order`, so it runs exactly that group and not the builder's whole order), each `--env` value to `/platform/env/NAME`, and one
 //!   RUN step runs `/cnb/lifecycle/creator` as 1000:1000 with `/cnb` bound read-only from the
 //!   lifecycle directory (the static lifecycle and buildpacks `buildpacks/package.sh` assembles) and
 //!   `/cache` a cache mount kept between builds of the same image name (the buildpacks' cache layers).
@@ -105,14 +105,12 @@ pub fn build_plan(input: &Input) -> BuildPlan {
         ),
         step(
             "write /layers/order.toml",
-            Some(FsChange::Copy(copy(
-                CopySource::Inline(vec![InlineFile {
+            Some(FsChange::Copy(inline(
+                vec![InlineFile {
                     name: "order.toml".into(),
                     content: order_toml(&input.group),
-                }]),
-                &["order.toml"],
+                }],
                 &format!("{LAYERS_DIR}/order.toml"),
-                None,
             ))),
             vec![],
         ),
@@ -126,16 +124,9 @@ pub fn build_plan(input: &Input) -> BuildPlan {
                 content: v.clone(),
             })
             .collect();
-        let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
         steps.push(step(
             "write /platform/env",
-            Some(FsChange::Copy(copy(
-                CopySource::Inline(files),
-                &names,
-                "/platform/env/",
-                None,
-            ))),
+            Some(FsChange::Copy(inline(files, "/platform/env/"))),
             vec![],
         ));
     }
@@ -161,7 +152,11 @@ pub fn build_plan(input: &Input) -> BuildPlan {
     steps.push(step(
         "/cnb/lifecycle/creator",
         Some(FsChange::Run(RunSpec {
-            argv: vec!["/cnb/lifecycle/creator".into()],
+            argv: vec![
+                "/cnb/lifecycle/creator".into(),
+                "-order".into(),
+                format!("{LAYERS_DIR}/order.toml"),
+            ],
             env: Vec::new(),
             mounts: vec![
                 RunMount::Bind {
@@ -450,9 +445,18 @@ pub fn export_stage(
     });
 }
 
+/// Files written from text (as a COPY heredoc is).
+fn inline(files: Vec<InlineFile>, dest: &str) -> CopySpec {
+    CopySpec {
+        inline: files,
+        ..copy(CopySource::Context, &[], dest, None)
+    }
+}
+
 fn copy(source: CopySource, sources: &[&str], dest: &str, owner: Option<Owner>) -> CopySpec {
     CopySpec {
         source,
+        inline: Vec::new(),
         sources: sources.iter().map(|s| s.to_string()).collect(),
         dest: dest.to_string(),
         owner,

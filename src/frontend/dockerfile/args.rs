@@ -1,6 +1,7 @@
 //! Build arguments as the Dockerfile reference scopes them: `--build-arg` values override ARG
 //! defaults, global ARGs (before the first FROM) feed FROM lines and are visible in a stage only when
-//! re-declared there, and the automatic platform ARGs (`TARGETARCH`, `BUILDPLATFORM`, ...).
+//! re-declared there, and the automatic ARGs (`TARGETARCH`, `BUILDPLATFORM`, ..., and `TARGETSTAGE`,
+//! the name of the stage being built).
 
 use crate::image::Platform;
 
@@ -25,7 +26,9 @@ pub fn set(list: &mut Vec<(String, String)>, key: &str, value: String) {
 }
 
 impl Args {
-    pub fn new(build_args: &[(String, Option<String>)], target: &Platform) -> Args {
+    /// `stage` is the target stage's name for `TARGETSTAGE` (`--target` as given, else the last
+    /// stage's name, else `default`).
+    pub fn new(build_args: &[(String, Option<String>)], target: &Platform, stage: &str) -> Args {
         let overrides = build_args
             .iter()
             .filter_map(|(k, v)| {
@@ -44,6 +47,7 @@ impl Args {
                 p.variant.clone().unwrap_or_default(),
             ));
         }
+        automatic.push(("TARGETSTAGE".to_string(), stage.to_string()));
         Args {
             overrides,
             meta: Vec::new(),

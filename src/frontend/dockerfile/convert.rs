@@ -19,6 +19,7 @@ use super::expand;
 use super::graph;
 use super::instruction::{Instruction, Kind, RunArgs, Security};
 use super::lint::{self, Check, Linter, Rule, from_rules};
+use super::onbuild;
 use super::parser::Ast;
 use super::run_mount;
 
@@ -42,12 +43,16 @@ pub struct StageDef {
     pub index: usize,
     pub name: Option<String>,
     pub from: Instruction,
+    /// The base as the FROM line names it, variables expanded (`alpine`), for messages.
+    pub base_name: String,
     pub base: BaseDef,
     pub instructions: Vec<Instruction>,
     /// For each instruction, the resolved `COPY --from` source.
     pub copy_from: Vec<Option<SourceDef>>,
     /// For each instruction, the resolved `from=` of each of its `RUN --mount`s.
     pub mount_from: Vec<Vec<Option<SourceDef>>>,
+    /// The base's ONBUILD triggers lead `instructions`: the stage's config drops the inherited list.
+    pub fired_triggers: bool,
 }
 
 impl StageDef {
@@ -78,6 +83,8 @@ pub struct Stages {
     pub file: PathBuf,
     pub escape: char,
     pub defs: Vec<StageDef>,
+    /// The index of the target stage in `defs`.
+    pub target: usize,
     /// Indices into `defs`, dependencies first, the target last.
     pub needed: Vec<usize>,
     pub args: Args,
@@ -103,27 +110,47 @@ pub fn stages(
 ) -> Result<Stages, FrontendError> {
     let file = ast.file.as_path();
     let escape = ast.escape;
-    let config = lint::Config::parse(ast.directive("check").unwrap_or("")).map_err(|e| {
-        let line = ast
-            .directives
-            .iter()
-            .find(|d| d.name == "check")
-            .map_or(1, |d| d.line);
-        FrontendError::syntax(
-            Located::new(
-                file,
-                line,
-                &format!("# check={}", ast.directive("check").unwrap_or("")),
-                format!("failed to parse check options: {e}"),
+    // `--build-arg BUILDKIT_DOCKERFILE_CHECK=…` replaces the `# check=` directive (BuildKit's dockerui).
+    let from_build_arg = build_args
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "BUILDKIT_DOCKERFILE_CHECK")
+        .and_then(|(k, v)| v.clone().or_else(|| std::env::var(k).ok()));
+    let config = match from_build_arg {
+        Some(value) => lint::Config::parse(&value)
+            .map_err(|reason| FrontendError::CheckBuildArg { value, reason })?,
+        None => lint::Config::parse(ast.directive("check").unwrap_or("")).map_err(|e| {
+            let line = ast
+                .directives
+                .iter()
+                .find(|d| d.name == "check")
+                .map_or(1, |d| d.line);
+            FrontendError::syntax(
+                Located::new(
+                    file,
+                    line,
+                    &format!("# check={}", ast.directive("check").unwrap_or("")),
+                    format!("failed to parse check options: {e}"),
+                )
+                .hint("write `# check=skip=RULE1,RULE2;error=true` (or `skip=all`)"),
             )
-            .hint("write `# check=skip=RULE1,RULE2;error=true` (or `skip=all`)"),
-        )
-    })?;
+        })?,
+    };
     let mut lint = Linter::new(config, file);
     lint::parse_rules::run(&instructions, &mut lint);
-    let mut args = Args::new(build_args, platform);
+    // BuildKit's `TARGETSTAGE`: `--target` as given, else the last stage's name, else `default`.
+    let target_stage = target
+        .map(str::to_string)
+        .or_else(|| {
+            instructions.iter().rev().find_map(|i| match &i.kind {
+                Kind::From(from) => Some(from.name.clone()),
+                _ => None,
+            })?
+        })
+        .unwrap_or_else(|| "default".to_string());
+    let mut args = Args::new(build_args, platform, &target_stage);
     // The global ARGs with their defaults only, as BuildKit's `InvalidDefaultArgInFrom` sees them.
-    let mut defaults = Args::new(&[], platform);
+    let mut defaults = Args::new(&[], platform, &target_stage);
     let mut declared: BTreeSet<String> = BTreeSet::new();
     let mut warnings = Vec::new();
     let mut defs: Vec<StageDef> = Vec::new();
@@ -146,6 +173,8 @@ pub fn stages(
             }
             (Kind::From(from), _) => {
                 let line = inst.node.start_line;
+                // A `# check=` comment above the FROM applies to its checks.
+                lint.scope(&inst.node.comments);
                 let known: Vec<String> = declared
                     .iter()
                     .cloned()
@@ -213,10 +242,13 @@ pub fn stages(
                 } else {
                     BaseDef::Image(parse_reference(&image, &inst, file)?)
                 };
+                lint.scope(&[]);
                 defs.push(StageDef {
                     index: defs.len(),
                     name: from.name.clone(),
                     from: inst.clone(),
+                    base_name: image.clone(),
+                    fired_triggers: false,
                     base,
                     instructions: Vec::new(),
                     copy_from: Vec::new(),
@@ -238,7 +270,21 @@ pub fn stages(
             }
         }
     }
-    graph::resolve_sources(&mut defs, &args, file, escape)?;
+    // A base stage's ONBUILD triggers run first in the stage built on it (a base image's once its
+    // config is known: `Stages::fire_image_triggers`).
+    for i in 0..defs.len() {
+        if let BaseDef::Stage(j) = defs[i].base {
+            let triggers = onbuild::of_stage(&defs[j].instructions);
+            if !triggers.is_empty() {
+                let origin = format!("stage `{}`", defs[j].display_name());
+                let mut fired = onbuild::parse(&triggers, &defs[i].from, file, &origin)?;
+                fired.append(&mut defs[i].instructions);
+                defs[i].instructions = fired;
+                defs[i].fired_triggers = true;
+            }
+        }
+    }
+    graph::resolve_sources(&mut defs, file, escape)?;
     let target_index = match target {
         None => defs.len() - 1,
         Some(t) => find_stage(&defs, t)
@@ -254,7 +300,36 @@ pub fn stages(
             })?,
     };
     let needed = graph::order(&defs, target_index, file)?;
-    for &i in &needed {
+    check_reads(&defs, &needed, file, escape)?;
+    for (name, _) in build_args {
+        if !declared.contains(name) && !PREDEFINED.contains(&name.as_str()) {
+            warnings.push(format!(
+                "build argument `{name}` is not declared by any ARG in `{}`; it was not used",
+                file.display()
+            ));
+        }
+    }
+    Ok(Stages {
+        file: file.to_path_buf(),
+        escape,
+        defs,
+        target: target_index,
+        needed,
+        args,
+        warnings,
+        lint,
+    })
+}
+
+/// Checks the reads of the stages the target needs, as BuildKit does before dispatching: RUN flags and
+/// mounts hoist can run, and `COPY --from` / mounts of a stage only when it comes earlier.
+fn check_reads(
+    defs: &[StageDef],
+    needed: &[usize],
+    file: &Path,
+    escape: char,
+) -> Result<(), FrontendError> {
+    for &i in needed {
         let def = &defs[i];
         let reads = def.copy_from.iter().zip(&def.mount_from);
         for (inst, (copy, mounts)) in def.instructions.iter().zip(reads) {
@@ -286,23 +361,7 @@ pub fn stages(
             }
         }
     }
-    for (name, _) in build_args {
-        if !declared.contains(name) && !PREDEFINED.contains(&name.as_str()) {
-            warnings.push(format!(
-                "build argument `{name}` is not declared by any ARG in `{}`; it was not used",
-                file.display()
-            ));
-        }
-    }
-    Ok(Stages {
-        file: file.to_path_buf(),
-        escape,
-        defs,
-        needed,
-        args,
-        warnings,
-        lint,
-    })
+    Ok(())
 }
 
 /// Refuses what hoist cannot run in the target's stages before any image is pulled: `--security=insecure`,
@@ -346,6 +405,7 @@ const PREDEFINED: &[&str] = &[
     "ALL_PROXY",
     "all_proxy",
     "SOURCE_DATE_EPOCH",
+    "BUILDKIT_DOCKERFILE_CHECK",
 ];
 
 /// The stage of that name (case-insensitive); with repeated names, the last one (BuildKit's map of
@@ -415,6 +475,64 @@ impl Stages {
         })
     }
 
+    /// Fires the ONBUILD triggers of the needed stages' base images found in `images`, as BuildKit's
+    /// `initOnBuildTriggers`: they lead the stage's instructions, and what they read joins the build
+    /// (a stage, with its own base; an image). Returns the registry images the build now needs that
+    /// `images` lacks: fetch them and call again until none is left.
+    pub fn fire_image_triggers(
+        &mut self,
+        images: &ImageSet,
+    ) -> Result<Vec<Reference>, FrontendError> {
+        loop {
+            let mut fired_any = false;
+            for i in self.needed.clone() {
+                let BaseDef::Image(r) = &self.defs[i].base else {
+                    continue;
+                };
+                let triggers = match images.get(r) {
+                    Some(image) if !self.defs[i].fired_triggers => {
+                        image.config().config.on_build.clone().unwrap_or_default()
+                    }
+                    Some(_) | None => continue,
+                };
+                if triggers.is_empty() {
+                    continue;
+                }
+                let origin = format!("base image `{r}`");
+                let fired = onbuild::parse(&triggers, &self.defs[i].from, &self.file, &origin)?;
+                let names: Vec<Option<String>> = self.defs.iter().map(|d| d.name.clone()).collect();
+                let mut copies = Vec::new();
+                let mut mounts = Vec::new();
+                for inst in &fired {
+                    let (copy, mount) =
+                        graph::instruction_sources(&names, i, inst, &self.file, self.escape)?;
+                    copies.push(copy);
+                    mounts.push(mount);
+                }
+                let def = &mut self.defs[i];
+                copies.append(&mut def.copy_from);
+                mounts.append(&mut def.mount_from);
+                let mut instructions = fired;
+                instructions.append(&mut def.instructions);
+                def.instructions = instructions;
+                def.copy_from = copies;
+                def.mount_from = mounts;
+                def.fired_triggers = true;
+                fired_any = true;
+            }
+            if !fired_any {
+                break;
+            }
+            self.needed = graph::order(&self.defs, self.target, &self.file)?;
+            check_reads(&self.defs, &self.needed, &self.file, self.escape)?;
+        }
+        Ok(self
+            .external_images()
+            .into_iter()
+            .filter(|r| images.get(r).is_none())
+            .collect())
+    }
+
     /// The plan, given the resolved images, and the findings of the checks dispatch runs.
     pub fn plan(
         &self,
@@ -428,6 +546,7 @@ impl Stages {
         let mut stages = Vec::new();
         for &i in &self.needed {
             let def = &self.defs[i];
+            // The base's ONBUILD triggers already lead the instructions (`fired_triggers`).
             let (base, state) = match &def.base {
                 BaseDef::Scratch => (Base::Scratch, State::default()),
                 BaseDef::Image(r) => {
@@ -436,19 +555,26 @@ impl Stages {
                         .ok_or_else(|| FrontendError::UnresolvedImage {
                             reference: r.to_string(),
                         })?;
-                    if let Some(triggers) = image
-                        .config()
-                        .config
-                        .on_build
-                        .as_ref()
-                        .filter(|t| !t.is_empty())
+                    // BuildKit's `validateBaseImagePlatform`.
+                    let ic = image.config();
+                    if (ic.os.as_str(), ic.architecture.as_str())
+                        != (
+                            input.platform.os.as_str(),
+                            input.platform.architecture.as_str(),
+                        )
                     {
-                        return Err(FrontendError::unsupported(
-                            def.from
-                                .node
-                                .located(&self.file, format!("base image `{r}` has ONBUILD triggers ({}), which hoist does not run yet", triggers.join("; ")))
-                                .hint("write the triggers' instructions into this stage, or use a base image without ONBUILD"),
-                        ));
+                        let actual =
+                            Platform::normalized(&ic.os, &ic.architecture, ic.variant.as_deref());
+                        lint.scope(&def.from.node.comments);
+                        lint.run(
+                            Rule::InvalidBaseImagePlatform,
+                            def.from.node.start_line,
+                            format!(
+                                "Base image {} was pulled with platform \"{actual}\", expected \"{}\" for current build",
+                                def.base_name, input.platform
+                            ),
+                        );
+                        lint.scope(&[]);
                     }
                     (
                         Base::Image(r.clone()),
@@ -465,6 +591,7 @@ impl Stages {
                 escape: self.escape,
                 args: &self.args,
                 stage_id: &position,
+                ignore: filter,
             };
             // BuildKit makes sure PATH is always set, in the config, without a history entry.
             let mut state = state;
@@ -473,6 +600,11 @@ impl Stages {
                 state.set_env("PATH", DEFAULT_PATH);
             }
             let (mut steps, state) = dispatch::stage(&ctx, def, state, &mut lint)?;
+            if def.fired_triggers
+                && let Some(first) = steps.first_mut()
+            {
+                first.config.insert(0, ConfigChange::ClearOnBuild);
+            }
             if add_path && let Some(first) = steps.first_mut() {
                 let path = ("PATH".to_string(), DEFAULT_PATH.to_string());
                 first

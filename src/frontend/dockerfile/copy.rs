@@ -22,13 +22,6 @@ pub fn copy_spec(
 ) -> Result<(CopySpec, String), FrontendError> {
     let file = ctx.file;
     let keyword = if copy.add { "ADD" } else { "COPY" };
-    let unsupported = |what: &str| {
-        FrontendError::unsupported(
-            inst.node
-                .located(file, format!("{keyword} {what} is not supported yet"))
-                .hint("download or clone in a `RUN` step, or copy the files from the context"),
-        )
-    };
     let mut inline = Vec::new();
     for h in &copy.heredocs {
         // BuildKit expands an unquoted heredoc's variables without touching its quotes.
@@ -72,6 +65,9 @@ pub fn copy_spec(
                 name: url_file_name(&s),
                 url: s,
                 checksum: None,
+                // BuildKit unpacks a download only when `--unpack=true` asks for it.
+                unpack: copy.unpack == Some(true),
+                after: sources.len(),
                 fetched: None,
             }),
             (SourceKind::Local, _) => sources.push(s),
@@ -87,7 +83,7 @@ pub fn copy_spec(
         }
         let Some(file) = remote.first_mut() else {
             return Err(fail(
-                "checksum can't be specified for non-HTTP(S) sources".into(),
+                "checksum requires HTTP(S) or Git sources".into(),
                 "`--checksum` verifies a file ADD downloads from an `http://` or `https://` URL",
             ));
         };
@@ -98,41 +94,70 @@ pub fn copy_spec(
             )
         })?);
     }
-    if !inline.is_empty() && !sources.is_empty() {
-        return Err(unsupported("mixing heredocs and files"));
-    }
     let dest_word = x(&copy.dest)?;
     let dest = absolute(&dest_word, &state.workdir);
     if sources.len() + inline.len() + remote.len() > 1 && !dest.ends_with('/') {
         return Err(FrontendError::instruction(inst.node.located(file, format!("when using {keyword} with more than one source file, the destination must be a directory and end with a `/`")).hint(format!("write `{dest_word}/`"))));
     }
-    let source = match (source, inline.is_empty()) {
-        (_, false) => CopySource::Inline(inline),
-        (Some(SourceDef::Stage(j)), true) => CopySource::Stage((ctx.stage_id)(*j)),
-        (Some(SourceDef::Image(r)), true) => CopySource::Image(r.clone()),
-        (None, true) => CopySource::Context,
+    // Heredocs are files of their own (`inline`), beside the sources, whatever `--from` says.
+    let source = match source {
+        Some(SourceDef::Stage(j)) => CopySource::Stage((ctx.stage_id)(*j)),
+        Some(SourceDef::Image(r)) => CopySource::Image(r.clone()),
+        None => CopySource::Context,
     };
+    // BuildKit's dispatch: octal up to 07777, else a symbolic mode (`mode.Parse`); a value that looks
+    // numeric but is not such an octal gets the octal error.
     let chmod = match &copy.chmod {
         None => None,
         Some(c) => {
             let c = x(c)?;
+            let hint = "write octal bits (`--chmod=0755`) or symbolic clauses (`--chmod=u+x,go-w`)";
             Some(match u32::from_str_radix(&c, 8) {
                 Ok(bits) if bits <= 0o7777 => Chmod::Octal(bits),
+                _ if c.starts_with(|ch: char| ch.is_ascii_digit()) => {
+                    return Err(fail(
+                        format!(
+                            "invalid chmod parameter: '{c}'. it should be octal string and between 0 and 07777"
+                        ),
+                        hint,
+                    ));
+                }
+                _ if !symbolic_mode(&c) => {
+                    return Err(fail(format!("invalid chmod parameter: '{c}'"), hint));
+                }
                 _ => Chmod::Symbolic(c),
             })
         }
     };
     let owner = copy.chown.as_deref().map(x).transpose()?.map(|c| owner(&c));
+    // BuildKit places a linked copy (`--link` without `--chmod`) on an empty filesystem, where no
+    // `/etc/passwd` names anyone: it refuses user and group names there (numbers and `root` work).
+    if copy.link
+        && copy.chmod.is_none()
+        && let Some(o) = &owner
+        && let Some(name) = [Some(&o.user), o.group.as_ref()]
+            .into_iter()
+            .flatten()
+            .find_map(|id| match id {
+                IdSpec::Name(n) => Some(n),
+                IdSpec::Id(_) => None,
+            })
+    {
+        return Err(fail(
+            format!(
+                "`--chown` names `{name}`, which `{keyword} --link` can't look up: a linked copy does not see the stage's /etc/passwd and /etc/group"
+            ),
+            "use numeric ids (`--chown=1000:1000`), or drop `--link`",
+        ));
+    }
     let excludes = copy
         .excludes
         .iter()
         .map(|e| x(e))
         .collect::<Result<Vec<_>, _>>()?;
-    let words: Vec<String> = if let CopySource::Inline(files) = &source {
-        files.iter().map(|f| format!("<<{}", f.name)).collect()
-    } else {
-        written
-    };
+    // BuildKit's history names the sources, then each heredoc as `<<NAME`.
+    let mut words = written;
+    words.extend(inline.iter().map(|f| format!("<<{}", f.name)));
     // BuildKit's order: `--parents`, `--chown=`, `--chmod=` (as written, expanded), sources, dest.
     let mut text = keyword.to_string();
     if copy.parents {
@@ -151,10 +176,12 @@ pub fn copy_spec(
         dest,
         owner,
         chmod,
-        extract_archives: copy.add,
+        // ADD unpacks local archives unless `--unpack=false`.
+        extract_archives: copy.add && copy.unpack != Some(false),
         excludes,
         parents: copy.parents,
         remote,
+        inline,
         // BuildKit links (merges) only copies without `--chmod`.
         link: copy.link && copy.chmod.is_none(),
     };
@@ -255,12 +282,38 @@ fn parse_checksum(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
-/// `user[:group]`, each numeric or a name.
+/// chmod(1)'s symbolic grammar: comma-separated `[ugoa]*([-+=]([rwxXst]*|[ugo]))+`.
+fn symbolic_mode(text: &str) -> bool {
+    text.split(',').all(|clause| {
+        let rest = clause.trim_start_matches(['u', 'g', 'o', 'a']);
+        if rest.is_empty() {
+            return false;
+        }
+        let mut ok = true;
+        let mut actions = rest;
+        while let Some(op) = actions.chars().next() {
+            if !matches!(op, '+' | '-' | '=') {
+                return false;
+            }
+            let end = actions[1..]
+                .find(['+', '-', '='])
+                .map_or(actions.len(), |i| i + 1);
+            let perms = &actions[1..end];
+            ok &= matches!(perms, "u" | "g" | "o") || perms.chars().all(|c| "rwxXst".contains(c));
+            actions = &actions[end..];
+        }
+        ok
+    })
+}
+
+/// `user[:group]`, each numeric or a name; `root` is 0 without a lookup (BuildKit's `llb.WithUser`).
 pub fn owner(text: &str) -> Owner {
-    let id = |s: &str| {
-        s.parse::<u32>()
+    let id = |s: &str| match s {
+        "root" => IdSpec::Id(0),
+        _ => s
+            .parse::<u32>()
             .map(IdSpec::Id)
-            .unwrap_or_else(|_| IdSpec::Name(s.to_string()))
+            .unwrap_or_else(|_| IdSpec::Name(s.to_string())),
     };
     match text.split_once(':') {
         Some((u, g)) => Owner {

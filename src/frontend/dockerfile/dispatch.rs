@@ -10,7 +10,8 @@ use std::path::Path;
 
 use crate::image::config::Healthcheck;
 use crate::plan::{
-    ConfigChange, FsChange, MkdirSpec, MountFrom, RunMount, RunSpec, Stage, StageId, Step,
+    ConfigChange, ContextFilter, CopySource, FsChange, MkdirSpec, MountFrom, RunMount, RunSpec,
+    Stage, StageId, Step,
 };
 
 use super::args::{Args, get, set};
@@ -37,6 +38,8 @@ pub struct Context<'a> {
     pub escape: char,
     pub args: &'a Args,
     pub stage_id: &'a dyn Fn(usize) -> StageId,
+    /// The `.dockerignore` filter (for the experimental `CopyIgnoredFile` check).
+    pub ignore: &'a ContextFilter,
 }
 
 /// The proxy variables BuildKit gives RUN steps from `--build-arg`s without an ARG (`llb.WithProxy`),
@@ -61,6 +64,7 @@ pub fn stage(
     let mut seen: Vec<(&str, usize)> = Vec::new();
     let sources = def.copy_from.iter().zip(&def.mount_from);
     for (inst, (source, mount_sources)) in def.instructions.iter().zip(sources) {
+        lint.scope(&inst.node.comments);
         let file = ctx.file;
         let line = inst.node.start_line;
         let err = |message: String| FrontendError::expansion(inst.node.located(file, message));
@@ -366,6 +370,19 @@ pub fn stage(
             }
             Kind::Copy(copy) => {
                 let (spec, text) = copy_spec(ctx, inst, copy, source.as_ref(), &state, &x, &xr)?;
+                // BuildKit's `validateCopySourcePath`: a context source .dockerignore hides.
+                if matches!(spec.source, CopySource::Context) {
+                    let verb = if copy.add { "Add" } else { "Copy" };
+                    for src in spec.sources.iter().filter(|s| ctx.ignore.is_excluded(s)) {
+                        lint.run(
+                            Rule::CopyIgnoredFile,
+                            line,
+                            format!(
+                                "Attempting to {verb} file {src:?} that is excluded by .dockerignore"
+                            ),
+                        );
+                    }
+                }
                 created_by = text;
                 fs = Some(FsChange::Copy(spec));
             }
@@ -379,6 +396,7 @@ pub fn stage(
             config,
         });
     }
+    lint.scope(&[]);
     Ok((steps, state))
 }
 

@@ -95,6 +95,10 @@ pub enum FrontendError {
     UnresolvedImage { reference: String },
     #[error("invalid pattern in `{path}`: {source}")]
     Ignore { path: PathBuf, source: PatternError },
+    #[error(
+        "failed to parse build-arg:BUILDKIT_DOCKERFILE_CHECK `{value}`: {reason}\nhint: write `--build-arg BUILDKIT_DOCKERFILE_CHECK=skip=RULE1,RULE2;error=true` (it replaces the file's `# check=`)"
+    )]
+    CheckBuildArg { value: String, reason: String },
 }
 
 impl FrontendError {

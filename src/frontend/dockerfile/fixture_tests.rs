@@ -22,7 +22,8 @@ use super::{dockerignore, from_text};
 /// `warnings.txt` (hoist's own notes, such as unused build arguments).
 ///
 /// A `.dockerignore` case has `dockerignore` (the file), `files.txt` (paths in a context) and
-/// `context.txt` (the paths a build sees).
+/// `context.txt` (the paths a build sees). A Dockerfile case may have a `.dockerignore` too (for
+/// `CopyIgnoredFile`).
 #[test]
 fn fixture_cases() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/frontend");
@@ -73,8 +74,12 @@ fn dockerfile_case(dir: &Path) {
             .collect();
     }
     input.target = read(dir, "target").map(|t| t.trim().to_string());
-    let result = from_text(&text, &input).and_then(|df| {
-        let planned = df.planned(&images(&df))?;
+    let result = from_text(&text, &input).and_then(|mut df| {
+        if let Some(ignore) = read(dir, ".dockerignore") {
+            df.filter = ContextFilter::new(dockerignore::patterns(&ignore)).unwrap();
+        }
+        let set = images(&mut df)?;
+        let planned = df.planned(&set)?;
         let violation = df.check_violation(&planned.checks);
         let mut checks = df.checks.clone();
         checks.extend(planned.checks);
@@ -207,14 +212,6 @@ fn describe_copy(plan: &BuildPlan, c: &CopySpec) -> String {
         CopySource::Named(name) => format!("context {name}"),
         CopySource::Stage(id) => format!("stage {}", plan.stages[id.0].name),
         CopySource::Image(r) => format!("image {r}"),
-        CopySource::Inline(files) => format!(
-            "inline {}",
-            files
-                .iter()
-                .map(|f| format!("{}={:?}", f.name, f.content))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
     };
     let mut text = format!("COPY {source} {:?} -> {}", c.sources, c.dest);
     if let Some(o) = &c.owner {
@@ -242,6 +239,17 @@ fn describe_copy(plan: &BuildPlan, c: &CopySpec) -> String {
         if let Some(sum) = &r.checksum {
             text.push_str(&format!(" checksum={sum}"));
         }
+        if r.unpack {
+            text.push_str(" unpack-url");
+        }
+    }
+    if !c.inline.is_empty() {
+        let files: Vec<String> = c
+            .inline
+            .iter()
+            .map(|f| format!("{}={:?}", f.name, f.content))
+            .collect();
+        text.push_str(&format!(" inline {}", files.join(" ")));
     }
     text
 }

@@ -6,75 +6,81 @@ use std::str::FromStr;
 
 use crate::image::Reference;
 
-use super::args::{Args, get, set};
 use super::convert::{BaseDef, SourceDef, StageDef, expand_err};
 use super::error::FrontendError;
 use super::expand;
 use super::instruction::{Instruction, Kind};
 use super::run_mount;
 
-/// Resolves every `COPY --from` (expanded with the stage's ARGs) and every `RUN --mount` `from=` (never
-/// expanded: BuildKit refuses variables there) to a stage, by name or index, or a registry image.
+/// Resolves every `COPY --from` and every `RUN --mount` `from=` (neither expanded: BuildKit refuses
+/// variables in both) to a stage, by name or index, or a registry image.
 pub fn resolve_sources(
     defs: &mut [StageDef],
-    args: &Args,
     file: &Path,
     escape: char,
 ) -> Result<(), FrontendError> {
     let names: Vec<Option<String>> = defs.iter().map(|d| d.name.clone()).collect();
     for def in defs.iter_mut() {
-        let mut scope: Vec<(String, String)> = Vec::new();
         let mut copies = Vec::new();
         let mut mounts = Vec::new();
         for inst in &def.instructions {
-            let lookup = |k: &str| get(&scope, k).cloned();
-            let mut copy_source = None;
-            let mut mount_sources = Vec::new();
-            match &inst.kind {
-                Kind::Arg(decls) => {
-                    for decl in decls {
-                        let lookup = |k: &str| get(&scope, k).cloned();
-                        let value = args
-                            .declare(decl, false, escape, &lookup)
-                            .map_err(|e| expand_err(inst, file, e))?;
-                        if let Some(v) = value {
-                            set(&mut scope, &decl.name, v);
-                        }
-                    }
-                }
-                Kind::Copy(copy) => {
-                    if let Some(from) = &copy.from {
-                        let from = expand::word(from, escape, &lookup)
-                            .map_err(|e| expand_err(inst, file, e))?;
-                        copy_source =
-                            Some(source(&names, def.index, &from, Reader::Copy, inst, file)?);
-                    }
-                }
-                Kind::Run(run) => {
-                    for value in &run.mounts {
-                        let from = run_mount::from_field(value)
-                            .map_err(|e| run_mount::located(e, value, inst, file))?;
-                        let resolved = match from {
-                            None => None,
-                            Some(from) => {
-                                // Quotes only: the value holds no variable.
-                                let from = expand::word(&from, escape, &|_| None)
-                                    .map_err(|e| expand_err(inst, file, e))?;
-                                Some(source(&names, def.index, &from, Reader::Mount, inst, file)?)
-                            }
-                        };
-                        mount_sources.push(resolved);
-                    }
-                }
-                _ => {}
-            }
-            copies.push(copy_source);
-            mounts.push(mount_sources);
+            let (copy, mount) = instruction_sources(&names, def.index, inst, file, escape)?;
+            copies.push(copy);
+            mounts.push(mount);
         }
         def.copy_from = copies;
         def.mount_from = mounts;
     }
     Ok(())
+}
+
+/// What one instruction of stage `index` reads: its `COPY --from` and the `from=` of each of its
+/// `RUN --mount`s.
+pub fn instruction_sources(
+    names: &[Option<String>],
+    index: usize,
+    inst: &Instruction,
+    file: &Path,
+    escape: char,
+) -> Result<(Option<SourceDef>, Vec<Option<SourceDef>>), FrontendError> {
+    let mut copy_source = None;
+    let mut mount_sources = Vec::new();
+    match &inst.kind {
+        Kind::Copy(copy) => {
+            if let Some(from) = &copy.from {
+                // BuildKit's `toCommand`: the value is processed with no variables at all, and
+                // anything that changes it (a `$VAR`, quotes, escapes) is refused.
+                let processed =
+                    expand::word(from, escape, &|_| None).map_err(|e| expand_err(inst, file, e))?;
+                if processed != *from {
+                    return Err(FrontendError::stage(
+                        inst.node
+                            .located(file, format!("variable expansion is not supported for --from (`--from={from}`)"))
+                            .hint("define a stage with FROM using an ARG from the global scope (`ARG IMG=…` before the first FROM, `FROM $IMG AS img`), then `COPY --from=img`"),
+                    ));
+                }
+                copy_source = Some(source(names, index, from, Reader::Copy, inst, file)?);
+            }
+        }
+        Kind::Run(run) => {
+            for value in &run.mounts {
+                let from = run_mount::from_field(value)
+                    .map_err(|e| run_mount::located(e, value, inst, file))?;
+                let resolved = match from {
+                    None => None,
+                    Some(from) => {
+                        // Quotes only: the value holds no variable.
+                        let from = expand::word(&from, escape, &|_| None)
+                            .map_err(|e| expand_err(inst, file, e))?;
+                        Some(source(names, index, &from, Reader::Mount, inst, file)?)
+                    }
+                };
+                mount_sources.push(resolved);
+            }
+        }
+        _ => {}
+    }
+    Ok((copy_source, mount_sources))
 }
 
 /// Who reads another stage or an image.

@@ -90,6 +90,8 @@ pub struct CopyArgs {
     pub excludes: Vec<String>,
     pub checksum: Option<String>,
     pub keep_git_dir: bool,
+    /// `ADD --unpack`: `None` when not given (local archives unpack, downloads do not).
+    pub unpack: Option<bool>,
     pub heredocs: Vec<Heredoc>,
 }
 
@@ -404,6 +406,7 @@ pub fn from_node(node: Node, file: &Path) -> Result<Instruction, FrontendError> 
                 excludes: flags.all("exclude"),
                 checksum: flags.string("checksum").filter(|v| !v.is_empty()),
                 keep_git_dir: flags.bool("keep-git-dir"),
+                unpack: flags.string("unpack").map(|v| v == "true"),
                 heredocs: inline,
             })
         }

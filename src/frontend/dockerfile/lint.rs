@@ -28,12 +28,17 @@ pub enum Rule {
     UndefinedVar,
     MultipleInstructionsDisallowed,
     LegacyKeyValueFormat,
+    InvalidBaseImagePlatform,
     RedundantTargetPlatform,
     SecretsUsedInArgOrEnv,
     InvalidDefaultArgInFrom,
     FromPlatformFlagConstDisallowed,
     ExposeProtoCasing,
     ExposeInvalidFormat,
+    /// Experimental: runs only when `# check=experimental=` names it (or says `all`).
+    CopyIgnoredFile,
+    /// Experimental.
+    InvalidDefinitionDescription,
 }
 
 impl Rule {
@@ -53,12 +58,43 @@ impl Rule {
             Rule::UndefinedVar => "UndefinedVar",
             Rule::MultipleInstructionsDisallowed => "MultipleInstructionsDisallowed",
             Rule::LegacyKeyValueFormat => "LegacyKeyValueFormat",
+            Rule::InvalidBaseImagePlatform => "InvalidBaseImagePlatform",
             Rule::RedundantTargetPlatform => "RedundantTargetPlatform",
             Rule::SecretsUsedInArgOrEnv => "SecretsUsedInArgOrEnv",
             Rule::InvalidDefaultArgInFrom => "InvalidDefaultArgInFrom",
             Rule::FromPlatformFlagConstDisallowed => "FromPlatformFlagConstDisallowed",
             Rule::ExposeProtoCasing => "ExposeProtoCasing",
             Rule::ExposeInvalidFormat => "ExposeInvalidFormat",
+            Rule::CopyIgnoredFile => "CopyIgnoredFile",
+            Rule::InvalidDefinitionDescription => "InvalidDefinitionDescription",
+        }
+    }
+
+    /// BuildKit's experimental rules run only when enabled by name or with `experimental=all`, and
+    /// `skip=` does not apply to them.
+    pub fn experimental(self) -> bool {
+        match self {
+            Rule::CopyIgnoredFile | Rule::InvalidDefinitionDescription => true,
+            Rule::StageNameCasing
+            | Rule::FromAsCasing
+            | Rule::NoEmptyContinuation
+            | Rule::ConsistentInstructionCasing
+            | Rule::DuplicateStageName
+            | Rule::ReservedStageName
+            | Rule::JSONArgsRecommended
+            | Rule::MaintainerDeprecated
+            | Rule::UndefinedArgInFrom
+            | Rule::WorkdirRelativePath
+            | Rule::UndefinedVar
+            | Rule::MultipleInstructionsDisallowed
+            | Rule::LegacyKeyValueFormat
+            | Rule::InvalidBaseImagePlatform
+            | Rule::RedundantTargetPlatform
+            | Rule::SecretsUsedInArgOrEnv
+            | Rule::InvalidDefaultArgInFrom
+            | Rule::FromPlatformFlagConstDisallowed
+            | Rule::ExposeProtoCasing
+            | Rule::ExposeInvalidFormat => false,
         }
     }
 }
@@ -99,6 +135,10 @@ pub struct Config {
     pub skip: Vec<String>,
     /// `error=true`: any finding fails the build.
     pub error: bool,
+    /// `experimental=all`.
+    pub experimental_all: bool,
+    /// `experimental=RULE1,RULE2`.
+    pub experimental: Vec<String>,
 }
 
 impl Config {
@@ -122,8 +162,14 @@ impl Config {
                         config.skip = v.split(',').map(|r| r.trim().to_string()).collect();
                     }
                 }
-                // hoist runs no experimental rule; naming some is allowed, as in BuildKit.
-                "experimental" => {}
+                "experimental" => {
+                    let v = v.trim();
+                    if v == "all" {
+                        config.experimental_all = true;
+                    } else {
+                        config.experimental = v.split(',').map(|r| r.trim().to_string()).collect();
+                    }
+                }
                 "error" => {
                     config.error = match v.trim() {
                         "1" | "t" | "T" | "true" | "TRUE" | "True" => true,
@@ -142,7 +188,14 @@ impl Config {
     }
 
     fn skips(&self, rule: Rule) -> bool {
+        if rule.experimental() {
+            return !self.enables(rule);
+        }
         self.skip_all || self.skip.iter().any(|s| s == rule.name())
+    }
+
+    fn enables(&self, rule: Rule) -> bool {
+        self.experimental_all || self.experimental.iter().any(|s| s == rule.name())
     }
 }
 
@@ -152,6 +205,8 @@ pub struct Linter {
     pub config: Config,
     pub file: PathBuf,
     pub checks: Vec<Check>,
+    /// A `# check=` comment right above the instruction being checked (see [`Linter::scope`]).
+    pub local: Option<Config>,
 }
 
 impl Linter {
@@ -160,11 +215,32 @@ impl Linter {
             config,
             file: file.to_path_buf(),
             checks: Vec::new(),
+            local: None,
         }
     }
 
+    /// BuildKit's `WithMergedConfigFromComments`: the first `# check=…` among the comments right
+    /// above an instruction adds its skipped and experimental rules while that instruction (or stage,
+    /// for FROM) is checked; one that does not parse is ignored. `scope(&[])` ends it.
+    pub fn scope(&mut self, comments: &[String]) {
+        self.local = comments
+            .iter()
+            .find_map(|c| {
+                let (name, value) = c.split_once('=')?;
+                name.trim().eq_ignore_ascii_case("check").then_some(value)
+            })
+            .and_then(|v| Config::parse(v.trim().split(' ').next().unwrap_or("")).ok());
+    }
+
     pub fn run(&mut self, rule: Rule, line: usize, message: impl Into<String>) {
-        if self.config.skips(rule) {
+        let skipped = match &self.local {
+            None => self.config.skips(rule),
+            Some(local) if rule.experimental() => {
+                !(self.config.enables(rule) || local.enables(rule))
+            }
+            Some(local) => self.config.skips(rule) || local.skips(rule),
+        };
+        if skipped {
             return;
         }
         let check = Check {
@@ -237,7 +313,8 @@ mod tests {
             Config {
                 skip_all: false,
                 skip: vec!["JSONArgsRecommended".into(), "StageNameCasing".into()],
-                error: true
+                error: true,
+                ..Config::default()
             }
         );
         assert!(Config::parse("skip=all").unwrap().skip_all);
@@ -245,6 +322,14 @@ mod tests {
         assert!(Config::parse("nope=1").is_err());
         assert!(Config::parse("skip").is_err());
         assert_eq!(Config::parse("").unwrap(), Config::default());
+        let c = Config::parse("skip=all;experimental=CopyIgnoredFile").unwrap();
+        assert!(!c.skips(Rule::CopyIgnoredFile) && c.skips(Rule::InvalidDefinitionDescription));
+        assert!(c.skips(Rule::UndefinedVar));
+        assert!(
+            !Config::parse("experimental=all")
+                .unwrap()
+                .skips(Rule::InvalidDefinitionDescription)
+        );
     }
 
     #[test]

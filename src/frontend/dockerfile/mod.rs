@@ -8,6 +8,7 @@
 //!   `from=`, and dependency order; `args` scopes build arguments.
 //! - `dispatch` (and `copy` for COPY/ADD, `run_mount` for `RUN --mount`): one stage's instructions →
 //!   plan steps.
+//! - `onbuild`: the triggers of a base stage or image, fired first in the stage built on it.
 //! - `dockerignore`: the context filter; `error`: located errors with hints.
 //! - `listing`: the parsed instructions shaped as BuildKit's parser AST, for `hoist parse`.
 
@@ -27,6 +28,7 @@ pub mod graph;
 pub mod instruction;
 pub mod lint;
 pub mod listing;
+pub mod onbuild;
 pub mod parser;
 #[cfg(test)]
 mod plan_tests;
@@ -141,9 +143,27 @@ impl Dockerfile {
         self.planned(images).map(|p| p.plan)
     }
 
+    /// Fires the ONBUILD triggers of the base images in `images` (they run first in the stages built
+    /// on them) and returns the registry images the build needs now that `images` lacks (a trigger's
+    /// `COPY --from` can pull in a stage or an image): fetch those and call again until none is left.
+    pub fn fire_base_triggers(
+        &mut self,
+        images: &ImageSet,
+    ) -> Result<Vec<Reference>, FrontendError> {
+        self.stages.fire_image_triggers(images)
+    }
+
     /// The plan and the findings of the checks BuildKit runs while dispatching the target's stages.
+    /// Base images' ONBUILD triggers not fired yet are fired here; a registry image they need that
+    /// `images` lacks is an error (see [`Dockerfile::fire_base_triggers`]).
     pub fn planned(&self, images: &ImageSet) -> Result<Planned, FrontendError> {
-        let (plan, mut checks) = self.stages.plan(images, &self.input, &self.filter)?;
+        let mut stages = self.stages.clone();
+        if let Some(missing) = stages.fire_image_triggers(images)?.first() {
+            return Err(FrontendError::UnresolvedImage {
+                reference: missing.to_string(),
+            });
+        }
+        let (plan, mut checks) = stages.plan(images, &self.input, &self.filter)?;
         checks.sort_by_key(|c| c.line);
         Ok(Planned { plan, checks })
     }

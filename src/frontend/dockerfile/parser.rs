@@ -70,6 +70,9 @@ pub struct Node {
     /// A blank line inside the continuation: the line the instruction's text ends on (BuildKit warns
     /// there: `NoEmptyContinuation`).
     pub empty_continuation: Option<usize>,
+    /// The comment lines right above the instruction (text after `#`, trimmed), as BuildKit's
+    /// `PrevComment`: a blank line or an empty `#` line between them and the instruction clears them.
+    pub comments: Vec<String>,
 }
 
 /// The instruction an ONBUILD holds, as its line parser read it.
@@ -183,13 +186,23 @@ pub fn parse(text: &str, file: &Path) -> Result<Ast, FrontendError> {
         i += 1;
     }
     let mut i = 0;
+    let mut comments: Vec<String> = Vec::new();
     while i < lines.len() {
         let first = trim_newline(lines[i]).trim_start();
+        if let Some(text) = first.strip_prefix('#') {
+            match text.trim() {
+                "" => comments.clear(),
+                text => comments.push(text.to_string()),
+            }
+        }
         let first = if is_comment(first) { "" } else { first };
         i += 1;
         let start = i;
         let (mut joined, mut more) = continuation(first, ast.escape);
         if !more && joined.is_empty() {
+            if first.is_empty() && !is_comment(lines[i - 1]) {
+                comments.clear();
+            }
             continue;
         }
         let mut original = vec![trim_newline(lines[start - 1])];
@@ -260,6 +273,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Ast, FrontendError> {
             end_line: i,
             heredocs: Vec::new(),
             empty_continuation: empty_continuation.then_some(i),
+            comments: std::mem::take(&mut comments),
         };
         if can_contain_heredoc(&node) && joined.contains("<<") {
             for marker in heredoc::markers(&joined) {

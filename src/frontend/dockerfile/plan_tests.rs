@@ -23,21 +23,46 @@ pub(super) fn input() -> Input {
     }
 }
 
-pub(super) fn images(df: &Dockerfile) -> ImageSet {
+/// Stand-in images for what `df` needs, fetched as the app does: until the base images' ONBUILD
+/// triggers need nothing more.
+pub(super) fn images(df: &mut Dockerfile) -> Result<ImageSet, FrontendError> {
     let mut set = ImageSet::new();
-    for r in df.external_images() {
-        let mut config = ImageConfig::empty(&Platform::linux_amd64());
-        config.config.env = Some(vec!["PATH=/usr/bin".into()]);
-        config.config.working_dir = Some("/base".into());
-        config.config.cmd = Some(vec!["sh".into()]);
-        set.insert(r, Image::from_parts(config, Vec::new()).unwrap());
+    let mut pending = df.external_images();
+    while !pending.is_empty() {
+        for r in pending {
+            set.insert(r.clone(), stand_in(&r));
+        }
+        pending = df.fire_base_triggers(&set)?;
     }
-    set
+    Ok(set)
+}
+
+fn stand_in(r: &Reference) -> Image {
+    let mut config = ImageConfig::empty(&Platform::linux_amd64());
+    config.config.env = Some(vec!["PATH=/usr/bin".into()]);
+    config.config.working_dir = Some("/base".into());
+    config.config.cmd = Some(vec!["sh".into()]);
+    // Images tagged `onbuild*` carry ONBUILD triggers, for the cases that fire them.
+    config.config.on_build = match r.to_string().rsplit(':').next() {
+        Some("onbuild") => Some(vec![
+            "ENV FROM_IMAGE=1".into(),
+            "RUN echo \"$FROM_IMAGE\"".into(),
+        ]),
+        Some("onbuild-copy") => Some(vec!["COPY --from=builder /out /app/".into()]),
+        Some("onbuild-bad") => Some(vec!["FROM scratch".into()]),
+        _ => None,
+    };
+    // An image tagged `arm64only` is of another platform than the build's.
+    if r.to_string().ends_with(":arm64only") {
+        config.architecture = "arm64".into();
+    }
+    Image::from_parts(config, Vec::new()).unwrap()
 }
 
 pub(super) fn plan_with(text: &str, input: &Input) -> Result<BuildPlan, FrontendError> {
-    let df = from_text(text, input)?;
-    df.plan(&images(&df))
+    let mut df = from_text(text, input)?;
+    let set = images(&mut df)?;
+    df.plan(&set)
 }
 
 pub(super) fn plan(text: &str) -> BuildPlan {
@@ -269,12 +294,13 @@ fn copy_heredoc_is_inline() {
     let Some(FsChange::Copy(c)) = &s[1].fs else {
         panic!()
     };
+    assert_eq!(c.source, CopySource::Context);
     assert_eq!(
-        c.source,
-        CopySource::Inline(vec![crate::plan::InlineFile {
+        c.inline,
+        vec![crate::plan::InlineFile {
             name: "EOF".into(),
             content: "hi x\n".into()
-        }])
+        }]
     );
 }
 
@@ -320,12 +346,13 @@ fn env_overrides_arg_in_expansion() {
 #[test]
 fn stages_target_and_dependencies() {
     let text = "FROM alpine AS base\nRUN a\nFROM golang AS build\nCOPY --from=base /a /a\nFROM scratch AS unused\nFROM base\nCOPY --from=build /out /out\nCOPY --from=1 /x /y\nCOPY --from=busybox /bin/sh /sh\n";
-    let df = from_text(text, &input()).unwrap();
+    let mut df = from_text(text, &input()).unwrap();
     assert_eq!(
         df.external_images(),
         vec![r("alpine"), r("golang"), r("busybox")]
     );
-    let p = df.plan(&images(&df)).unwrap();
+    let set = images(&mut df).unwrap();
+    let p = df.plan(&set).unwrap();
     let names: Vec<&str> = p.stages.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, vec!["base", "build", "3"]);
     assert_eq!(p.stages[2].base, Base::Stage(StageId(0)));
@@ -498,19 +525,20 @@ fn copy_json_form_is_expanded_too() {
 }
 
 #[test]
-fn base_image_onbuild_triggers_are_refused() {
-    let df = from_text("FROM alpine\n", &input()).unwrap();
+fn base_image_onbuild_triggers_fire_first() {
+    // The base image's triggers run before the stage's own instructions, at the FROM line, and the
+    // child's config drops the inherited list.
+    let df = from_text("FROM alpine\nRUN own\n", &input()).unwrap();
     let mut set = ImageSet::new();
     let mut config = ImageConfig::empty(&Platform::linux_amd64());
     config.config.on_build = Some(vec!["RUN x".into()]);
     set.insert(r("alpine"), Image::from_parts(config, Vec::new()).unwrap());
-    let e = df.plan(&set).unwrap_err().to_string();
-    assert!(
-        e.starts_with(
-            "Dockerfile:1: base image `docker.io/library/alpine:latest` has ONBUILD triggers"
-        ),
-        "{e}"
-    );
+    let p = df.plan(&set).unwrap();
+    let steps = &p.stages[0].steps;
+    assert_eq!(steps[0].created_by, "RUN /bin/sh -c x # buildkit");
+    assert_eq!(steps[0].location.line, 1);
+    assert!(steps[0].config.contains(&ConfigChange::ClearOnBuild));
+    assert_eq!(steps[1].created_by, "RUN /bin/sh -c own # buildkit");
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //! one-layer linux/amd64 OCI image. [`debian_layout`]: `python3` and `python3-pip` (so a RUN step can
 //! `pip install` from PyPI), tagged `13` (config: `PATH`, `Cmd ["bash"]`). [`buildpack_images`]: a
 //! build image (Node.js with npm, Python with venv and pip, and this machine's CA bundle so the
-//! package managers reach their registries through its proxy) and a run image (Node.js, Python).
+//! package managers reach their registries through its proxy) and a run image (Node.js with npm,
+//! Python).
 //!
 //! Cached under `~/.cache/hoist-fixtures/<name>-<hash of recipe>/` (the recipe: the mmdebstrap
 //! command line, its `SOURCE_DATE_EPOCH`, the config, the CA bundle's digest when it is copied in, and
@@ -75,10 +76,12 @@ pub const BUILDPACK_BUILD: Recipe = Recipe {
     host_ca: true,
 };
 
-/// The run image of the buildpack tests (pushed as `node:22-bookworm-slim`, `python:3.12-slim`, ...).
+/// The run image of the buildpack tests (pushed as `node:22-bookworm-slim`, `python:3.12-slim`, ...):
+/// like the official slim images, Node.js comes with npm (`npm start` is a Node.js app's default
+/// web process).
 pub const BUILDPACK_RUN: Recipe = Recipe {
     name: "cnb-run-13",
-    packages: &["nodejs", "python3"],
+    packages: &["nodejs", "npm", "python3"],
     env: &[],
     host_ca: false,
 };

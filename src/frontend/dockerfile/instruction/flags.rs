@@ -25,6 +25,7 @@ fn flag_specs(keyword: &str) -> Option<&'static [(&'static str, FlagType)]> {
             ("link", Bool),
             ("keep-git-dir", Bool),
             ("checksum", Str),
+            ("unpack", Bool),
         ],
         "RUN" => &[("mount", Strings), ("network", Str), ("security", Str)],
         "HEALTHCHECK" => &[

@@ -1,7 +1,8 @@
 //! The checks BuildKit runs on every instruction while parsing, whatever the target: empty
 //! continuation lines, MAINTAINER, stage-name and `AS` casing (`instructions/parse.go`), reserved and
 //! repeated stage names, and consistent instruction casing (`dockerfile2llb/convert.go`
-//! `validateStageNames`, `validateCommandCasing`).
+//! `validateStageNames`, `validateCommandCasing`); the experimental description comments of named
+//! stages and ARGs.
 
 use std::collections::BTreeSet;
 
@@ -51,6 +52,9 @@ pub fn run(instructions: &[Instruction], lint: &mut Linter) {
                     }
                 }
                 if let Some(name) = &from.name {
+                    definition_description(lint, "FROM", std::slice::from_ref(name), inst);
+                }
+                if let Some(name) = &from.name {
                     if name == "context" || name == "scratch" {
                         lint.run(
                             Rule::ReservedStageName,
@@ -68,6 +72,10 @@ pub fn run(instructions: &[Instruction], lint: &mut Linter) {
                         );
                     }
                 }
+            }
+            Kind::Arg(decls) => {
+                let keys: Vec<String> = decls.iter().map(|d| d.name.clone()).collect();
+                definition_description(lint, "ARG", &keys, inst);
             }
             _ => {}
         }
@@ -102,4 +110,34 @@ pub fn run(instructions: &[Instruction], lint: &mut Linter) {
             format!("Command '{k}' should match the case of the command majority ({wanted})"),
         );
     }
+}
+
+/// `InvalidDefinitionDescription` (experimental): the comment right above a named FROM or an ARG is a
+/// description (`--call=outline`), so its first word must be the stage's or an argument's name
+/// (BuildKit's `validateDefinitionDescription`).
+fn definition_description(
+    lint: &mut Linter,
+    instruction: &str,
+    keys: &[String],
+    inst: &Instruction,
+) {
+    let Some(last) = inst.node.comments.last() else {
+        return;
+    };
+    if keys.is_empty()
+        || keys
+            .iter()
+            .any(|k| last.split(' ').next() == Some(k.as_str()))
+    {
+        return;
+    }
+    let example = match keys {
+        [one] => one.as_str(),
+        _ => "<arg_key>",
+    };
+    lint.run(
+        Rule::InvalidDefinitionDescription,
+        inst.node.start_line,
+        format!("Comment for {instruction} should follow the format: `# {example} <description>`"),
+    );
 }
