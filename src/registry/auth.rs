@@ -1,7 +1,9 @@
-//! Registry authentication: `WWW-Authenticate` challenges (RFC 7235) and Docker's token flow
-//! (distribution `docs/spec/auth/token.md`): Basic with credentials, or Bearer with a token fetched from
-//! the challenge's realm for a scope, cached per (host, scope) until it expires. An identity token (OAuth2
-//! refresh token) is exchanged with a POST first (`docs/spec/auth/oauth.md`), falling back to the GET.
+//! Registry authentication: `WWW-Authenticate` challenges (RFC 7235, RFC 6750's `error` parameter) and
+//! Docker's token flow (https://distribution.github.io/distribution/spec/auth/token/): Basic with
+//! credentials, or Bearer with a token fetched from the challenge's realm for one or several scopes
+//! (space-separated, one `scope` parameter each), cached per (host, scope) until it expires. An
+//! identity token (OAuth2 refresh token) is exchanged with a POST first (`spec/auth/oauth`), falling
+//! back to the GET. A token server's refusal keeps its own message; the secret never enters an error.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,6 +19,8 @@ pub enum Challenge {
         realm: String,
         service: Option<String>,
         scope: Option<String>,
+        /// RFC 6750's `error`: `invalid_token` (expired, say) or `insufficient_scope`.
+        error: Option<String>,
     },
 }
 
@@ -42,8 +46,58 @@ impl Challenge {
             realm: get("realm")?,
             service: get("service"),
             scope: get("scope"),
+            error: get("error"),
         })
     }
+
+    /// The scopes a challenge asks for, added to `ours`: one `type:name:actions` per resource (ours
+    /// first), the actions of both joined — a challenge naming `repository:app:pull` adds nothing to
+    /// `repository:app:pull,push`.
+    pub fn merged_scope(&self, ours: &str) -> String {
+        let theirs = match self {
+            Challenge::Bearer {
+                scope: Some(theirs),
+                ..
+            } => theirs.as_str(),
+            Challenge::Bearer { scope: None, .. } | Challenge::Basic => "",
+        };
+        let mut resources: Vec<(&str, Vec<&str>)> = Vec::new();
+        for scope in ours.split(' ').chain(theirs.split(' ')) {
+            let Some((resource, actions)) = scope.rsplit_once(':') else {
+                continue;
+            };
+            let index = match resources.iter().position(|(r, _)| *r == resource) {
+                Some(i) => i,
+                None => {
+                    resources.push((resource, Vec::new()));
+                    resources.len() - 1
+                }
+            };
+            for action in actions.split(',').filter(|a| !a.is_empty()) {
+                if !resources[index].1.contains(&action) {
+                    resources[index].1.push(action);
+                }
+            }
+        }
+        resources
+            .iter()
+            .map(|(resource, actions)| format!("{resource}:{}", actions.join(",")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Why no token came from a token server.
+#[derive(Debug)]
+pub enum TokenError {
+    /// It refused the credentials (401 or 403), in its own words.
+    Refused {
+        realm: String,
+        status: u16,
+        message: String,
+    },
+    /// It could not be asked, or its answer was unusable.
+    Failed(String),
 }
 
 /// `k="v", k2=v2` with quoted values that may contain commas.
@@ -97,8 +151,9 @@ impl TokenCache {
         );
     }
 
-    /// Answers `challenge` for `scope` and caches the resulting `Authorization` header value.
-    /// Returns `None` when no credentials can answer it (the caller reports access denied).
+    /// Answers `challenge` for `scope` and caches the resulting `Authorization` header value under
+    /// `scope`; the token is asked for `scope` and whatever else the challenge names. Returns `None`
+    /// when there are no credentials and the challenge wants some (the caller reports access denied).
     pub async fn answer(
         &self,
         http: &reqwest::Client,
@@ -106,7 +161,8 @@ impl TokenCache {
         scope: &str,
         challenge: &Challenge,
         credentials: Option<&Credentials>,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, TokenError> {
+        let wanted = challenge.merged_scope(scope);
         match challenge {
             Challenge::Basic => {
                 let Some(c) = credentials else {
@@ -124,11 +180,11 @@ impl TokenCache {
                             secret: Secret::IdentityToken(refresh),
                             ..
                         },
-                    ) => match oauth(http, realm, service, scope, refresh).await? {
+                    ) => match oauth(http, realm, service, &wanted, refresh).await? {
                         Some(token) => Some(token),
-                        None => get_token(http, realm, service, scope, Some(c)).await?,
+                        None => get_token(http, realm, service, &wanted, Some(c)).await?,
                     },
-                    _ => get_token(http, realm, service, scope, credentials).await?,
+                    _ => get_token(http, realm, service, &wanted, credentials).await?,
                 };
                 let Some(token) = token else {
                     return Ok(None);
@@ -154,15 +210,15 @@ struct TokenResponse {
     expires_in: Option<u64>,
 }
 
-/// The token flow's GET (distribution `docs/spec/auth/token.md`), with Basic credentials when there are
-/// some. `Ok(None)` when the server refuses them.
+/// The token flow's GET (distribution `spec/auth/token`), with Basic credentials when there are some.
+/// `Ok(None)` when the server refuses an anonymous request; an error when it refuses credentials.
 async fn get_token(
     http: &reqwest::Client,
     realm: &str,
     service: Option<&str>,
     scope: &str,
     credentials: Option<&Credentials>,
-) -> Result<Option<Token>, String> {
+) -> Result<Option<Token>, TokenError> {
     let mut query: Vec<(&str, &str)> = Vec::new();
     if let Some(s) = service {
         query.push(("service", s));
@@ -175,18 +231,72 @@ async fn get_token(
         req = req.basic_auth(&c.username, Some(c.secret.expose()));
     }
     // The error names the realm only: the request carries credentials.
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| format!("token request to `{realm}` failed: {}", without_url(&e)))?;
+    let resp = req.send().await.map_err(|e| {
+        TokenError::Failed(format!(
+            "token request to `{realm}` failed: {}",
+            without_url(&e)
+        ))
+    })?;
     let status = resp.status();
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-        return Ok(None);
+        let Some(c) = credentials else {
+            return Ok(None);
+        };
+        return Err(refused(realm, resp, c).await);
     }
     if !status.is_success() {
-        return Err(format!("token server `{realm}` answered {status}"));
+        let message = server_message(resp, None).await;
+        return Err(TokenError::Failed(format!(
+            "token server `{realm}` answered {status}{message}"
+        )));
     }
     read_token(realm, resp).await.map(Some)
+}
+
+/// A refusal, with what the server said about it (the secret taken out, should it echo it).
+async fn refused(realm: &str, resp: reqwest::Response, credentials: &Credentials) -> TokenError {
+    let status = resp.status().as_u16();
+    TokenError::Refused {
+        realm: realm.to_string(),
+        status,
+        message: server_message(resp, Some(credentials.secret.expose())).await,
+    }
+}
+
+/// `: MESSAGE` from an error answer: Docker Hub's `details`, OAuth2's `error_description`/`error`
+/// (RFC 6749 5.2), the distribution spec's `errors[].message`, else the start of the body; empty when
+/// there is nothing. `secret`, if the server echoed it, is replaced.
+async fn server_message(resp: reqwest::Response, secret: Option<&str>) -> String {
+    let body = resp.text().await.unwrap_or_default();
+    let json: Option<serde_json::Value> = serde_json::from_str(&body).ok();
+    let field =
+        |v: &serde_json::Value, k: &str| v.get(k).and_then(|m| m.as_str()).map(str::to_string);
+    let message = json
+        .as_ref()
+        .and_then(|v| {
+            field(v, "details")
+                .or_else(|| field(v, "error_description"))
+                .or_else(|| field(v, "message"))
+                .or_else(|| field(v, "error"))
+                .or_else(|| {
+                    let errors = v.get("errors")?.as_array()?;
+                    let messages: Vec<String> = errors
+                        .iter()
+                        .filter_map(|e| field(e, "message").or_else(|| field(e, "code")))
+                        .collect();
+                    (!messages.is_empty()).then(|| messages.join("; "))
+                })
+        })
+        .unwrap_or_else(|| body.trim().chars().take(200).collect());
+    let message = match secret {
+        Some(secret) if !secret.is_empty() => message.replace(secret, "<redacted>"),
+        _ => message,
+    };
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
 }
 
 /// The OAuth2 POST with a refresh token (distribution `docs/spec/auth/oauth.md`). `Ok(None)` when the
@@ -198,7 +308,7 @@ async fn oauth(
     service: Option<&str>,
     scope: &str,
     refresh_token: &str,
-) -> Result<Option<Token>, String> {
+) -> Result<Option<Token>, TokenError> {
     let mut form: Vec<(&str, &str)> = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token),
@@ -210,38 +320,50 @@ async fn oauth(
     if !scope.is_empty() {
         form.push(("scope", scope));
     }
-    let resp = http
-        .post(realm)
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| format!("token request to `{realm}` failed: {}", without_url(&e)))?;
+    let resp = http.post(realm).form(&form).send().await.map_err(|e| {
+        TokenError::Failed(format!(
+            "token request to `{realm}` failed: {}",
+            without_url(&e)
+        ))
+    })?;
     let status = resp.status().as_u16();
     if matches!(status, 400 | 401 | 403 | 404 | 405) {
         return Ok(None);
     }
     if !resp.status().is_success() {
-        return Err(format!(
-            "token server `{realm}` answered {} to the OAuth2 request",
-            resp.status()
-        ));
+        let status = resp.status();
+        let message = server_message(resp, Some(refresh_token)).await;
+        return Err(TokenError::Failed(format!(
+            "token server `{realm}` answered {status} to the OAuth2 request{message}"
+        )));
     }
     read_token(realm, resp).await.map(Some)
 }
 
-async fn read_token(realm: &str, resp: reqwest::Response) -> Result<Token, String> {
+async fn read_token(realm: &str, resp: reqwest::Response) -> Result<Token, TokenError> {
     let body: TokenResponse = resp.json().await.map_err(|e| {
-        format!(
+        TokenError::Failed(format!(
             "token server `{realm}` sent an unreadable answer: {}",
             without_url(&e)
-        )
+        ))
     })?;
     let Some(token) = body.token.or(body.access_token) else {
-        return Err(format!("token server `{realm}` sent no token"));
+        return Err(TokenError::Failed(format!(
+            "token server `{realm}` sent no token"
+        )));
     };
-    // Expire a little early so a token never dies mid-request.
-    let ttl = Duration::from_secs(body.expires_in.unwrap_or(60).saturating_sub(10).max(10));
-    Ok(Token { token, ttl })
+    Ok(Token {
+        token,
+        ttl: lifetime(body.expires_in),
+    })
+}
+
+/// How long to use a token the server says lives `expires_in` seconds (60 when it says nothing, as the
+/// spec has it): a little less — a quarter, at most 10 s — so that it never dies between the check and
+/// the request. A token that dies anyway is answered by a new challenge (see `client`).
+fn lifetime(expires_in: Option<u64>) -> Duration {
+    let secs = expires_in.unwrap_or(60);
+    Duration::from_secs(secs - (secs / 4).min(10))
 }
 
 fn basic(c: &Credentials) -> String {
@@ -282,6 +404,7 @@ mod tests {
                 realm: "https://auth.docker.io/token".into(),
                 service: Some("registry.docker.io".into()),
                 scope: Some("repository:library/busybox:pull,push".into()),
+                error: None,
             })
         );
         assert_eq!(
@@ -293,11 +416,46 @@ mod tests {
             Some(Challenge::Bearer {
                 realm: "http://x/t".into(),
                 service: None,
-                scope: None
+                scope: None,
+                error: None,
             })
+        );
+        let expired = Challenge::parse(
+            r#"Bearer realm="http://x/t",service="s",scope="repository:a:pull,push",error="insufficient_scope""#,
+        )
+        .unwrap();
+        assert!(matches!(
+            &expired,
+            Challenge::Bearer { error: Some(e), .. } if e == "insufficient_scope"
+        ));
+        assert_eq!(
+            expired.merged_scope("repository:a:pull,push repository:b:pull"),
+            "repository:a:pull,push repository:b:pull"
+        );
+        assert_eq!(expired.merged_scope(""), "repository:a:pull,push");
+        assert_eq!(
+            Challenge::Basic.merged_scope("repository:a:pull repository:b:pull"),
+            "repository:a:pull repository:b:pull"
+        );
+        let head = Challenge::parse(
+            r#"Bearer realm="http://x/t",scope="repository:a:pull repository:c:push""#,
+        )
+        .unwrap();
+        assert_eq!(
+            head.merged_scope("repository:a:pull,push"),
+            "repository:a:pull,push repository:c:push"
         );
         assert_eq!(Challenge::parse("Negotiate"), None);
         assert_eq!(Challenge::parse("Bearer service=\"x\""), None);
+    }
+
+    #[test]
+    fn tokens_are_used_a_little_less_long_than_they_live() {
+        assert_eq!(lifetime(None), Duration::from_secs(50));
+        assert_eq!(lifetime(Some(300)), Duration::from_secs(290));
+        assert_eq!(lifetime(Some(8)), Duration::from_secs(6));
+        assert_eq!(lifetime(Some(3)), Duration::from_secs(3));
+        assert_eq!(lifetime(Some(0)), Duration::ZERO);
     }
 
     #[test]

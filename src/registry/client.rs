@@ -1,6 +1,8 @@
 //! The HTTP side of the distribution-spec for hoist's own requests (push, probes): the base URL of each
-//! host (scheme chosen once per host), the request-with-auth loop (401 → answer the challenge → retry
-//! once), retries with backoff on connection errors, 5xx and 429, and the login check (`GET /v2/`).
+//! host (scheme chosen once per host), the request-with-auth loop (401 → answer the challenge → retry;
+//! a token refused in turn — expired, or `insufficient_scope` — is fetched again once, for the scopes
+//! the new challenge names too), retries with backoff on connection errors, 5xx and 429, and the login
+//! check (`GET /v2/`).
 //! Credentials are resolved once per (registry, repository) and only when a registry asks for them.
 
 use std::collections::HashMap;
@@ -9,7 +11,7 @@ use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 
-use super::auth::{Challenge, TokenCache, without_url};
+use super::auth::{Challenge, TokenCache, TokenError, without_url};
 use super::credentials::{Credentials, Found, Resolver};
 use super::host::{Security, security};
 use super::{RegistryError, RegistryOptions};
@@ -218,10 +220,13 @@ impl Http {
                 Some(credentials),
             )
             .await
-            .map_err(|reason| RegistryError::Protocol {
-                host: host.clone(),
-                what: "a token".into(),
-                reason,
+            .map_err(|e| match e {
+                TokenError::Refused { .. } => rejected(),
+                TokenError::Failed(reason) => RegistryError::Protocol {
+                    host: host.clone(),
+                    what: "a token".into(),
+                    reason,
+                },
             })?
             .ok_or_else(rejected)?;
         let resp = get(Some(&answer)).await?;
@@ -233,13 +238,15 @@ impl Http {
     }
 
     /// An `Authorization` value for `scope` on `host` obtained ahead of the requests (for pulls through
-    /// oci-client with an identity token): `GET /v2/`, then its challenge answered with `credentials`.
+    /// oci-client, so that tokens come and fail the same way everywhere): `GET /v2/`, then its
+    /// challenge answered with `found`'s credentials. `registry` names the registry in errors.
     pub async fn authorize(
         &self,
+        registry: &str,
         host: &str,
         scope: &str,
         verify: bool,
-        credentials: &Credentials,
+        found: &Found,
     ) -> Result<Option<String>, RegistryError> {
         if let Some(auth) = self.tokens.get(host, scope) {
             return Ok(Some(auth));
@@ -264,20 +271,17 @@ impl Http {
         else {
             return Ok(None);
         };
+        let used = found.origin.to_string();
         self.tokens
             .answer(
                 self.client(verify),
                 host,
                 scope,
                 &challenge,
-                Some(credentials),
+                Some(&found.credentials),
             )
             .await
-            .map_err(|reason| RegistryError::Protocol {
-                host: host.to_string(),
-                what: "a token".into(),
-                reason,
-            })
+            .map_err(|e| token_error(registry, host, Some(&used), e))
     }
 
     fn client(&self, verify: bool) -> &reqwest::Client {
@@ -302,15 +306,19 @@ impl Http {
         verify: bool,
         build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
     ) -> Result<Response, RegistryError> {
-        let mut answered = false;
+        // Challenges answered for this request: one, and one more when the registry refuses the
+        // token that answered (expired, or too narrow).
+        let mut answered = 0;
+        // The answer to the last challenge, sent on this request's next attempts whatever the cache says.
+        let mut fresh: Option<String> = None;
         let mut used: Option<String> = None;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut req = self.client(verify).request(method.clone(), url);
-            let cached = self.tokens.get(host, scope);
-            let authorized = cached.is_some();
-            if let Some(auth) = cached {
+            let auth = fresh.clone().or_else(|| self.tokens.get(host, scope));
+            let authorized = auth.is_some();
+            if let Some(auth) = auth {
                 req = req.header(header::AUTHORIZATION, auth);
             }
             let result = build(req)?.send().await;
@@ -332,13 +340,8 @@ impl Http {
                 }
             };
             let status = resp.status();
-            if status == StatusCode::UNAUTHORIZED && !answered {
-                answered = true;
-                let challenge = resp
-                    .headers()
-                    .get(header::WWW_AUTHENTICATE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(Challenge::parse);
+            if let Some(challenge) = challenge_to_answer(&resp, answered, authorized) {
+                answered += 1;
                 let Some(challenge) = challenge else {
                     return Err(denied(registry, scope, status, url, host, None));
                 };
@@ -354,14 +357,11 @@ impl Http {
                         found.as_ref().map(|f| &f.credentials),
                     )
                     .await
-                    .map_err(|reason| RegistryError::Protocol {
-                        host: host.to_string(),
-                        what: "a token".into(),
-                        reason,
-                    })?;
-                if answer.is_none() {
+                    .map_err(|e| token_error(registry, host, used.as_deref(), e))?;
+                let Some(answer) = answer else {
                     return Err(denied(registry, scope, status, url, host, used));
-                }
+                };
+                fresh = Some(answer);
                 attempt -= 1;
                 continue;
             }
@@ -386,6 +386,62 @@ impl Http {
             }
             return Ok(resp);
         }
+    }
+}
+
+/// Whether `resp` is a challenge to answer (`Some`), given how many this request answered already and
+/// whether it carried an `Authorization`: the first 401; then once more a Bearer challenge refusing the
+/// token sent (401, or 403 saying `insufficient_scope`). `Some(None)`: a 401 without a challenge hoist
+/// can answer.
+fn challenge_to_answer(
+    resp: &Response,
+    answered: u32,
+    authorized: bool,
+) -> Option<Option<Challenge>> {
+    let status = resp.status();
+    if status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN {
+        return None;
+    }
+    let challenge = resp
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(Challenge::parse);
+    let refused_token = authorized
+        && match &challenge {
+            Some(Challenge::Bearer { error, .. }) => {
+                status == StatusCode::UNAUTHORIZED || error.as_deref() == Some("insufficient_scope")
+            }
+            Some(Challenge::Basic) | None => false,
+        };
+    match answered {
+        0 if status == StatusCode::UNAUTHORIZED || refused_token => Some(challenge),
+        1 if refused_token => Some(challenge),
+        _ => None,
+    }
+}
+
+/// A token server's failure as a registry error: a refusal names the token server and where the
+/// refused credentials came from.
+fn token_error(registry: &str, host: &str, used: Option<&str>, e: TokenError) -> RegistryError {
+    match e {
+        TokenError::Refused {
+            realm,
+            status,
+            message,
+        } => RegistryError::TokenRefused {
+            registry: registry.to_string(),
+            realm: realm.split('?').next().unwrap_or(&realm).to_string(),
+            status,
+            message,
+            credentials: used.unwrap_or("hoist's lookup").to_string(),
+        },
+        TokenError::Failed(reason) => RegistryError::Protocol {
+            host: host.to_string(),
+            what: "a token".into(),
+            reason,
+        },
     }
 }
 

@@ -29,6 +29,20 @@ pub enum RegistryError {
         credentials: Option<String>,
     },
     #[error(
+        "the token server `{realm}` of registry `{registry}` refused the credentials from {credentials} ({status}{message})\nhint: log in again with `hoist login {registry} -u USER --password-stdin` (or `docker login {registry}`), or pass `--username USER --password-stdin` to the build; the credentials came from {credentials}"
+    )]
+    TokenRefused {
+        /// The registry name, as in references.
+        registry: String,
+        /// The token server's URL (without query: it names no secret).
+        realm: String,
+        status: u16,
+        /// `: what the server said`, or empty.
+        message: String,
+        /// Where the refused credentials came from.
+        credentials: String,
+    },
+    #[error(
         "registry `{registry}` refused the login of `{username}`\nhint: check the user name and password (a service-account key goes with the user `<token>`, the default of `-u`); nothing was written"
     )]
     LoginRejected { registry: String, username: String },

@@ -11,7 +11,6 @@ use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{DigestError, OciDistributionError};
 use oci_client::secrets::RegistryAuth;
 
-use super::credentials::{Credentials, Secret};
 use super::host::{api_host, pull_registry};
 use super::{RegistryClient, RegistryError};
 use crate::image::blobs::{BlobError, BlobWriter};
@@ -78,25 +77,22 @@ pub async fn pull(
         .credentials(name, reference.repository())
         .await?;
     let used = found.as_ref().map(|f| f.origin.to_string());
-    let auth = match found.map(|f| f.credentials) {
+    let auth = match found {
         None => RegistryAuth::Anonymous,
-        Some(
-            c @ Credentials {
-                secret: Secret::IdentityToken(_),
-                ..
-            },
-        ) => {
-            // oci-client cannot exchange an identity token: hoist fetches the token itself.
+        // hoist answers the challenge itself (oci-client cannot exchange an identity token, and
+        // would word a refused token request its own way), then hands oci-client the answer.
+        Some(found) => {
             let scope = format!("repository:{}:pull", reference.repository());
-            match registry.http.authorize(&host, &scope, verify, &c).await? {
-                Some(value) => match value.strip_prefix("Bearer ") {
-                    Some(token) => RegistryAuth::Bearer(token.to_string()),
-                    None => RegistryAuth::Basic(c.username, c.secret.expose().to_string()),
-                },
+            let answer = registry
+                .http
+                .authorize(name, &host, &scope, verify, &found)
+                .await?;
+            let c = found.credentials;
+            match answer.as_deref().and_then(|v| v.strip_prefix("Bearer ")) {
+                Some(token) => RegistryAuth::Bearer(token.to_string()),
                 None => RegistryAuth::Basic(c.username, c.secret.expose().to_string()),
             }
         }
-        Some(c) => RegistryAuth::Basic(c.username, c.secret.expose().to_string()),
     };
     let remote = oci_client::Reference::with_tag(
         host.clone(),

@@ -19,6 +19,7 @@ mod multiplatform;
 mod multistage;
 mod registry;
 mod registry_tls;
+mod registry_token;
 mod reproducible;
 mod rootless_support;
 mod run;

@@ -11,6 +11,7 @@ pub mod debian_image;
 pub mod hostile;
 pub mod oci;
 pub mod registry;
+pub mod token_issuer;
 pub mod tools;
 pub mod users;
 
@@ -21,6 +22,7 @@ pub use base_image::{busybox_layout, seed_busybox};
 pub use debian_image::{debian_layout, debian_world, seed_debian};
 pub use hostile::{hostile_layout, seed_hostile};
 pub use registry::Registry;
+pub use token_issuer::TokenIssuer;
 pub use tools::{
     Inspect, TreeEntry, buildah_build, layout_tree, skopeo, skopeo_inspect, tree_differences,
     tree_snapshot, umoci_unpack,

@@ -1,0 +1,524 @@
+//! A small token server standing in for Docker Hub's `auth.docker.io`, in front of a real
+//! `docker-registry` in token mode (distribution's token auth spec,
+//! https://distribution.github.io/distribution/spec/auth/token/, and its OAuth2 variant,
+//! `spec/auth/oauth`). It serves the GET flow (`?service=…&scope=…&scope=…`, Basic credentials or
+//! anonymous, `offline_token=true` for a refresh token) and the OAuth2 POST (`grant_type=password` or
+//! `refresh_token`, `access_type=offline`), and answers
+//! `{"token","access_token","expires_in","issued_at"}` (+ `refresh_token`).
+//!
+//! Tokens are RS256 JWTs signed (by `openssl dgst`) with a key made per issuer; the registry trusts
+//! its self-signed certificate (`rootcertbundle`), and each token carries that certificate in its
+//! `x5c` header. The `access` claim grants exactly the requested actions — all of them to a known
+//! user, none to anonymous — unless the issuer is told to hand out narrower (pull only) or already
+//! expired tokens next. Every request is logged, so tests can count token fetches and see their scopes.
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+
+use super::{require_tool, run_ok};
+
+/// The `service` the registry and the issuer agree on (the token's audience).
+pub const SERVICE: &str = "hoist-test-registry";
+/// The `iss` claim the registry requires.
+pub const ISSUER: &str = "hoist-test-issuer";
+
+/// One request the issuer answered.
+#[derive(Clone, Debug)]
+pub struct TokenRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// `basic`, `anonymous` (GET), `password` or `refresh_token` (POST).
+    pub grant: String,
+    /// The user the credentials belong to, when they were right.
+    pub user: Option<String>,
+    /// The `scope` values asked for, one per scope (a POST's space-separated list split).
+    pub scopes: Vec<String>,
+    /// `type:name:actions` per granted access entry.
+    pub granted: Vec<String>,
+    /// The HTTP status answered.
+    pub status: u16,
+}
+
+#[derive(Default)]
+struct State {
+    users: HashMap<String, String>,
+    /// refresh token → user
+    refresh_tokens: Mutex<HashMap<String, String>>,
+    expires_in: AtomicU64,
+    /// How many of the next tokens grant pull only.
+    narrow_next: AtomicUsize,
+    /// How many of the next tokens are issued already expired.
+    expired_next: AtomicUsize,
+    issued: AtomicUsize,
+    log: Mutex<Vec<TokenRequest>>,
+    key: PathBuf,
+    openssl: PathBuf,
+    /// The certificate, base64 DER, for the `x5c` header.
+    certificate_der: String,
+}
+
+/// A running token server on 127.0.0.1; stopped on drop.
+pub struct TokenIssuer {
+    port: u16,
+    state: Arc<State>,
+    stop: Arc<AtomicBool>,
+    dir: tempfile::TempDir,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TokenIssuer {
+    /// Starts an issuer that knows `users` (`(name, password)`), with tokens valid for 300 s.
+    pub fn start(users: &[(&str, &str)]) -> TokenIssuer {
+        let openssl = require_tool("openssl", "openssl");
+        let dir = tempfile::Builder::new()
+            .prefix("hoist-issuer-")
+            .tempdir()
+            .unwrap();
+        let key = dir.path().join("issuer.key");
+        let cert = dir.path().join("issuer.pem");
+        run_ok(
+            Command::new(&openssl)
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                ])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert)
+                .args(["-subj", "/CN=hoist test token issuer"]),
+        );
+        let der = Command::new(&openssl)
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(&cert)
+            .output()
+            .unwrap();
+        assert!(der.status.success(), "openssl x509 -outform DER failed");
+        let state = Arc::new(State {
+            users: users
+                .iter()
+                .map(|(u, p)| (u.to_string(), p.to_string()))
+                .collect(),
+            expires_in: AtomicU64::new(300),
+            key,
+            openssl,
+            certificate_der: base64::engine::general_purpose::STANDARD.encode(der.stdout),
+            ..State::default()
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (state, stop) = (state.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let state = state.clone();
+                    std::thread::spawn(move || serve(&state, stream));
+                }
+            })
+        };
+        TokenIssuer {
+            port,
+            state,
+            stop,
+            dir,
+            thread: Some(thread),
+        }
+    }
+
+    /// The realm the registry's challenges name.
+    pub fn realm(&self) -> String {
+        format!("http://127.0.0.1:{}/token", self.port)
+    }
+
+    /// The certificate the registry trusts (`rootcertbundle`).
+    pub fn certificate(&self) -> PathBuf {
+        self.dir.path().join("issuer.pem")
+    }
+
+    /// The `expires_in` of the tokens issued from now on.
+    pub fn set_expires_in(&self, seconds: u64) {
+        self.state.expires_in.store(seconds, Ordering::SeqCst);
+    }
+
+    /// The next `n` tokens grant pull only, whatever is asked (→ `insufficient_scope` on a push).
+    pub fn narrow_next(&self, n: usize) {
+        self.state.narrow_next.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` tokens expired two minutes ago (beyond the registry's leeway for clock skew).
+    pub fn expired_next(&self, n: usize) {
+        self.state.expired_next.store(n, Ordering::SeqCst);
+    }
+
+    /// A refresh token (an `identitytoken` in Docker's config) for `user`, as an OAuth2 POST with
+    /// `access_type=offline` would give.
+    pub fn refresh_token_for(&self, user: &str) -> String {
+        let token = format!("hoist-refresh-{user}-{}", self.port);
+        self.state
+            .refresh_tokens
+            .lock()
+            .unwrap()
+            .insert(token.clone(), user.to_string());
+        token
+    }
+
+    /// Every request answered so far.
+    pub fn requests(&self) -> Vec<TokenRequest> {
+        self.state.log.lock().unwrap().clone()
+    }
+
+    /// Forgets the requests answered so far (those of seeding, say).
+    pub fn forget(&self) {
+        self.state.log.lock().unwrap().clear();
+    }
+
+    /// How many tokens were issued so far.
+    pub fn issued(&self) -> usize {
+        self.state.issued.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for TokenIssuer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// An HTTP/1.1 request, as much of it as the issuer reads.
+struct Request {
+    method: String,
+    query: Vec<(String, String)>,
+    authorization: Option<String>,
+    form: Vec<(String, String)>,
+}
+
+fn read_request(stream: &TcpStream) -> Option<Request> {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let target = parts.next()?.to_string();
+    let mut authorization = None;
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).ok()?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':')?;
+        match name.trim().to_ascii_lowercase().as_str() {
+            "authorization" => authorization = Some(value.trim().to_string()),
+            "content-length" => length = value.trim().parse().ok()?,
+            _ => {}
+        }
+    }
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body).ok()?;
+    let query = target
+        .split_once('?')
+        .map(|(_, q)| form_decode(q))
+        .unwrap_or_default();
+    Some(Request {
+        method,
+        query,
+        authorization,
+        form: form_decode(&String::from_utf8_lossy(&body)),
+    })
+}
+
+/// `application/x-www-form-urlencoded` pairs (also a query string).
+fn form_decode(s: &str) -> Vec<(String, String)> {
+    let decode = |v: &str| {
+        let bytes = v.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => {
+                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                    match u8::from_str_radix(hex, 16) {
+                        Ok(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        Err(_) => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn serve(state: &State, mut stream: TcpStream) {
+    let Some(req) = read_request(&stream) else {
+        return;
+    };
+    let (status, body, entry) = answer(state, &req);
+    state.log.lock().unwrap().push(entry);
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        _ => "Error",
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+fn answer(state: &State, req: &Request) -> (u16, String, TokenRequest) {
+    let get = |pairs: &[(String, String)], k: &str| {
+        pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    };
+    let mut entry = TokenRequest {
+        method: req.method.clone(),
+        grant: String::new(),
+        user: None,
+        scopes: Vec::new(),
+        granted: Vec::new(),
+        status: 0,
+    };
+    let refused = |entry: &mut TokenRequest, status: u16, details: &str| {
+        entry.status = status;
+        (
+            status,
+            serde_json::json!({ "details": details }).to_string(),
+            entry.clone(),
+        )
+    };
+    let (user, offline, service) = match req.method.as_str() {
+        "GET" => {
+            entry.scopes = req
+                .query
+                .iter()
+                .filter(|(k, _)| k == "scope")
+                .flat_map(|(_, v)| v.split(' ').map(str::to_string).collect::<Vec<_>>())
+                .filter(|s| !s.is_empty())
+                .collect();
+            let offline = get(&req.query, "offline_token").as_deref() == Some("true");
+            let service = get(&req.query, "service");
+            match req
+                .authorization
+                .as_deref()
+                .and_then(|a| a.strip_prefix("Basic "))
+            {
+                None => {
+                    entry.grant = "anonymous".into();
+                    (None, false, service)
+                }
+                Some(encoded) => {
+                    entry.grant = "basic".into();
+                    let raw = base64::engine::general_purpose::STANDARD
+                        .decode(encoded.trim())
+                        .unwrap_or_default();
+                    let raw = String::from_utf8_lossy(&raw).into_owned();
+                    let (u, p) = raw.split_once(':').unwrap_or((&raw, ""));
+                    if state.users.get(u).map(String::as_str) != Some(p) {
+                        return refused(&mut entry, 401, "incorrect username or password");
+                    }
+                    (Some(u.to_string()), offline, service)
+                }
+            }
+        }
+        "POST" => {
+            let form = &req.form;
+            entry.scopes = get(form, "scope")
+                .unwrap_or_default()
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            let offline = get(form, "access_type").as_deref() == Some("offline");
+            let service = get(form, "service");
+            if get(form, "client_id").is_none_or(|c| c.is_empty()) {
+                return refused(&mut entry, 400, "client_id is required");
+            }
+            let grant = get(form, "grant_type").unwrap_or_default();
+            entry.grant = grant.clone();
+            let user = match grant.as_str() {
+                "password" => {
+                    let u = get(form, "username").unwrap_or_default();
+                    let p = get(form, "password").unwrap_or_default();
+                    if state.users.get(&u) != Some(&p) {
+                        return refused(&mut entry, 401, "incorrect username or password");
+                    }
+                    u
+                }
+                "refresh_token" => {
+                    let t = get(form, "refresh_token").unwrap_or_default();
+                    match state.refresh_tokens.lock().unwrap().get(&t) {
+                        Some(u) => u.clone(),
+                        None => return refused(&mut entry, 401, "invalid refresh token"),
+                    }
+                }
+                _ => return refused(&mut entry, 400, "unsupported grant_type"),
+            };
+            (Some(user), offline, service)
+        }
+        _ => return refused(&mut entry, 400, "GET or POST"),
+    };
+    if service.as_deref() != Some(SERVICE) {
+        return refused(&mut entry, 400, "unknown service");
+    }
+    entry.user = user.clone();
+    let narrow = take_one(&state.narrow_next);
+    let expired = take_one(&state.expired_next);
+    let mut access = Vec::new();
+    for scope in &entry.scopes {
+        let Some((kind_name, actions)) = scope.rsplit_once(':') else {
+            continue;
+        };
+        let Some((kind, name)) = kind_name.split_once(':') else {
+            continue;
+        };
+        let actions: Vec<&str> = actions
+            .split(',')
+            .filter(|a| user.is_some() && (!narrow || *a == "pull"))
+            .collect();
+        entry
+            .granted
+            .push(format!("{kind}:{name}:{}", actions.join(",")));
+        access.push(serde_json::json!({ "type": kind, "name": name, "actions": actions }));
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let expires_in = state.expires_in.load(Ordering::SeqCst);
+    let (iat, exp) = if expired {
+        (now - 600, now - 120)
+    } else {
+        (now, now + expires_in)
+    };
+    let n = state.issued.fetch_add(1, Ordering::SeqCst);
+    let claims = serde_json::json!({
+        "iss": ISSUER,
+        "sub": user.clone().unwrap_or_default(),
+        "aud": SERVICE,
+        "exp": exp,
+        "nbf": iat - 1,
+        "iat": iat,
+        "jti": format!("hoist-test-{n}"),
+        "access": access,
+    });
+    let token = sign(state, &claims);
+    let mut body = serde_json::json!({
+        "token": token,
+        "access_token": token,
+        "expires_in": expires_in,
+        "issued_at": rfc3339(iat),
+    });
+    if offline && let Some(u) = &user {
+        let refresh = format!("hoist-refresh-{u}-{n}");
+        state
+            .refresh_tokens
+            .lock()
+            .unwrap()
+            .insert(refresh.clone(), u.clone());
+        body["refresh_token"] = refresh.into();
+    }
+    entry.status = 200;
+    (200, body.to_string(), entry)
+}
+
+/// Takes one from a countdown; true when it was positive.
+fn take_one(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+/// `header.claims.signature`, RS256, with the issuer's certificate in `x5c`.
+fn sign(state: &State, claims: &serde_json::Value) -> String {
+    let b64 = |data: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data);
+    let header = serde_json::json!({
+        "typ": "JWT",
+        "alg": "RS256",
+        "x5c": [state.certificate_der],
+    });
+    let signing_input = format!(
+        "{}.{}",
+        b64(header.to_string().as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let signature = openssl_sign(&state.openssl, &state.key, signing_input.as_bytes());
+    format!("{signing_input}.{}", b64(&signature))
+}
+
+fn openssl_sign(openssl: &Path, key: &Path, data: &[u8]) -> Vec<u8> {
+    let mut child = Command::new(openssl)
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("openssl dgst");
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "openssl dgst -sign failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, proleptic Gregorian).
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[test]
+fn rfc3339_dates() {
+    assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+}
