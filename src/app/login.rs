@@ -1,21 +1,27 @@
 //! `hoist login` and `hoist logout`: the registry client checks and stores (or erases) the login; this
 //! says what happened, for stderr. Neither prints anything on stdout, and no message holds the secret.
 
-use crate::cli::{Login, Logout};
+use crate::cli::{Login, Logout, RegistryTls};
 use crate::registry::{CredentialEnv, Erased, RegistryClient, RegistryOptions, Stored};
 
-fn client(insecure: &[String]) -> anyhow::Result<RegistryClient> {
+fn client(insecure: &[String], tls: &RegistryTls) -> anyhow::Result<RegistryClient> {
     Ok(RegistryClient::new(RegistryOptions {
         insecure: insecure.to_vec(),
         credentials: CredentialEnv::from_process(),
+        certificates: tls.certificates.clone(),
+        client_certificates: tls.client_certificates.clone(),
         ..RegistryOptions::default()
     })?)
 }
 
 /// Checks the login against its registry (`insecure`: hosts reached over plain HTTP or unverified
-/// TLS), then stores it. Returns the message for stderr.
-pub async fn login(login: &Login, insecure: &[String]) -> anyhow::Result<String> {
-    let stored = client(insecure)?
+/// TLS; `tls`: CAs and client certificates per host), then stores it. Returns the message for stderr.
+pub async fn login(
+    login: &Login,
+    insecure: &[String],
+    tls: &RegistryTls,
+) -> anyhow::Result<String> {
+    let stored = client(insecure, tls)?
         .store_login(&login.registry, &login.username, login.password.expose())
         .await?;
     Ok(match stored {
@@ -40,7 +46,9 @@ pub async fn logout(logout: &Logout) -> anyhow::Result<String> {
         file,
         entry,
         helper,
-    } = client(&[])?.erase_login(&logout.registry).await?;
+    } = client(&[], &RegistryTls::default())?
+        .erase_login(&logout.registry)
+        .await?;
     let registry = &logout.registry;
     Ok(match (entry, helper) {
         (_, Some((helper, true))) => format!("logged out of `{registry}`: erased from `{helper}`"),

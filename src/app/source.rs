@@ -9,11 +9,13 @@ use crate::image::{BlobStore, Platform, SerializedImage, layout::Layout};
 use crate::progress::{Event, Reporter};
 use crate::registry::{RegistryClient, RegistryOptions};
 
-/// How registries are reached: `--insecure-registry` and `--registry-mirror`.
+/// How registries are reached: `--insecure-registry`, `--registry-mirror`, `--registry-certificate`
+/// and `--registry-client-cert`.
 #[derive(Clone, Debug, Default)]
 pub struct Reach {
     pub insecure: Vec<String>,
     pub mirrors: Vec<(String, String)>,
+    pub tls: crate::cli::RegistryTls,
 }
 
 /// A client for a command that names `registry` itself: HOIST_TOKEN may go there, as to a push
@@ -24,7 +26,8 @@ pub fn client(reach: &Reach, registry: &str) -> anyhow::Result<RegistryClient> {
         mirrors: reach.mirrors.clone(),
         destinations: vec![registry.to_string()],
         credentials: crate::registry::CredentialEnv::from_process(),
-        certificates: Vec::new(),
+        certificates: reach.tls.certificates.clone(),
+        client_certificates: reach.tls.client_certificates.clone(),
     })?)
 }
 

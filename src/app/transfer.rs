@@ -23,6 +23,7 @@ pub async fn copy(req: &CopyRequest, reporter: Arc<dyn Reporter>) -> anyhow::Res
     let reach = Reach {
         insecure: req.insecure_registries.clone(),
         mirrors: req.mirrors.clone(),
+        tls: req.tls.clone(),
     };
     let image = source::read(
         &req.source,
@@ -75,6 +76,7 @@ pub async fn inspect(req: &InspectRequest) -> anyhow::Result<String> {
     let reach = Reach {
         insecure: req.insecure_registries.clone(),
         mirrors: req.mirrors.clone(),
+        tls: req.tls.clone(),
     };
     let image = source::read(&req.image, &req.platform, &reach, &blobs, &Silent)
         .await

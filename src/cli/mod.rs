@@ -15,7 +15,9 @@ pub use args::{
     ValidateArgs,
 };
 pub use login::{Login, Logout, Password};
-pub use request::{BuildRequest, CreationTime, Output, ProgressMode, RequestError, Sandbox};
+pub use request::{
+    BuildRequest, CreationTime, Output, ProgressMode, RegistryTls, RequestError, Sandbox,
+};
 pub use secret::{SecretFrom, SecretSource};
 pub use transfer::{CopyRequest, InspectRequest};
 pub use validate::{ImageSource, ValidateRequest};

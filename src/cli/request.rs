@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::args::{BuildArgs, ProgressArg, SandboxArg};
+use super::args::{BuildArgs, ProgressArg, RegistryTlsArgs, SandboxArg};
 use super::login::{self, Login, LoginError};
 use super::secret::{self, SecretSource};
 use crate::image::{Platform, Reference};
@@ -26,8 +26,8 @@ pub struct BuildRequest {
     pub target: Option<String>,
     pub labels: Vec<(String, String)>,
     pub insecure_registries: Vec<String>,
-    /// `(host, CA file)`: verified HTTPS with these extra roots (`--registry-certificate`).
-    pub registry_certificates: Vec<(String, PathBuf)>,
+    /// `--registry-certificate`, `--registry-client-cert`.
+    pub tls: RegistryTls,
     pub mirrors: Vec<(String, String)>,
     pub digest_file: Option<PathBuf>,
     pub progress: ProgressMode,
@@ -49,6 +49,51 @@ pub struct BuildRequest {
     pub force_in_container: bool,
     /// `--username` + `--password-stdin`: the login for the destination registry.
     pub login: Option<Login>,
+}
+
+/// How registries' TLS is verified and answered, per host.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistryTls {
+    /// `(host, CA file)`: verified HTTPS with these extra roots (`--registry-certificate`).
+    pub certificates: Vec<(String, PathBuf)>,
+    /// `(host, certificate, key)`: mutual TLS (`--registry-client-cert`).
+    pub client_certificates: Vec<(String, PathBuf, PathBuf)>,
+}
+
+impl RegistryTls {
+    pub fn from_args(args: &RegistryTlsArgs) -> Result<RegistryTls, RequestError> {
+        let certificates = args
+            .registry_certificates
+            .iter()
+            .map(|v| match v.split_once('=') {
+                Some((host, file)) if !host.is_empty() && !file.is_empty() => {
+                    Ok((host.to_string(), PathBuf::from(file)))
+                }
+                _ => Err(RequestError::RegistryCertificate(v.clone())),
+            })
+            .collect::<Result<_, _>>()?;
+        let client_certificates = args
+            .registry_client_certs
+            .iter()
+            .map(|v| {
+                let (host, files) = v
+                    .split_once('=')
+                    .ok_or_else(|| RequestError::RegistryClientCert(v.clone()))?;
+                match files.split_once(',') {
+                    Some((cert, key))
+                        if !host.is_empty() && !cert.is_empty() && !key.is_empty() =>
+                    {
+                        Ok((host.to_string(), PathBuf::from(cert), PathBuf::from(key)))
+                    }
+                    _ => Err(RequestError::RegistryClientCert(v.clone())),
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(RegistryTls {
+            certificates,
+            client_certificates,
+        })
+    }
 }
 
 /// `--sandbox`: where RUN steps execute.
@@ -114,6 +159,10 @@ pub enum RequestError {
         "--registry-certificate `{0}` is not HOST=CA.pem\nhint: write e.g. `--registry-certificate registry.example.com:5000=/etc/ssl/registry-ca.pem`"
     )]
     RegistryCertificate(String),
+    #[error(
+        "--registry-client-cert `{0}` is not HOST=CERT.pem,KEY.pem\nhint: write e.g. `--registry-client-cert registry.example.com:5000=/etc/ssl/client.pem,/etc/ssl/client.key` (the certificate and its private key, PEM)"
+    )]
+    RegistryClientCert(String),
     #[error("--platform `{value}`: {source}")]
     Platform {
         value: String,
@@ -345,16 +394,7 @@ impl BuildRequest {
             target: args.target,
             labels,
             insecure_registries: args.insecure_registries,
-            registry_certificates: args
-                .registry_certificates
-                .iter()
-                .map(|v| match v.split_once('=') {
-                    Some((host, file)) if !host.is_empty() && !file.is_empty() => {
-                        Ok((host.to_string(), PathBuf::from(file)))
-                    }
-                    _ => Err(RequestError::RegistryCertificate(v.clone())),
-                })
-                .collect::<Result<_, _>>()?,
+            tls: RegistryTls::from_args(&args.tls)?,
             mirrors,
             digest_file: args.digest_file,
             progress: args.progress.into(),

@@ -13,15 +13,23 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 
 use super::auth::{Challenge, TokenCache, TokenError, without_url};
 use super::credentials::{Credentials, Found, Resolver};
-use super::host::{Security, security};
+use super::host::{Security, api_host, security};
 use super::{RegistryError, RegistryOptions};
 use crate::image::Digest;
 
 const ATTEMPTS: u32 = 3;
 
-/// The CA certificates of `--registry-certificate`, read and parsed once.
-fn extra_roots(options: &RegistryOptions) -> Result<Vec<reqwest::Certificate>, RegistryError> {
-    let mut roots = Vec::new();
+/// What one host's TLS needs beyond the system roots, read and parsed once: its CAs
+/// (`--registry-certificate`) and its client certificate (`--registry-client-cert`).
+#[derive(Default)]
+struct HostTls {
+    roots: Vec<reqwest::Certificate>,
+    identity: Option<reqwest::Identity>,
+}
+
+/// [`HostTls`] per API host (`docker.io`'s given as `registry-1.docker.io`).
+fn host_tls(options: &RegistryOptions) -> Result<HashMap<String, HostTls>, RegistryError> {
+    let mut hosts: HashMap<String, HostTls> = HashMap::new();
     for (host, file) in &options.certificates {
         let why = |e: String| {
             RegistryError::Setup(format!(
@@ -35,17 +43,39 @@ fn extra_roots(options: &RegistryOptions) -> Result<Vec<reqwest::Certificate>, R
         if certs.is_empty() {
             return Err(why("no PEM certificate in it".into()));
         }
-        roots.extend(certs);
+        let entry = hosts.entry(api_host(host).to_string()).or_default();
+        entry.roots.extend(certs);
     }
-    Ok(roots)
+    for (host, cert, key) in &options.client_certificates {
+        let why = |e: String| {
+            RegistryError::Setup(format!(
+                "cannot use the client certificate `{}` (key `{}`) given for `{host}`: {e}\nhint: --registry-client-cert HOST=CERT.pem,KEY.pem takes the certificate and its private key as PEM files",
+                cert.display(),
+                key.display()
+            ))
+        };
+        let mut pem = std::fs::read(cert).map_err(|e| why(format!("`{}`: {e}", cert.display())))?;
+        pem.push(b'\n');
+        pem.extend(std::fs::read(key).map_err(|e| why(format!("`{}`: {e}", key.display())))?);
+        // reqwest's error names no key material.
+        let identity = reqwest::Identity::from_pem(&pem).map_err(|e| why(without_url(&e)))?;
+        hosts
+            .entry(api_host(host).to_string())
+            .or_default()
+            .identity = Some(identity);
+    }
+    Ok(hosts)
 }
 
-/// A reqwest client per TLS mode, the scheme chosen per host, and cached tokens.
+/// A reqwest client per TLS mode — verified with the system roots, unverified, and one per host with
+/// its own CAs or client certificate — the scheme chosen per host, and cached tokens.
 #[derive(Debug)]
 pub struct Http {
     options: RegistryOptions,
     verified: reqwest::Client,
     unverified: reqwest::Client,
+    /// API host → a verified client with that host's CAs and client certificate.
+    per_host: HashMap<String, reqwest::Client>,
     /// host → (base URL, verify TLS)
     bases: Mutex<HashMap<String, (String, bool)>>,
     pub tokens: TokenCache,
@@ -60,19 +90,27 @@ pub struct Http {
 
 impl Http {
     pub fn new(options: RegistryOptions) -> Result<Http, RegistryError> {
-        let roots = extra_roots(&options)?;
-        let build = |verify: bool| {
+        let build = |verify: bool, tls: Option<&HostTls>| {
             let mut builder = reqwest::Client::builder()
                 .user_agent(concat!("hoist/", env!("CARGO_PKG_VERSION")))
                 .connect_timeout(Duration::from_secs(15))
                 .tls_danger_accept_invalid_certs(!verify);
-            if verify && !roots.is_empty() {
-                builder = builder.tls_certs_merge(roots.clone());
+            if let Some(tls) = tls {
+                if !tls.roots.is_empty() {
+                    builder = builder.tls_certs_merge(tls.roots.clone());
+                }
+                if let Some(identity) = &tls.identity {
+                    builder = builder.identity(identity.clone());
+                }
             }
             builder
                 .build()
                 .map_err(|e| RegistryError::Setup(without_url(&e)))
         };
+        let per_host = host_tls(&options)?
+            .into_iter()
+            .map(|(host, tls)| Ok((host, build(true, Some(&tls))?)))
+            .collect::<Result<_, RegistryError>>()?;
         Ok(Http {
             resolver: Resolver {
                 env: options.credentials.clone(),
@@ -80,8 +118,9 @@ impl Http {
             },
             resolved: tokio::sync::Mutex::new(HashMap::new()),
             options,
-            verified: build(true)?,
-            unverified: build(false)?,
+            verified: build(true, None)?,
+            unverified: build(false, None)?,
+            per_host,
             bases: Mutex::new(HashMap::new()),
             tokens: TokenCache::default(),
             logins: Mutex::new(HashMap::new()),
@@ -177,7 +216,7 @@ impl Http {
         let (base, verify) = self.base(&host).await;
         let url = format!("{base}/v2/");
         let get = |auth: Option<&str>| {
-            let mut req = self.client(verify).get(&url);
+            let mut req = self.client(&host, verify).get(&url);
             if let Some(auth) = auth {
                 req = req.header(header::AUTHORIZATION, auth);
             }
@@ -213,7 +252,7 @@ impl Http {
         let tokens = TokenCache::default();
         let answer = tokens
             .answer(
-                self.client(verify),
+                self.client(&host, verify),
                 &host,
                 "",
                 &challenge,
@@ -253,16 +292,16 @@ impl Http {
         }
         let (base, _) = self.base(host).await;
         let url = format!("{base}/v2/");
-        let resp =
-            self.client(verify)
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| RegistryError::Unreachable {
-                    host: host.to_string(),
-                    url: url.clone(),
-                    reason: without_url(&e),
-                })?;
+        let resp = self
+            .client(host, verify)
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| RegistryError::Unreachable {
+                host: host.to_string(),
+                url: url.clone(),
+                reason: without_url(&e),
+            })?;
         let Some(challenge) = resp
             .headers()
             .get(header::WWW_AUTHENTICATE)
@@ -274,7 +313,7 @@ impl Http {
         let used = found.origin.to_string();
         self.tokens
             .answer(
-                self.client(verify),
+                self.client(host, verify),
                 host,
                 scope,
                 &challenge,
@@ -284,11 +323,12 @@ impl Http {
             .map_err(|e| token_error(registry, host, Some(&used), e))
     }
 
-    fn client(&self, verify: bool) -> &reqwest::Client {
-        if verify {
-            &self.verified
-        } else {
-            &self.unverified
+    /// The client for `host`: its own when it has CAs or a client certificate, else the shared one.
+    fn client(&self, host: &str, verify: bool) -> &reqwest::Client {
+        match self.per_host.get(host) {
+            Some(client) if verify => client,
+            _ if verify => &self.verified,
+            _ => &self.unverified,
         }
     }
 
@@ -315,7 +355,7 @@ impl Http {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut req = self.client(verify).request(method.clone(), url);
+            let mut req = self.client(host, verify).request(method.clone(), url);
             let auth = fresh.clone().or_else(|| self.tokens.get(host, scope));
             let authorized = auth.is_some();
             if let Some(auth) = auth {
@@ -350,7 +390,7 @@ impl Http {
                 let answer = self
                     .tokens
                     .answer(
-                        self.client(verify),
+                        self.client(host, verify),
                         host,
                         scope,
                         &challenge,

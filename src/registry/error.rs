@@ -6,7 +6,8 @@ use crate::image::Digest;
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error(
-        "cannot reach registry `{host}` at `{url}`: {reason}\nhint: is the registry running and reachable? For a registry without TLS, pass `--insecure-registry {host}`"
+        "cannot reach registry `{host}` at `{url}`: {reason}\nhint: {}",
+        unreachable_hint(host, reason)
     )]
     Unreachable {
         host: String,
@@ -110,6 +111,32 @@ pub enum RegistryError {
     Setup(String),
     #[error("nothing to push: no target references were given\nhint: pass `--name host/repo:tag`")]
     NoTargets,
+}
+
+/// What to do about an unreachable registry, from what the connection said.
+fn unreachable_hint(host: &str, reason: &str) -> String {
+    let has = |words: &[&str]| words.iter().any(|w| reason.contains(w));
+    if has(&[
+        "BadCertificate",
+        "CertificateRequired",
+        "certificate required",
+    ]) {
+        format!(
+            "the registry asked for a client certificate and refused hoist's (or its absence): pass `--registry-client-cert {host}=CERT.pem,KEY.pem` with a certificate its CA signed"
+        )
+    } else if has(&[
+        "UnknownIssuer",
+        "invalid peer certificate",
+        "certificate verify failed",
+    ]) {
+        format!(
+            "the registry's TLS certificate is not signed by a CA hoist trusts: pass `--registry-certificate {host}=CA.pem` with its CA (or `--insecure-registry {host}` to skip verification)"
+        )
+    } else {
+        format!(
+            "is the registry running and reachable? For a registry without TLS, pass `--insecure-registry {host}`"
+        )
+    }
 }
 
 /// How a refused request was authenticated, for [`RegistryError::Denied`].

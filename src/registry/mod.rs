@@ -36,6 +36,9 @@ pub struct RegistryOptions {
     pub credentials: CredentialEnv,
     /// `(host, CA file)`: hosts spoken to over HTTPS verified with these extra roots, loopback too.
     pub certificates: Vec<(String, std::path::PathBuf)>,
+    /// `(host, certificate, key)` PEM files: the client certificate presented to that host (mutual
+    /// TLS); the host is spoken to over verified HTTPS, loopback too.
+    pub client_certificates: Vec<(String, std::path::PathBuf, std::path::PathBuf)>,
 }
 
 #[derive(Clone, Debug)]

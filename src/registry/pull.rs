@@ -1,6 +1,8 @@
 //! Pulling an image (distribution-spec "Pull"): manifest (index resolved to the wanted platform), config
 //! and layers, downloaded with `oci-client` into the blob store, each blob digest-checked before it
-//! becomes visible. Blobs already in the store are not downloaded again.
+//! becomes visible. Blobs already in the store are not downloaded again. A host that wants a client
+//! certificate (`--registry-client-cert`) is pulled from with hoist's own requests instead: oci-client
+//! cannot present one.
 
 use std::io::Write as _;
 use std::pin::Pin;
@@ -21,14 +23,31 @@ use crate::progress::{Event, Reporter};
 /// Downloads at most this many layers at once.
 const CONCURRENT_DOWNLOADS: usize = 3;
 
-/// One pull: the oci-client configured for the host, the reference on that host, and its auth.
+/// One pull: how its requests go out, the reference on the host, where blobs go.
 struct Puller<'a> {
-    client: oci_client::Client,
+    transport: Transport<'a>,
     reference: &'a Reference,
     remote: oci_client::Reference,
-    auth: RegistryAuth,
     blobs: &'a BlobStore,
     reporter: &'a dyn Reporter,
+}
+
+/// How a pull's requests go out.
+enum Transport<'a> {
+    /// oci-client, configured for the host, with the answer to the host's challenge.
+    Oci {
+        client: oci_client::Client,
+        auth: RegistryAuth,
+    },
+    /// hoist's own requests (auth, retries and TLS of `client::Http`).
+    Own {
+        registry: &'a RegistryClient,
+        /// The registry name credentials are looked up for.
+        name: &'a str,
+        host: String,
+        base: String,
+        verify: bool,
+    },
 }
 
 /// Whether the config's platform must satisfy the one asked for.
@@ -56,43 +75,61 @@ pub async fn pull(
     } else {
         Vec::new()
     };
-    let client = oci_client::Client::try_from(ClientConfig {
-        protocol: ClientProtocol::HttpsExcept(http_hosts),
-        accept_invalid_certificates: !verify,
-        extra_root_certificates: registry
-            .options()
-            .certificates
-            .iter()
-            .filter_map(|(_, file)| std::fs::read(file).ok())
-            .map(|data| oci_client::client::Certificate {
-                encoding: oci_client::client::CertificateEncoding::Pem,
-                data,
-            })
-            .collect(),
-        ..ClientConfig::default()
-    })
-    .map_err(|source| client_error(reference, &host, &base, source))?;
-    let found = registry
-        .http
-        .credentials(name, reference.repository())
-        .await?;
-    let used = found.as_ref().map(|f| f.origin.to_string());
-    let auth = match found {
-        None => RegistryAuth::Anonymous,
-        // hoist answers the challenge itself (oci-client cannot exchange an identity token, and
-        // would word a refused token request its own way), then hands oci-client the answer.
-        Some(found) => {
-            let scope = format!("repository:{}:pull", reference.repository());
-            let answer = registry
-                .http
-                .authorize(name, &host, &scope, verify, &found)
-                .await?;
-            let c = found.credentials;
-            match answer.as_deref().and_then(|v| v.strip_prefix("Bearer ")) {
-                Some(token) => RegistryAuth::Bearer(token.to_string()),
-                None => RegistryAuth::Basic(c.username, c.secret.expose().to_string()),
-            }
+    let own = registry
+        .options()
+        .client_certificates
+        .iter()
+        .any(|(h, _, _)| api_host(h) == host);
+    let mut used = None;
+    let transport = if own {
+        Transport::Own {
+            registry,
+            name,
+            host: host.clone(),
+            base: base.clone(),
+            verify,
         }
+    } else {
+        let client = oci_client::Client::try_from(ClientConfig {
+            protocol: ClientProtocol::HttpsExcept(http_hosts),
+            accept_invalid_certificates: !verify,
+            extra_root_certificates: registry
+                .options()
+                .certificates
+                .iter()
+                .filter(|(h, _)| api_host(h) == host)
+                .filter_map(|(_, file)| std::fs::read(file).ok())
+                .map(|data| oci_client::client::Certificate {
+                    encoding: oci_client::client::CertificateEncoding::Pem,
+                    data,
+                })
+                .collect(),
+            ..ClientConfig::default()
+        })
+        .map_err(|source| client_error(reference, &host, &base, source))?;
+        let found = registry
+            .http
+            .credentials(name, reference.repository())
+            .await?;
+        used = found.as_ref().map(|f| f.origin.to_string());
+        let auth = match found {
+            None => RegistryAuth::Anonymous,
+            // hoist answers the challenge itself (oci-client cannot exchange an identity token, and
+            // would word a refused token request its own way), then hands oci-client the answer.
+            Some(found) => {
+                let scope = format!("repository:{}:pull", reference.repository());
+                let answer = registry
+                    .http
+                    .authorize(name, &host, &scope, verify, &found)
+                    .await?;
+                let c = found.credentials;
+                match answer.as_deref().and_then(|v| v.strip_prefix("Bearer ")) {
+                    Some(token) => RegistryAuth::Bearer(token.to_string()),
+                    None => RegistryAuth::Basic(c.username, c.secret.expose().to_string()),
+                }
+            }
+        };
+        Transport::Oci { client, auth }
     };
     let remote = oci_client::Reference::with_tag(
         host.clone(),
@@ -104,10 +141,9 @@ pub async fn pull(
         None => remote,
     };
     let puller = Puller {
-        client,
+        transport,
         reference,
         remote,
-        auth,
         blobs,
         reporter,
     };
@@ -121,6 +157,7 @@ pub async fn pull(
                 status,
                 what,
                 action,
+                credentials,
                 ..
             } => RegistryError::Denied {
                 registry: name.to_string(),
@@ -128,7 +165,7 @@ pub async fn pull(
                 status,
                 what,
                 action,
-                credentials: used,
+                credentials: used.or(credentials),
             },
             other => other,
         })?;
@@ -149,12 +186,7 @@ impl Puller<'_> {
         host: &str,
         base: &str,
     ) -> Result<(Image, Vec<u8>), RegistryError> {
-        let err = |e| client_error(self.reference, host, base, e);
-        let (bytes, _) = self
-            .client
-            .pull_manifest_raw(&self.remote, &self.auth, media_type::ACCEPT_MANIFESTS)
-            .await
-            .map_err(err)?;
+        let bytes = self.manifest(&self.remote, host, base).await?;
         if let Some(wanted) = self.reference.digest() {
             check_digest(self.reference, wanted, &bytes)?;
         }
@@ -170,11 +202,7 @@ impl Puller<'_> {
                             offered: offered.iter().map(ToString::to_string).collect(),
                         })?;
                 let pinned = self.remote.clone_with_digest(chosen.digest.to_string());
-                let (bytes, _) = self
-                    .client
-                    .pull_manifest_raw(&pinned, &self.auth, media_type::ACCEPT_MANIFESTS)
-                    .await
-                    .map_err(err)?;
+                let bytes = self.manifest(&pinned, host, base).await?;
                 check_digest(self.reference, &chosen.digest, &bytes)?;
                 match self.parse(&bytes, host)? {
                     AnyManifest::Image(m) => (m, bytes),
@@ -233,6 +261,125 @@ impl Puller<'_> {
         Ok((image, manifest_bytes.to_vec()))
     }
 
+    /// The manifest (or index) `remote` names, its bytes as served.
+    async fn manifest(
+        &self,
+        remote: &oci_client::Reference,
+        host: &str,
+        base: &str,
+    ) -> Result<Vec<u8>, RegistryError> {
+        match &self.transport {
+            Transport::Oci { client, auth } => {
+                let (bytes, _) = client
+                    .pull_manifest_raw(remote, auth, media_type::ACCEPT_MANIFESTS)
+                    .await
+                    .map_err(|e| client_error(self.reference, host, base, e))?;
+                Ok(bytes.to_vec())
+            }
+            Transport::Own { .. } => {
+                let which = remote
+                    .digest()
+                    .map(str::to_string)
+                    .or_else(|| remote.tag().map(str::to_string))
+                    .unwrap_or_else(|| "latest".into());
+                let accept = media_type::ACCEPT_MANIFESTS.join(", ");
+                let resp = self
+                    .get("manifests", &which, &|r| {
+                        Ok(r.header(reqwest::header::ACCEPT, accept.as_str()))
+                    })
+                    .await?;
+                resp.bytes()
+                    .await
+                    .map(|b| b.to_vec())
+                    .map_err(|e| self.interrupted(host, e))
+            }
+        }
+    }
+
+    /// Streams blob `digest` into `sink`.
+    async fn blob(
+        &self,
+        digest: &Digest,
+        sink: &mut BlobSink,
+        host: &str,
+        base: &str,
+    ) -> Result<(), RegistryError> {
+        match &self.transport {
+            Transport::Oci { client, .. } => client
+                .pull_blob(&self.remote, digest.to_string().as_str(), sink)
+                .await
+                .map_err(|e| client_error(self.reference, host, base, e)),
+            Transport::Own { .. } => {
+                let resp = self.get("blobs", &digest.to_string(), &Ok).await?;
+                let mut body = resp.bytes_stream();
+                while let Some(chunk) = body.next().await {
+                    let chunk = chunk.map_err(|e| self.interrupted(host, e))?;
+                    let writer = sink.writer.as_mut().expect("sink is open");
+                    writer.write_all(&chunk).map_err(|e| RegistryError::Io {
+                        digest: digest.clone(),
+                        source: e,
+                    })?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `GET /v2/REPOSITORY/KIND/WHICH` through hoist's own requests; 404 is an unknown manifest,
+    /// anything else but 200 an error with the registry's words.
+    async fn get(
+        &self,
+        kind: &str,
+        which: &str,
+        build: &(
+             dyn Fn(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, RegistryError>
+                 + Sync
+         ),
+    ) -> Result<reqwest::Response, RegistryError> {
+        let Transport::Own {
+            registry,
+            name,
+            host,
+            base,
+            verify,
+        } = &self.transport
+        else {
+            unreachable!("only the own transport sends its own requests")
+        };
+        let repository = self.reference.repository();
+        let url = format!("{base}/v2/{repository}/{kind}/{which}");
+        let scope = format!("repository:{repository}:pull");
+        let resp = registry
+            .http
+            .send(
+                name,
+                host,
+                &scope,
+                reqwest::Method::GET,
+                &url,
+                *verify,
+                build,
+            )
+            .await?;
+        match resp.status() {
+            reqwest::StatusCode::OK => Ok(resp),
+            reqwest::StatusCode::NOT_FOUND if kind == "manifests" => {
+                Err(RegistryError::ManifestUnknown {
+                    reference: self.reference.to_string(),
+                })
+            }
+            _ => Err(super::client::unexpected(host, "GET", &url, resp).await),
+        }
+    }
+
+    fn interrupted(&self, host: &str, e: reqwest::Error) -> RegistryError {
+        RegistryError::Protocol {
+            host: host.to_string(),
+            what: self.reference.to_string(),
+            reason: format!("the download broke off: {}", super::auth::without_url(&e)),
+        }
+    }
+
     fn parse(&self, bytes: &[u8], host: &str) -> Result<AnyManifest, RegistryError> {
         AnyManifest::parse(bytes, None).map_err(|e| RegistryError::Protocol {
             host: host.to_string(),
@@ -256,10 +403,7 @@ impl Puller<'_> {
         let mut sink = BlobSink {
             writer: Some(writer),
         };
-        self.client
-            .pull_blob(&self.remote, digest.as_str(), &mut sink)
-            .await
-            .map_err(|e| client_error(self.reference, host, base, e))?;
+        self.blob(&d.digest, &mut sink, host, base).await?;
         let writer = sink
             .writer
             .take()

@@ -337,7 +337,7 @@ async fn insufficient_scope_mid_push_fetches_a_wider_token_once() {
     // A pull-only token passes the first HEAD; the upload's POST is refused with insufficient_scope.
     world.issuer.narrow_next(1);
     client
-        .push(&image, &blobs, &[target.clone()], &Silent)
+        .push(&image, &blobs, &[target], &Silent)
         .await
         .unwrap();
     let requests = world.issuer.requests();
