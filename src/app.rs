@@ -44,6 +44,7 @@ pub async fn build(
         client_certificates: req.tls.client_certificates.clone(),
         destinations: req.destinations(),
         credentials: CredentialEnv::from_process(),
+        proxy: crate::registry::ProxyEnv::from_process(),
     })?;
     if let Some(login) = &req.login {
         registry.login(&login.registry, &login.username, login.password.expose());

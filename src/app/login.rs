@@ -10,6 +10,7 @@ fn client(insecure: &[String], tls: &RegistryTls) -> anyhow::Result<RegistryClie
         credentials: CredentialEnv::from_process(),
         certificates: tls.certificates.clone(),
         client_certificates: tls.client_certificates.clone(),
+        proxy: crate::registry::ProxyEnv::from_process(),
         ..RegistryOptions::default()
     })?)
 }

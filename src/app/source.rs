@@ -28,6 +28,7 @@ pub fn client(reach: &Reach, registry: &str) -> anyhow::Result<RegistryClient> {
         credentials: crate::registry::CredentialEnv::from_process(),
         certificates: reach.tls.certificates.clone(),
         client_certificates: reach.tls.client_certificates.clone(),
+        proxy: crate::registry::ProxyEnv::from_process(),
     })?)
 }
 

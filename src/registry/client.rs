@@ -90,11 +90,13 @@ pub struct Http {
 
 impl Http {
     pub fn new(options: RegistryOptions) -> Result<Http, RegistryError> {
+        let proxy = options.proxy.clone();
         let build = |verify: bool, tls: Option<&HostTls>| {
-            let mut builder = reqwest::Client::builder()
+            let builder = reqwest::Client::builder()
                 .user_agent(concat!("hoist/", env!("CARGO_PKG_VERSION")))
                 .connect_timeout(Duration::from_secs(15))
                 .tls_danger_accept_invalid_certs(!verify);
+            let mut builder = proxy.apply(builder)?;
             if let Some(tls) = tls {
                 if !tls.roots.is_empty() {
                     builder = builder.tls_certs_merge(tls.roots.clone());

@@ -2,7 +2,8 @@
 //! token-auth flow. Used by `app` to resolve base images and by `export::registry` to push.
 //!
 //! `host` decides scheme and mirrors, `credentials` finds logins (environment, Docker's and podman's
-//! files, credential helpers), `auth` answers challenges, `client` sends hoist's own requests; `pull`
+//! files, credential helpers), `auth` answers challenges, `proxy` reads the proxy variables, `client`
+//! sends hoist's own requests; `pull`
 //! goes through `oci-client`, `push` through reqwest (streaming); `login` is `hoist login`/`logout`.
 
 mod auth;
@@ -11,6 +12,7 @@ mod credentials;
 mod error;
 mod host;
 mod login;
+mod proxy;
 mod pull;
 mod push;
 
@@ -19,6 +21,7 @@ use std::sync::Arc;
 pub use credentials::{CredentialEnv, CredentialError};
 pub use error::RegistryError;
 pub use login::{Erased, Stored};
+pub use proxy::ProxyEnv;
 
 use crate::image::{BlobStore, Descriptor, Image, Manifest, Platform, Reference, SerializedImage};
 use crate::progress::Reporter;
@@ -39,6 +42,8 @@ pub struct RegistryOptions {
     /// `(host, certificate, key)` PEM files: the client certificate presented to that host (mutual
     /// TLS); the host is spoken to over verified HTTPS, loopback too.
     pub client_certificates: Vec<(String, std::path::PathBuf, std::path::PathBuf)>,
+    /// Proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`); none by default.
+    pub proxy: ProxyEnv,
 }
 
 #[derive(Clone, Debug)]

@@ -90,6 +90,7 @@ pub async fn pull(
             verify,
         }
     } else {
+        let proxies = registry.options().proxy.per_scheme();
         let client = oci_client::Client::try_from(ClientConfig {
             protocol: ClientProtocol::HttpsExcept(http_hosts),
             accept_invalid_certificates: !verify,
@@ -104,6 +105,9 @@ pub async fn pull(
                     data,
                 })
                 .collect(),
+            https_proxy: proxies.0.map(str::to_string),
+            http_proxy: proxies.1.map(str::to_string),
+            no_proxy: Some(registry.options().proxy.no_proxy()),
             ..ClientConfig::default()
         })
         .map_err(|source| client_error(reference, &host, &base, source))?;

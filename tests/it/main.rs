@@ -18,6 +18,7 @@ mod layout;
 mod multiplatform;
 mod multistage;
 mod registry;
+mod registry_proxy;
 mod registry_tls;
 mod registry_token;
 mod reproducible;
