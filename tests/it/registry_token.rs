@@ -74,7 +74,23 @@ impl World {
             .args(args)
             .current_dir(self.sandbox.dir.path());
         let run = hoist_run(&mut cmd);
-        assert_no_secret(&run, &[PASSWORD]);
+        let tokens = self.issuer.issued_tokens();
+        let mut secrets: Vec<&str> = tokens.iter().map(String::as_str).collect();
+        secrets.push(PASSWORD);
+        assert_no_secret(&run, &secrets);
+        run
+    }
+
+    /// `hoist login HOST -u USER --password-stdin` with `password` on stdin.
+    fn login(&self, user: &str, password: &str) -> HoistRun {
+        let file = self.sandbox.path("password");
+        std::fs::write(&file, password).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hoist"));
+        cmd.args(["login", &self.host(), "-u", user, "--password-stdin"])
+            .env("DOCKER_CONFIG", self.sandbox.path("docker"))
+            .stdin(std::fs::File::open(&file).unwrap());
+        let run = hoist_run(&mut cmd);
+        assert_no_secret(&run, &[password]);
         run
     }
 
@@ -140,6 +156,21 @@ fn one_token_carries_the_push_and_the_mount_source_scopes() {
     let pushed = copied.line().to_string();
     let digest = world.skopeo_digest("team/app:v1");
     assert_eq!(pushed, format!("{host}/team/app:v1@{digest}"));
+    // Nor does the image hold any.
+    for what in ["--raw", "--config"] {
+        let raw = crate::support::run_ok(skopeo().args([
+            "inspect",
+            what,
+            "--tls-verify=false",
+            "--creds",
+            &format!("{USER}:{PASSWORD}"),
+            &format!("docker://{host}/team/app:v1"),
+        ]));
+        assert!(
+            !raw.contains(PASSWORD) && !raw.contains("hoist-refresh"),
+            "{raw}"
+        );
+    }
 
     // The layer was mounted from the source repository, not uploaded again...
     assert!(
@@ -368,5 +399,36 @@ async fn insufficient_scope_mid_push_fetches_a_wider_token_once() {
         3,
         "{:#?}",
         world.issuer.requests()
+    );
+}
+
+#[test]
+fn login_goes_through_the_token_server() {
+    let world = World::new();
+    let refused = world.login(USER, "wrong-password-0042").failed();
+    assert!(
+        refused.stderr.contains(&format!(
+            "registry `{}` refused the login of `{USER}`",
+            world.host()
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(!world.sandbox.path("docker/config.json").exists());
+    world.login(USER, PASSWORD).ok();
+    let config = std::fs::read_to_string(world.sandbox.path("docker/config.json")).unwrap();
+    assert!(config.contains(&world.host()), "{config}");
+    // The stored login pushes.
+    world
+        .hoist(&[
+            "copy",
+            &format!("{}/library/busybox:latest", world.host()),
+            &format!("{}/after/login:v1", world.host()),
+        ])
+        .ok();
+    let requests = world.issuer.requests();
+    assert!(
+        requests.iter().any(|r| r.status == 401) && requests.iter().any(|r| r.status == 200),
+        "{requests:#?}"
     );
 }

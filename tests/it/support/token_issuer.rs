@@ -58,6 +58,8 @@ struct State {
     /// How many of the next tokens are issued already expired.
     expired_next: AtomicUsize,
     issued: AtomicUsize,
+    /// Every token and refresh token handed out, to check that none is ever printed.
+    secrets: Mutex<Vec<String>>,
     log: Mutex<Vec<TokenRequest>>,
     key: PathBuf,
     openssl: PathBuf,
@@ -177,6 +179,11 @@ impl TokenIssuer {
     /// Every request answered so far.
     pub fn requests(&self) -> Vec<TokenRequest> {
         self.state.log.lock().unwrap().clone()
+    }
+
+    /// Every token (and refresh token) issued so far.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state.secrets.lock().unwrap().clone()
     }
 
     /// Forgets the requests answered so far (those of seeding, say).
@@ -434,6 +441,7 @@ fn answer(state: &State, req: &Request) -> (u16, String, TokenRequest) {
         "access": access,
     });
     let token = sign(state, &claims);
+    state.secrets.lock().unwrap().push(token.clone());
     let mut body = serde_json::json!({
         "token": token,
         "access_token": token,
@@ -447,6 +455,7 @@ fn answer(state: &State, req: &Request) -> (u16, String, TokenRequest) {
             .lock()
             .unwrap()
             .insert(refresh.clone(), u.clone());
+        state.secrets.lock().unwrap().push(refresh.clone());
         body["refresh_token"] = refresh.into();
     }
     entry.status = 200;
