@@ -2,7 +2,8 @@
 //! host (scheme chosen once per host), the request-with-auth loop (401 → answer the challenge → retry;
 //! a token refused in turn — expired, or `insufficient_scope` — is fetched again once, for the scopes
 //! the new challenge names too), retries with backoff on connection errors, 5xx and 429, and the login
-//! check (`GET /v2/`).
+//! check (`GET /v2/`). TLS is verified with the system roots, plus a host's own CAs and client
+//! certificate (a client per such host); proxies come from `proxy`.
 //! Credentials are resolved once per (registry, repository) and only when a registry asks for them.
 
 use std::collections::HashMap;
