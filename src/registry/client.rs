@@ -383,7 +383,11 @@ impl Http {
                 }
             };
             let status = resp.status();
-            if let Some(challenge) = challenge_to_answer(&resp, answered, authorized) {
+            // A second challenge is worth answering only with credentials: anonymous, the token
+            // server would say the same again.
+            let challenge = challenge_to_answer(&resp, answered, authorized)
+                .filter(|_| answered == 0 || used.is_some());
+            if let Some(challenge) = challenge {
                 answered += 1;
                 let Some(challenge) = challenge else {
                     return Err(denied(registry, scope, status, url, host, None));

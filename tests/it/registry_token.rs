@@ -432,3 +432,34 @@ fn login_goes_through_the_token_server() {
         "{requests:#?}"
     );
 }
+
+#[test]
+fn an_anonymous_push_is_refused_after_one_token_request() {
+    let world = World::new();
+    let host = world.host();
+    let context = world.sandbox.path("ctx");
+    std::fs::create_dir(&context).unwrap();
+    std::fs::write(context.join("Dockerfile"), "FROM scratch\nLABEL a=b\n").unwrap();
+    let refused = world
+        .hoist(&[
+            "build",
+            "--push",
+            "--name",
+            &format!("{host}/anon/app:v1"),
+            "--dir",
+            context.to_str().unwrap(),
+        ])
+        .failed();
+    assert!(
+        refused.stderr.contains(&format!(
+            "registry `{host}` refused access (401) to `anon/app` without credentials"
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains(&format!("hoist login {host}")));
+    // The token server was asked once, anonymously: asking again would get the same answer.
+    let requests = world.issuer.requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].grant, "anonymous");
+}
