@@ -264,9 +264,8 @@ impl Http {
             .await
             .map_err(|e| match e {
                 TokenError::Refused { .. } => rejected(),
-                TokenError::Failed(reason) => RegistryError::Protocol {
-                    host: host.clone(),
-                    what: "a token".into(),
+                TokenError::Failed(reason) => RegistryError::TokenServer {
+                    registry: registry.to_string(),
                     reason,
                 },
             })?
@@ -323,7 +322,7 @@ impl Http {
                 Some(&found.credentials),
             )
             .await
-            .map_err(|e| token_error(registry, host, Some(&used), e))
+            .map_err(|e| token_error(registry, Some(&used), e))
     }
 
     /// The client for `host`: its own when it has CAs or a client certificate, else the shared one.
@@ -404,7 +403,7 @@ impl Http {
                         found.as_ref().map(|f| &f.credentials),
                     )
                     .await
-                    .map_err(|e| token_error(registry, host, used.as_deref(), e))?;
+                    .map_err(|e| token_error(registry, used.as_deref(), e))?;
                 let Some(answer) = answer else {
                     return Err(denied(registry, scope, status, url, host, used));
                 };
@@ -471,7 +470,7 @@ fn challenge_to_answer(
 
 /// A token server's failure as a registry error: a refusal names the token server and where the
 /// refused credentials came from.
-fn token_error(registry: &str, host: &str, used: Option<&str>, e: TokenError) -> RegistryError {
+fn token_error(registry: &str, used: Option<&str>, e: TokenError) -> RegistryError {
     match e {
         TokenError::Refused {
             realm,
@@ -484,9 +483,8 @@ fn token_error(registry: &str, host: &str, used: Option<&str>, e: TokenError) ->
             message,
             credentials: used.unwrap_or("hoist's lookup").to_string(),
         },
-        TokenError::Failed(reason) => RegistryError::Protocol {
-            host: host.to_string(),
-            what: "a token".into(),
+        TokenError::Failed(reason) => RegistryError::TokenServer {
+            registry: registry.to_string(),
             reason,
         },
     }

@@ -44,6 +44,10 @@ pub enum RegistryError {
         credentials: String,
     },
     #[error(
+        "cannot get a token for registry `{registry}`: {reason}\nhint: the registry sends hoist to that token server for its tokens; check that it is reachable from here (proxy variables apply), or retry later"
+    )]
+    TokenServer { registry: String, reason: String },
+    #[error(
         "registry `{registry}` refused the login of `{username}`\nhint: check the user name and password (a service-account key goes with the user `<token>`, the default of `-u`); nothing was written"
     )]
     LoginRejected { registry: String, username: String },

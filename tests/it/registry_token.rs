@@ -232,6 +232,29 @@ fn a_refused_token_request_names_the_registry_and_the_token_server() {
 }
 
 #[test]
+fn a_failing_token_server_is_reported_with_its_own_words() {
+    let world = World::new();
+    let host = world.host();
+    world.login_as(USER, PASSWORD);
+    world.issuer.fail_next(usize::MAX);
+    let failed = world
+        .hoist(&["inspect", &format!("{host}/library/busybox:latest")])
+        .failed();
+    for needle in [
+        format!("cannot get a token for registry `{host}`"),
+        format!("`{}`", world.issuer.realm()),
+        "503".to_string(),
+        "token service down for maintenance".to_string(),
+    ] {
+        assert!(
+            failed.stderr.contains(&needle),
+            "no {needle:?} in:\n{}",
+            failed.stderr
+        );
+    }
+}
+
+#[test]
 fn an_identity_token_is_exchanged_with_the_oauth2_post() {
     let world = World::new();
     let host = world.host();

@@ -57,6 +57,8 @@ struct State {
     narrow_next: AtomicUsize,
     /// How many of the next tokens are issued already expired.
     expired_next: AtomicUsize,
+    /// How many of the next requests are answered 503.
+    fail_next: AtomicUsize,
     issued: AtomicUsize,
     /// Every token and refresh token handed out, to check that none is ever printed.
     secrets: Mutex<Vec<String>>,
@@ -162,6 +164,11 @@ impl TokenIssuer {
     /// The next `n` tokens expired two minutes ago (beyond the registry's leeway for clock skew).
     pub fn expired_next(&self, n: usize) {
         self.state.expired_next.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` requests are answered `503` with a distribution-style error body.
+    pub fn fail_next(&self, n: usize) {
+        self.state.fail_next.store(n, Ordering::SeqCst);
     }
 
     /// A refresh token (an `identitytoken` in Docker's config) for `user`, as an OAuth2 POST with
@@ -296,6 +303,7 @@ fn serve(state: &State, mut stream: TcpStream) {
         200 => "OK",
         400 => "Bad Request",
         401 => "Unauthorized",
+        503 => "Service Unavailable",
         _ => "Error",
     };
     let _ = write!(
@@ -325,6 +333,13 @@ fn answer(state: &State, req: &Request) -> (u16, String, TokenRequest) {
             entry.clone(),
         )
     };
+    if take_one(&state.fail_next) {
+        entry.status = 503;
+        let body = serde_json::json!({
+            "errors": [{ "code": "UNAVAILABLE", "message": "token service down for maintenance" }]
+        });
+        return (503, body.to_string(), entry);
+    }
     let (user, offline, service) = match req.method.as_str() {
         "GET" => {
             entry.scopes = req
