@@ -571,6 +571,41 @@ mod tests {
     }
 
     #[test]
+    fn registry_tls_flags_per_host() {
+        let r = request(&[
+            "--registry-certificate",
+            "reg.lan:5000=/etc/ca.pem",
+            "--registry-client-cert",
+            "reg.lan:5000=/etc/client.pem,/etc/client.key",
+        ])
+        .unwrap();
+        assert_eq!(
+            r.tls,
+            RegistryTls {
+                certificates: vec![("reg.lan:5000".into(), "/etc/ca.pem".into())],
+                client_certificates: vec![(
+                    "reg.lan:5000".into(),
+                    "/etc/client.pem".into(),
+                    "/etc/client.key".into()
+                )],
+            }
+        );
+        for bad in [
+            "reg.lan=/only.pem",
+            "reg.lan",
+            "=a.pem,a.key",
+            "reg.lan=a.pem,",
+        ] {
+            let err = error(&["--registry-client-cert", bad]);
+            assert!(
+                err.starts_with(&format!("--registry-client-cert `{bad}`")),
+                "{err}"
+            );
+            assert!(err.contains("HOST=CERT.pem,KEY.pem"), "{err}");
+        }
+    }
+
+    #[test]
     fn run_step_flags_default_off() {
         let r = request(&[]).unwrap();
         assert_eq!(
