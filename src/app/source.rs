@@ -40,9 +40,40 @@ pub async fn read(
     blobs: &BlobStore,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<SerializedImage> {
+    read_through(source, platform, reach, None, blobs, reporter).await
+}
+
+/// The client of a copy within one registry, shared by its pull and its push: the pull tells the
+/// push which repository each blob came from, so that it is mounted instead of uploaded (with one
+/// token for both repositories). `None` for any other copy.
+pub fn shared_client(
+    reach: &Reach,
+    source: &ImageSource,
+    destination: &ImageSource,
+) -> anyhow::Result<Option<RegistryClient>> {
+    match (source, destination) {
+        (ImageSource::Registry(s), ImageSource::Registry(d)) if s.registry() == d.registry() => {
+            Ok(Some(client(reach, d.registry())?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// [`read`], through `shared` when given (see [`shared_client`]).
+pub async fn read_through(
+    source: &ImageSource,
+    platform: &Platform,
+    reach: &Reach,
+    shared: Option<&RegistryClient>,
+    blobs: &BlobStore,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<SerializedImage> {
     match source {
         ImageSource::Registry(reference) => {
-            let registry = client(reach, reference.registry())?;
+            let registry = match shared {
+                Some(shared) => shared.clone(),
+                None => client(reach, reference.registry())?,
+            };
             reporter.report(Event::Resolve {
                 reference: reference.to_string(),
             });

@@ -486,3 +486,35 @@ fn an_anonymous_push_is_refused_after_one_token_request() {
     assert_eq!(requests.len(), 1, "{requests:#?}");
     assert_eq!(requests[0].grant, "anonymous");
 }
+
+#[test]
+fn a_copy_within_a_registry_mounts_its_blobs() {
+    let world = World::new();
+    let host = world.host();
+    world.login_as(USER, PASSWORD);
+    let copied = world
+        .hoist(&[
+            "copy",
+            "--progress",
+            "json",
+            &format!("{host}/library/busybox:latest"),
+            &format!("{host}/team/copy:v1"),
+        ])
+        .ok();
+    let digest = world.skopeo_digest("library/busybox:latest");
+    assert_eq!(copied.line(), format!("{host}/team/copy:v1@{digest}"));
+    assert!(
+        copied.stderr.contains("\"mounted\""),
+        "no blob was mounted:\n{}",
+        copied.stderr
+    );
+    let requests = world.issuer.requests();
+    assert!(
+        requests.iter().any(|r| r.scopes
+            == [
+                "repository:team/copy:pull,push",
+                "repository:library/busybox:pull"
+            ]),
+        "{requests:#?}"
+    );
+}
