@@ -255,6 +255,35 @@ fn a_failing_token_server_is_reported_with_its_own_words() {
 }
 
 #[test]
+fn a_revoked_identity_token_is_refused_by_name_never_shown() {
+    let world = World::new();
+    let host = world.host();
+    let revoked = "hoist-refresh-revoked-0badc0de";
+    world.docker_config(serde_json::json!({ "identitytoken": revoked }));
+    let refused = world.hoist(&["inspect", &format!("{host}/library/busybox:latest")]);
+    assert_no_secret(&refused, &[revoked]);
+    let refused = refused.failed();
+    assert!(
+        refused.stderr.contains(&format!(
+            "the token server `{}` of registry `{host}` refused the credentials from",
+            world.issuer.realm()
+        )),
+        "{}",
+        refused.stderr
+    );
+    // The OAuth2 POST first, then the GET with the token as a password.
+    let requests = world.issuer.requests();
+    assert_eq!(
+        requests
+            .iter()
+            .map(|r| r.method.as_str())
+            .collect::<Vec<_>>(),
+        ["POST", "GET"],
+        "{requests:#?}"
+    );
+}
+
+#[test]
 fn an_identity_token_is_exchanged_with_the_oauth2_post() {
     let world = World::new();
     let host = world.host();
@@ -322,7 +351,8 @@ fn client(world: &World) -> RegistryClient {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_is_reused_until_it_expires_then_fetched_again() {
     let world = World::new();
-    world.issuer.set_expires_in(3);
+    // Used for 6 s (8 less a quarter): room for two small pushes on a busy machine.
+    world.issuer.set_expires_in(8);
     let client = client(&world);
     let tmp = tempfile::tempdir().unwrap();
     let (image, blobs) = small_image(tmp.path(), b"reused\n");
@@ -350,7 +380,7 @@ async fn a_token_is_reused_until_it_expires_then_fetched_again() {
         "{:#?}",
         world.issuer.requests()
     );
-    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    tokio::time::sleep(Duration::from_millis(6_300)).await;
     client
         .push(&image, &blobs, &[target("c")], &Silent)
         .await
