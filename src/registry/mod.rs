@@ -1,12 +1,15 @@
 //! The registry transport: the OCI distribution-spec (pull, push) over HTTP(S), with the Docker
 //! token-auth flow. Used by `app` to resolve base images and by `export::registry` to push.
 //!
-//! `host` decides scheme and mirrors, `credentials` finds logins (environment, Docker's and podman's
-//! files, credential helpers), `auth` answers challenges, `proxy` reads the proxy variables, `client`
-//! sends hoist's own requests; `pull`
-//! goes through `oci-client`, `push` through reqwest (streaming); `login` is `hoist login`/`logout`.
+//! `host` decides scheme and mirrors, `tls` the roots and client certificate per host, `proxy` reads
+//! the proxy variables, `credentials` finds logins (environment, Docker's and podman's files,
+//! credential helpers), `challenge` parses what a registry asks for and `auth` answers it (Basic, or
+//! the token flow), `client` sends hoist's own requests; `pull` goes through `oci-client` (or hoist's
+//! own requests where it falls short), `push` through reqwest (streaming); `login` is `hoist
+//! login`/`logout`.
 
 mod auth;
+mod challenge;
 mod client;
 mod credentials;
 mod error;
@@ -15,6 +18,7 @@ mod login;
 mod proxy;
 mod pull;
 mod push;
+mod tls;
 
 use std::sync::Arc;
 

@@ -16,9 +16,12 @@ use oci_client::secrets::RegistryAuth;
 use super::host::{api_host, pull_registry};
 use super::{RegistryClient, RegistryError};
 use crate::image::blobs::{BlobError, BlobWriter};
-use crate::image::manifest::{AnyManifest, media_type};
+use crate::image::manifest::AnyManifest;
 use crate::image::{BlobStore, Descriptor, Digest, Image, ImageConfig, Layer, Platform, Reference};
 use crate::progress::{Event, Reporter};
+use transport::Transport;
+
+mod transport;
 
 /// Downloads at most this many layers at once.
 const CONCURRENT_DOWNLOADS: usize = 3;
@@ -30,24 +33,6 @@ struct Puller<'a> {
     remote: oci_client::Reference,
     blobs: &'a BlobStore,
     reporter: &'a dyn Reporter,
-}
-
-/// How a pull's requests go out.
-enum Transport<'a> {
-    /// oci-client, configured for the host, with the answer to the host's challenge.
-    Oci {
-        client: oci_client::Client,
-        auth: RegistryAuth,
-    },
-    /// hoist's own requests (auth, retries and TLS of `client::Http`).
-    Own {
-        registry: &'a RegistryClient,
-        /// The registry name credentials are looked up for.
-        name: &'a str,
-        host: String,
-        base: String,
-        verify: bool,
-    },
 }
 
 /// Whether the config's platform must satisfy the one asked for.
@@ -265,42 +250,21 @@ impl Puller<'_> {
         Ok((image, manifest_bytes.to_vec()))
     }
 
-    /// The manifest (or index) `remote` names, its bytes as served.
     async fn manifest(
         &self,
         remote: &oci_client::Reference,
         host: &str,
         base: &str,
     ) -> Result<Vec<u8>, RegistryError> {
-        match &self.transport {
-            Transport::Oci { client, auth } => {
-                let (bytes, _) = client
-                    .pull_manifest_raw(remote, auth, media_type::ACCEPT_MANIFESTS)
-                    .await
-                    .map_err(|e| client_error(self.reference, host, base, e))?;
-                Ok(bytes.to_vec())
-            }
-            Transport::Own { .. } => {
-                let which = remote
-                    .digest()
-                    .map(str::to_string)
-                    .or_else(|| remote.tag().map(str::to_string))
-                    .unwrap_or_else(|| "latest".into());
-                let accept = media_type::ACCEPT_MANIFESTS.join(", ");
-                let resp = self
-                    .get("manifests", &which, &|r| {
-                        Ok(r.header(reqwest::header::ACCEPT, accept.as_str()))
-                    })
-                    .await?;
-                resp.bytes()
-                    .await
-                    .map(|b| b.to_vec())
-                    .map_err(|e| self.interrupted(host, e))
-            }
-        }
+        let at = transport::At {
+            reference: self.reference,
+            remote,
+            host,
+            base,
+        };
+        self.transport.manifest(&at).await
     }
 
-    /// Streams blob `digest` into `sink`.
     async fn blob(
         &self,
         digest: &Digest,
@@ -308,80 +272,13 @@ impl Puller<'_> {
         host: &str,
         base: &str,
     ) -> Result<(), RegistryError> {
-        match &self.transport {
-            Transport::Oci { client, .. } => client
-                .pull_blob(&self.remote, digest.to_string().as_str(), sink)
-                .await
-                .map_err(|e| client_error(self.reference, host, base, e)),
-            Transport::Own { .. } => {
-                let resp = self.get("blobs", &digest.to_string(), &Ok).await?;
-                let mut body = resp.bytes_stream();
-                while let Some(chunk) = body.next().await {
-                    let chunk = chunk.map_err(|e| self.interrupted(host, e))?;
-                    let writer = sink.writer.as_mut().expect("sink is open");
-                    writer.write_all(&chunk).map_err(|e| RegistryError::Io {
-                        digest: digest.clone(),
-                        source: e,
-                    })?;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// `GET /v2/REPOSITORY/KIND/WHICH` through hoist's own requests; 404 is an unknown manifest,
-    /// anything else but 200 an error with the registry's words.
-    async fn get(
-        &self,
-        kind: &str,
-        which: &str,
-        build: &(
-             dyn Fn(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, RegistryError>
-                 + Sync
-         ),
-    ) -> Result<reqwest::Response, RegistryError> {
-        let Transport::Own {
-            registry,
-            name,
+        let at = transport::At {
+            reference: self.reference,
+            remote: &self.remote,
             host,
             base,
-            verify,
-        } = &self.transport
-        else {
-            unreachable!("only the own transport sends its own requests")
         };
-        let repository = self.reference.repository();
-        let url = format!("{base}/v2/{repository}/{kind}/{which}");
-        let scope = format!("repository:{repository}:pull");
-        let resp = registry
-            .http
-            .send(
-                name,
-                host,
-                &scope,
-                reqwest::Method::GET,
-                &url,
-                *verify,
-                build,
-            )
-            .await?;
-        match resp.status() {
-            reqwest::StatusCode::OK => Ok(resp),
-            reqwest::StatusCode::NOT_FOUND if kind == "manifests" => {
-                Err(RegistryError::ManifestUnknown {
-                    reference: self.reference.to_string(),
-                })
-            }
-            _ => Err(super::client::unexpected(host, "GET", &url, resp).await),
-        }
-    }
-
-    fn interrupted(&self, host: &str, e: reqwest::Error) -> RegistryError {
-        RegistryError::Protocol {
-            host: host.to_string(),
-            what: self.reference.to_string(),
-            reason: format!("the download broke off: {}", super::auth::without_url(&e)),
-        }
+        self.transport.blob(&at, digest, sink).await
     }
 
     fn parse(&self, bytes: &[u8], host: &str) -> Result<AnyManifest, RegistryError> {
