@@ -12,11 +12,14 @@
 //! user, none to anonymous — unless the issuer is told to hand out narrower (pull only) or already
 //! expired tokens next. Every request is logged, so tests can count token fetches and see their scopes.
 
+mod jwt;
+mod request;
+
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -24,6 +27,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 
 use super::{require_tool, run_ok};
+use jwt::{Signer, rfc3339, sign};
+use request::{Request, read_request};
 
 /// The `service` the registry and the issuer agree on (the token's audience).
 pub const SERVICE: &str = "hoist-test-registry";
@@ -63,10 +68,7 @@ struct State {
     /// Every token and refresh token handed out, to check that none is ever printed.
     secrets: Mutex<Vec<String>>,
     log: Mutex<Vec<TokenRequest>>,
-    key: PathBuf,
-    openssl: PathBuf,
-    /// The certificate, base64 DER, for the `x5c` header.
-    certificate_der: String,
+    signer: Signer,
 }
 
 /// A running token server on 127.0.0.1; stopped on drop.
@@ -111,9 +113,11 @@ impl TokenIssuer {
                 .map(|(u, p)| (u.to_string(), p.to_string()))
                 .collect(),
             expires_in: AtomicU64::new(300),
-            key,
-            openssl,
-            certificate_der: base64::engine::general_purpose::STANDARD.encode(der.stdout),
+            signer: Signer {
+                openssl,
+                key,
+                certificate_der: base64::engine::general_purpose::STANDARD.encode(der.stdout),
+            },
             ..State::default()
         });
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -212,85 +216,6 @@ impl Drop for TokenIssuer {
             let _ = thread.join();
         }
     }
-}
-
-/// An HTTP/1.1 request, as much of it as the issuer reads.
-struct Request {
-    method: String,
-    query: Vec<(String, String)>,
-    authorization: Option<String>,
-    form: Vec<(String, String)>,
-}
-
-fn read_request(stream: &TcpStream) -> Option<Request> {
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_string();
-    let target = parts.next()?.to_string();
-    let mut authorization = None;
-    let mut length = 0usize;
-    loop {
-        let mut header = String::new();
-        reader.read_line(&mut header).ok()?;
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        let (name, value) = header.split_once(':')?;
-        match name.trim().to_ascii_lowercase().as_str() {
-            "authorization" => authorization = Some(value.trim().to_string()),
-            "content-length" => length = value.trim().parse().ok()?,
-            _ => {}
-        }
-    }
-    let mut body = vec![0u8; length];
-    reader.read_exact(&mut body).ok()?;
-    let query = target
-        .split_once('?')
-        .map(|(_, q)| form_decode(q))
-        .unwrap_or_default();
-    Some(Request {
-        method,
-        query,
-        authorization,
-        form: form_decode(&String::from_utf8_lossy(&body)),
-    })
-}
-
-/// `application/x-www-form-urlencoded` pairs (also a query string).
-fn form_decode(s: &str) -> Vec<(String, String)> {
-    let decode = |v: &str| {
-        let bytes = v.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => {
-                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                    match u8::from_str_radix(hex, 16) {
-                        Ok(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        Err(_) => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
 }
 
 fn serve(state: &State, mut stream: TcpStream) {
@@ -455,7 +380,7 @@ fn answer(state: &State, req: &Request) -> (u16, String, TokenRequest) {
         "jti": format!("hoist-test-{n}"),
         "access": access,
     });
-    let token = sign(state, &claims);
+    let token = sign(&state.signer, &claims);
     state.secrets.lock().unwrap().push(token.clone());
     let mut body = serde_json::json!({
         "token": token,
@@ -482,67 +407,4 @@ fn take_one(counter: &AtomicUsize) -> bool {
     counter
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok()
-}
-
-/// `header.claims.signature`, RS256, with the issuer's certificate in `x5c`.
-fn sign(state: &State, claims: &serde_json::Value) -> String {
-    let b64 = |data: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data);
-    let header = serde_json::json!({
-        "typ": "JWT",
-        "alg": "RS256",
-        "x5c": [state.certificate_der],
-    });
-    let signing_input = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    );
-    let signature = openssl_sign(&state.openssl, &state.key, signing_input.as_bytes());
-    format!("{signing_input}.{}", b64(&signature))
-}
-
-fn openssl_sign(openssl: &Path, key: &Path, data: &[u8]) -> Vec<u8> {
-    let mut child = Command::new(openssl)
-        .args(["dgst", "-sha256", "-sign"])
-        .arg(key)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("openssl dgst");
-    child.stdin.take().unwrap().write_all(data).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "openssl dgst -sign failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, proleptic Gregorian).
-fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
-#[test]
-fn rfc3339_dates() {
-    assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-    assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
 }
