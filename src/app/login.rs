@@ -2,7 +2,7 @@
 //! says what happened, for stderr. Neither prints anything on stdout, and no message holds the secret.
 
 use crate::cli::{Login, Logout, RegistryTls};
-use crate::registry::{CredentialEnv, Erased, RegistryClient, RegistryOptions, Stored};
+use crate::registry::{CredentialEnv, Erased, Place, RegistryClient, RegistryOptions};
 
 fn client(insecure: &[String], tls: &RegistryTls) -> anyhow::Result<RegistryClient> {
     Ok(RegistryClient::new(RegistryOptions {
@@ -25,15 +25,20 @@ pub async fn login(
     let stored = client(insecure, tls)?
         .store_login(&login.registry, &login.username, login.password.expose())
         .await?;
-    Ok(match stored {
-        Stored::File(path) => format!(
-            "logged in to `{}` as `{}`\nwarning: the password is stored unencrypted in `{}`\nhint: a credential helper keeps it out of that file: set `credsStore` there (e.g. `pass` or `secretservice`) and log in again",
+    let what = if stored.identity_token {
+        "an identity token from the registry's token server (not the password)"
+    } else {
+        "the password"
+    };
+    Ok(match stored.place {
+        Place::File(path) => format!(
+            "logged in to `{}` as `{}`\nwarning: {what} is stored unencrypted in `{}`\nhint: a credential helper keeps it out of that file: set `credsStore` there (e.g. `pass` or `secretservice`) and log in again",
             login.registry,
             login.username,
             path.display()
         ),
-        Stored::Helper { helper, file } => format!(
-            "logged in to `{}` as `{}`: stored by `{helper}` (`{}` lists the registry)",
+        Place::Helper { helper, file } => format!(
+            "logged in to `{}` as `{}`: {what} is stored by `{helper}` (`{}` lists the registry)",
             login.registry,
             login.username,
             file.display()

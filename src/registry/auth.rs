@@ -3,7 +3,9 @@
 //! credentials, or Bearer with a token fetched from the challenge's realm for one or several scopes
 //! (space-separated, one `scope` parameter each), cached per (host, scope) until it expires. An
 //! identity token (OAuth2 refresh token) is exchanged with a POST first (`spec/auth/oauth`), falling
-//! back to the GET. A token server's refusal keeps its own message; the secret never enters an error.
+//! back to the GET. A login asks for an offline token too (`offline_token=true`, as docker does): a
+//! refresh token, when the server gives one, is what gets stored instead of the password. A token
+//! server's refusal keeps its own message; the secret never enters an error.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -77,9 +79,9 @@ impl TokenCache {
                         },
                     ) => match oauth(http, realm, service, &wanted, refresh).await? {
                         Some(token) => Some(token),
-                        None => get_token(http, realm, service, &wanted, Some(c)).await?,
+                        None => get_token(http, realm, service, &wanted, Some(c), false).await?,
                     },
-                    _ => get_token(http, realm, service, &wanted, credentials).await?,
+                    _ => get_token(http, realm, service, &wanted, credentials, false).await?,
                 };
                 let Some(token) = token else {
                     return Ok(None);
@@ -92,10 +94,29 @@ impl TokenCache {
     }
 }
 
-/// A token from a token server and how long to use it.
+/// Answers `challenge` for `hoist login` with `credentials` (no scope: `GET /v2/` needs none), asking a
+/// token server for an offline token too. Returns the `Authorization` value, and the refresh token
+/// when the server gave one; `None` when the challenge wants credentials it did not get.
+pub async fn login(
+    http: &reqwest::Client,
+    challenge: &Challenge,
+    credentials: &Credentials,
+) -> Result<Option<(String, Option<String>)>, TokenError> {
+    match challenge {
+        Challenge::Basic => Ok(Some((basic(credentials), None))),
+        Challenge::Bearer { realm, service, .. } => {
+            let service = service.as_deref();
+            let token = get_token(http, realm, service, "", Some(credentials), true).await?;
+            Ok(token.map(|t| (format!("Bearer {}", t.token), t.refresh)))
+        }
+    }
+}
+
+/// A token from a token server, how long to use it, and the refresh token that came with it.
 struct Token {
     token: String,
     ttl: Duration,
+    refresh: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -103,20 +124,27 @@ struct TokenResponse {
     token: Option<String>,
     access_token: Option<String>,
     expires_in: Option<u64>,
+    refresh_token: Option<String>,
 }
 
-/// The token flow's GET (distribution `spec/auth/token`), with Basic credentials when there are some.
-/// `Ok(None)` when the server refuses an anonymous request; an error when it refuses credentials.
+/// The token flow's GET (distribution `spec/auth/token`), with Basic credentials when there are some,
+/// and `offline_token=true` (a refresh token wanted) when `offline`. `Ok(None)` when the server refuses
+/// an anonymous request; an error when it refuses credentials.
 async fn get_token(
     http: &reqwest::Client,
     realm: &str,
     service: Option<&str>,
     scope: &str,
     credentials: Option<&Credentials>,
+    offline: bool,
 ) -> Result<Option<Token>, TokenError> {
     let mut query: Vec<(&str, &str)> = Vec::new();
     if let Some(s) = service {
         query.push(("service", s));
+    }
+    if offline {
+        query.push(("offline_token", "true"));
+        query.push(("client_id", "hoist"));
     }
     for s in scope.split(' ').filter(|s| !s.is_empty()) {
         query.push(("scope", s));
@@ -250,6 +278,7 @@ async fn read_token(realm: &str, resp: reqwest::Response) -> Result<Token, Token
     Ok(Token {
         token,
         ttl: lifetime(body.expires_in),
+        refresh: body.refresh_token.filter(|r| !r.is_empty()),
     })
 }
 

@@ -145,13 +145,14 @@ impl Http {
     }
 
     /// Checks `credentials` against `registry` the way `docker login` does: `GET /v2/`, answering its
-    /// challenge (Basic, or a token for no scope), then `GET /v2/` again with the answer. An open
-    /// registry accepts anything.
+    /// challenge (Basic, or a token for no scope, offline), then `GET /v2/` again with the answer. An
+    /// open registry accepts anything. Returns the refresh token a token server gave, if any: docker
+    /// stores it (`identitytoken`) instead of the password.
     pub async fn verify_login(
         &self,
         registry: &str,
         credentials: &Credentials,
-    ) -> Result<(), RegistryError> {
+    ) -> Result<Option<String>, RegistryError> {
         let host = super::host::api_host(registry).to_string();
         let (base, verify) = self.base(&host).await;
         let url = format!("{base}/v2/");
@@ -174,7 +175,7 @@ impl Http {
         };
         let resp = get(None).await?;
         match resp.status() {
-            StatusCode::OK => return Ok(()),
+            StatusCode::OK => return Ok(None),
             StatusCode::UNAUTHORIZED => {}
             _ => return Err(unexpected(&host, "GET", &url, resp).await),
         }
@@ -188,28 +189,21 @@ impl Http {
                 what: "the login".into(),
                 reason: "it answered 401 without a `WWW-Authenticate` challenge hoist knows".into(),
             })?;
-        // A cache of its own: nothing of a refused login stays behind.
-        let tokens = TokenCache::default();
-        let answer = tokens
-            .answer(
-                self.client(&host, verify),
-                &host,
-                "",
-                &challenge,
-                Some(credentials),
-            )
-            .await
-            .map_err(|e| match e {
-                TokenError::Refused { .. } => rejected(),
-                TokenError::Failed(reason) => RegistryError::TokenServer {
-                    registry: registry.to_string(),
-                    reason,
-                },
-            })?
-            .ok_or_else(rejected)?;
+        // Nothing of a login is cached: nothing of a refused one stays behind.
+        let (answer, refresh) =
+            super::auth::login(self.client(&host, verify), &challenge, credentials)
+                .await
+                .map_err(|e| match e {
+                    TokenError::Refused { .. } => rejected(),
+                    TokenError::Failed(reason) => RegistryError::TokenServer {
+                        registry: registry.to_string(),
+                        reason,
+                    },
+                })?
+                .ok_or_else(rejected)?;
         let resp = get(Some(&answer)).await?;
         match resp.status() {
-            StatusCode::OK => Ok(()),
+            StatusCode::OK => Ok(refresh),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(rejected()),
             _ => Err(unexpected(&host, "GET", &url, resp).await),
         }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 pub use credentials::{CredentialEnv, CredentialError};
 pub use error::RegistryError;
-pub use login::{Erased, Stored};
+pub use login::{Erased, Place, Stored};
 pub use proxy::ProxyEnv;
 
 use crate::image::{BlobStore, Descriptor, Image, Manifest, Platform, Reference, SerializedImage};

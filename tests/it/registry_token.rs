@@ -456,7 +456,7 @@ async fn insufficient_scope_mid_push_fetches_a_wider_token_once() {
 }
 
 #[test]
-fn login_goes_through_the_token_server() {
+fn login_stores_the_token_servers_identity_token_not_the_password() {
     let world = World::new();
     let refused = world.login(USER, "wrong-password-0042").failed();
     assert!(
@@ -468,10 +468,30 @@ fn login_goes_through_the_token_server() {
         refused.stderr
     );
     assert!(!world.sandbox.path("docker/config.json").exists());
-    world.login(USER, PASSWORD).ok();
-    let config = std::fs::read_to_string(world.sandbox.path("docker/config.json")).unwrap();
-    assert!(config.contains(&world.host()), "{config}");
-    // The stored login pushes.
+    let logged_in = world.login(USER, PASSWORD).ok();
+    assert!(
+        logged_in.stderr.contains("an identity token"),
+        "{}",
+        logged_in.stderr
+    );
+    // Asked offline, the token server gave a refresh token: docker's `identitytoken` shape, with
+    // the user and no password.
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(world.sandbox.path("docker/config.json")).unwrap(),
+    )
+    .unwrap();
+    let entry = &config["auths"][world.host()];
+    let refresh = entry["identitytoken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{config}"));
+    assert!(refresh.starts_with("hoist-refresh-"), "{config}");
+    assert_eq!(
+        entry["auth"],
+        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:"))
+    );
+    assert!(!config.to_string().contains(PASSWORD), "{config}");
+    // The stored login pushes, through the OAuth2 POST with that refresh token.
+    world.issuer.forget();
     world
         .hoist(&[
             "copy",
@@ -481,7 +501,10 @@ fn login_goes_through_the_token_server() {
         .ok();
     let requests = world.issuer.requests();
     assert!(
-        requests.iter().any(|r| r.status == 401) && requests.iter().any(|r| r.status == 200),
+        !requests.is_empty()
+            && requests
+                .iter()
+                .all(|r| r.method == "POST" && r.grant == "refresh_token" && r.status == 200),
         "{requests:#?}"
     );
 }
