@@ -41,9 +41,11 @@ pub async fn build(
     let registry = RegistryClient::new(RegistryOptions {
         insecure: req.insecure_registries.clone(),
         mirrors: req.mirrors.clone(),
-        certificates: req.registry_certificates.clone(),
+        certificates: req.tls.certificates.clone(),
+        client_certificates: req.tls.client_certificates.clone(),
         destinations: req.destinations(),
         credentials: CredentialEnv::from_process(),
+        proxy: crate::registry::ProxyEnv::from_process(),
     })?;
     if let Some(login) = &req.login {
         registry.login(&login.registry, &login.username, login.password.expose());

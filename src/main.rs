@@ -9,7 +9,7 @@ use hoist::cli::args::BuildArgs;
 use hoist::cli::request::Environment;
 use hoist::cli::{
     BuildRequest, Cli, Command, CopyRequest, InspectRequest, Login, Logout, ProgressMode,
-    ValidateArgs, ValidateRequest,
+    RegistryTls, ValidateArgs, ValidateRequest,
 };
 use hoist::output::Printer;
 
@@ -41,8 +41,9 @@ fn main() -> ExitCode {
             Login::from_args(&args, &mut std::io::stdin().lock())
                 .map_err(anyhow::Error::from)
                 .and_then(|login| {
+                    let tls = RegistryTls::from_args(&args.tls)?;
                     let insecure = &args.insecure_registries;
-                    block_on(hoist::app::login::login(&login, insecure))
+                    block_on(hoist::app::login::login(&login, insecure, &tls))
                 }),
         ),
         Command::Logout(args) => report(

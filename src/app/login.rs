@@ -1,32 +1,44 @@
 //! `hoist login` and `hoist logout`: the registry client checks and stores (or erases) the login; this
 //! says what happened, for stderr. Neither prints anything on stdout, and no message holds the secret.
 
-use crate::cli::{Login, Logout};
-use crate::registry::{CredentialEnv, Erased, RegistryClient, RegistryOptions, Stored};
+use crate::cli::{Login, Logout, RegistryTls};
+use crate::registry::{CredentialEnv, Erased, Place, RegistryClient, RegistryOptions};
 
-fn client(insecure: &[String]) -> anyhow::Result<RegistryClient> {
+fn client(insecure: &[String], tls: &RegistryTls) -> anyhow::Result<RegistryClient> {
     Ok(RegistryClient::new(RegistryOptions {
         insecure: insecure.to_vec(),
         credentials: CredentialEnv::from_process(),
+        certificates: tls.certificates.clone(),
+        client_certificates: tls.client_certificates.clone(),
+        proxy: crate::registry::ProxyEnv::from_process(),
         ..RegistryOptions::default()
     })?)
 }
 
 /// Checks the login against its registry (`insecure`: hosts reached over plain HTTP or unverified
-/// TLS), then stores it. Returns the message for stderr.
-pub async fn login(login: &Login, insecure: &[String]) -> anyhow::Result<String> {
-    let stored = client(insecure)?
+/// TLS; `tls`: CAs and client certificates per host), then stores it. Returns the message for stderr.
+pub async fn login(
+    login: &Login,
+    insecure: &[String],
+    tls: &RegistryTls,
+) -> anyhow::Result<String> {
+    let stored = client(insecure, tls)?
         .store_login(&login.registry, &login.username, login.password.expose())
         .await?;
-    Ok(match stored {
-        Stored::File(path) => format!(
-            "logged in to `{}` as `{}`\nwarning: the password is stored unencrypted in `{}`\nhint: a credential helper keeps it out of that file: set `credsStore` there (e.g. `pass` or `secretservice`) and log in again",
+    let what = if stored.identity_token {
+        "an identity token from the registry's token server (not the password)"
+    } else {
+        "the password"
+    };
+    Ok(match stored.place {
+        Place::File(path) => format!(
+            "logged in to `{}` as `{}`\nwarning: {what} is stored unencrypted in `{}`\nhint: a credential helper keeps it out of that file: set `credsStore` there (e.g. `pass` or `secretservice`) and log in again",
             login.registry,
             login.username,
             path.display()
         ),
-        Stored::Helper { helper, file } => format!(
-            "logged in to `{}` as `{}`: stored by `{helper}` (`{}` lists the registry)",
+        Place::Helper { helper, file } => format!(
+            "logged in to `{}` as `{}`: {what} is stored by `{helper}` (`{}` lists the registry)",
             login.registry,
             login.username,
             file.display()
@@ -40,7 +52,9 @@ pub async fn logout(logout: &Logout) -> anyhow::Result<String> {
         file,
         entry,
         helper,
-    } = client(&[])?.erase_login(&logout.registry).await?;
+    } = client(&[], &RegistryTls::default())?
+        .erase_login(&logout.registry)
+        .await?;
     let registry = &logout.registry;
     Ok(match (entry, helper) {
         (_, Some((helper, true))) => format!("logged out of `{registry}`: erased from `{helper}`"),

@@ -9,11 +9,13 @@ use crate::image::{BlobStore, Platform, SerializedImage, layout::Layout};
 use crate::progress::{Event, Reporter};
 use crate::registry::{RegistryClient, RegistryOptions};
 
-/// How registries are reached: `--insecure-registry` and `--registry-mirror`.
+/// How registries are reached: `--insecure-registry`, `--registry-mirror`, `--registry-certificate`
+/// and `--registry-client-cert`.
 #[derive(Clone, Debug, Default)]
 pub struct Reach {
     pub insecure: Vec<String>,
     pub mirrors: Vec<(String, String)>,
+    pub tls: crate::cli::RegistryTls,
 }
 
 /// A client for a command that names `registry` itself: HOIST_TOKEN may go there, as to a push
@@ -24,7 +26,9 @@ pub fn client(reach: &Reach, registry: &str) -> anyhow::Result<RegistryClient> {
         mirrors: reach.mirrors.clone(),
         destinations: vec![registry.to_string()],
         credentials: crate::registry::CredentialEnv::from_process(),
-        certificates: Vec::new(),
+        certificates: reach.tls.certificates.clone(),
+        client_certificates: reach.tls.client_certificates.clone(),
+        proxy: crate::registry::ProxyEnv::from_process(),
     })?)
 }
 
@@ -36,9 +40,40 @@ pub async fn read(
     blobs: &BlobStore,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<SerializedImage> {
+    read_through(source, platform, reach, None, blobs, reporter).await
+}
+
+/// The client of a copy within one registry, shared by its pull and its push: the pull tells the
+/// push which repository each blob came from, so that it is mounted instead of uploaded (with one
+/// token for both repositories). `None` for any other copy.
+pub fn shared_client(
+    reach: &Reach,
+    source: &ImageSource,
+    destination: &ImageSource,
+) -> anyhow::Result<Option<RegistryClient>> {
+    match (source, destination) {
+        (ImageSource::Registry(s), ImageSource::Registry(d)) if s.registry() == d.registry() => {
+            Ok(Some(client(reach, d.registry())?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// [`read`], through `shared` when given (see [`shared_client`]).
+pub async fn read_through(
+    source: &ImageSource,
+    platform: &Platform,
+    reach: &Reach,
+    shared: Option<&RegistryClient>,
+    blobs: &BlobStore,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<SerializedImage> {
     match source {
         ImageSource::Registry(reference) => {
-            let registry = client(reach, reference.registry())?;
+            let registry = match shared {
+                Some(shared) => shared.clone(),
+                None => client(reach, reference.registry())?,
+            };
             reporter.report(Event::Resolve {
                 reference: reference.to_string(),
             });

@@ -23,11 +23,14 @@ pub async fn copy(req: &CopyRequest, reporter: Arc<dyn Reporter>) -> anyhow::Res
     let reach = Reach {
         insecure: req.insecure_registries.clone(),
         mirrors: req.mirrors.clone(),
+        tls: req.tls.clone(),
     };
-    let image = source::read(
+    let shared = source::shared_client(&reach, &req.source, &req.destination)?;
+    let image = source::read_through(
         &req.source,
         &req.platform,
         &reach,
+        shared.as_ref(),
         &blobs,
         reporter.as_ref(),
     )
@@ -35,7 +38,10 @@ pub async fn copy(req: &CopyRequest, reporter: Arc<dyn Reporter>) -> anyhow::Res
     .with_context(|| format!("cannot read `{}` to copy it", req.source))?;
     let exported = match &req.destination {
         ImageSource::Registry(target) => {
-            let client = source::client(&reach, target.registry())?;
+            let client = match shared {
+                Some(shared) => shared,
+                None => source::client(&reach, target.registry())?,
+            };
             let descriptor = client
                 .push(
                     &image,
@@ -75,6 +81,7 @@ pub async fn inspect(req: &InspectRequest) -> anyhow::Result<String> {
     let reach = Reach {
         insecure: req.insecure_registries.clone(),
         mirrors: req.mirrors.clone(),
+        tls: req.tls.clone(),
     };
     let image = source::read(&req.image, &req.platform, &reach, &blobs, &Silent)
         .await

@@ -63,6 +63,7 @@ async fn read(
     let reach = super::source::Reach {
         insecure: req.insecure_registries.clone(),
         mirrors: req.mirrors.clone(),
+        tls: req.tls.clone(),
     };
     super::source::read(&req.image, &req.platform, &reach, blobs, reporter).await
 }

@@ -72,6 +72,9 @@ pub struct LoginArgs {
     /// Reach this registry over plain HTTP or TLS without verification (loopback always is)
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
+
+    #[command(flatten)]
+    pub tls: RegistryTlsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +138,9 @@ pub struct ValidateArgs {
     /// Loopback addresses (127.0.0.0/8, ::1, localhost) are always insecure, as with Docker
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
+
+    #[command(flatten)]
+    pub tls: RegistryTlsArgs,
 
     /// Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable.
     /// A bare MIRROR applies to docker.io (kaniko's form)
@@ -288,10 +294,8 @@ pub struct BuildArgs {
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
 
-    /// Trust the CA certificate(s) in PEM file CA for registry HOST[:PORT] (kaniko's
-    /// --registry-certificate); repeatable. The host is then spoken to over verified HTTPS, loopback too
-    #[arg(long = "registry-certificate", value_name = "HOST=CA.pem")]
-    pub registry_certificates: Vec<String>,
+    #[command(flatten)]
+    pub tls: RegistryTlsArgs,
 
     /// Reach this registry over plain HTTP or TLS without verification; repeatable.
     /// Loopback addresses (127.0.0.0/8, ::1, localhost) are always insecure, as with Docker
@@ -412,6 +416,21 @@ pub struct BuildArgs {
     pub cnb_dir: Option<PathBuf>,
 }
 
+/// How registries' TLS is verified and answered: the flags every command that talks to a registry takes.
+#[derive(Debug, Default, Args)]
+pub struct RegistryTlsArgs {
+    /// Trust the CA certificate(s) in PEM file CA for registry HOST[:PORT] (kaniko's
+    /// --registry-certificate); repeatable. The host is then spoken to over verified HTTPS, loopback too
+    #[arg(long = "registry-certificate", value_name = "HOST=CA.pem")]
+    pub registry_certificates: Vec<String>,
+
+    /// Present this client certificate and its key (PEM files) to registry HOST[:PORT], for
+    /// registries that require mutual TLS (kaniko's --registry-client-cert); repeatable. The host is
+    /// then spoken to over verified HTTPS, loopback too
+    #[arg(long = "registry-client-cert", value_name = "HOST=CERT.pem,KEY.pem")]
+    pub registry_client_certs: Vec<String>,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SandboxArg {
     /// Pick for this machine: today always `rootless`
@@ -460,6 +479,9 @@ pub struct CopyArgs {
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
 
+    #[command(flatten)]
+    pub tls: RegistryTlsArgs,
+
     /// Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable
     #[arg(long = "registry-mirror", value_name = "SOURCE=MIRROR")]
     pub registry_mirrors: Vec<String>,
@@ -498,6 +520,9 @@ pub struct InspectArgs {
     /// Reach this registry over plain HTTP or TLS without verification; repeatable
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
+
+    #[command(flatten)]
+    pub tls: RegistryTlsArgs,
 
     /// Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable
     #[arg(long = "registry-mirror", value_name = "SOURCE=MIRROR")]

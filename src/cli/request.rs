@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::args::{BuildArgs, ProgressArg, SandboxArg};
+use super::args::{BuildArgs, ProgressArg, RegistryTlsArgs, SandboxArg};
 use super::login::{self, Login, LoginError};
 use super::secret::{self, SecretSource};
 use crate::image::{Platform, Reference};
@@ -26,8 +26,8 @@ pub struct BuildRequest {
     pub target: Option<String>,
     pub labels: Vec<(String, String)>,
     pub insecure_registries: Vec<String>,
-    /// `(host, CA file)`: verified HTTPS with these extra roots (`--registry-certificate`).
-    pub registry_certificates: Vec<(String, PathBuf)>,
+    /// `--registry-certificate`, `--registry-client-cert`.
+    pub tls: RegistryTls,
     pub mirrors: Vec<(String, String)>,
     pub digest_file: Option<PathBuf>,
     pub progress: ProgressMode,
@@ -66,6 +66,51 @@ pub struct BuildpackRequest {
     pub cnb_dir: Option<PathBuf>,
     /// The per-language image config file (see `frontend::buildpacks::images`).
     pub images_config: Option<PathBuf>,
+}
+
+/// How registries' TLS is verified and answered, per host.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistryTls {
+    /// `(host, CA file)`: verified HTTPS with these extra roots (`--registry-certificate`).
+    pub certificates: Vec<(String, PathBuf)>,
+    /// `(host, certificate, key)`: mutual TLS (`--registry-client-cert`).
+    pub client_certificates: Vec<(String, PathBuf, PathBuf)>,
+}
+
+impl RegistryTls {
+    pub fn from_args(args: &RegistryTlsArgs) -> Result<RegistryTls, RequestError> {
+        let certificates = args
+            .registry_certificates
+            .iter()
+            .map(|v| match v.split_once('=') {
+                Some((host, file)) if !host.is_empty() && !file.is_empty() => {
+                    Ok((host.to_string(), PathBuf::from(file)))
+                }
+                _ => Err(RequestError::RegistryCertificate(v.clone())),
+            })
+            .collect::<Result<_, _>>()?;
+        let client_certificates = args
+            .registry_client_certs
+            .iter()
+            .map(|v| {
+                let (host, files) = v
+                    .split_once('=')
+                    .ok_or_else(|| RequestError::RegistryClientCert(v.clone()))?;
+                match files.split_once(',') {
+                    Some((cert, key))
+                        if !host.is_empty() && !cert.is_empty() && !key.is_empty() =>
+                    {
+                        Ok((host.to_string(), PathBuf::from(cert), PathBuf::from(key)))
+                    }
+                    _ => Err(RequestError::RegistryClientCert(v.clone())),
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(RegistryTls {
+            certificates,
+            client_certificates,
+        })
+    }
 }
 
 /// `--sandbox`: where RUN steps execute.
@@ -131,6 +176,10 @@ pub enum RequestError {
         "--registry-certificate `{0}` is not HOST=CA.pem\nhint: write e.g. `--registry-certificate registry.example.com:5000=/etc/ssl/registry-ca.pem`"
     )]
     RegistryCertificate(String),
+    #[error(
+        "--registry-client-cert `{0}` is not HOST=CERT.pem,KEY.pem\nhint: write e.g. `--registry-client-cert registry.example.com:5000=/etc/ssl/client.pem,/etc/ssl/client.key` (the certificate and its private key, PEM)"
+    )]
+    RegistryClientCert(String),
     #[error("--platform `{value}`: {source}")]
     Platform {
         value: String,
@@ -405,16 +454,7 @@ impl BuildRequest {
             target: args.target,
             labels,
             insecure_registries: args.insecure_registries,
-            registry_certificates: args
-                .registry_certificates
-                .iter()
-                .map(|v| match v.split_once('=') {
-                    Some((host, file)) if !host.is_empty() && !file.is_empty() => {
-                        Ok((host.to_string(), PathBuf::from(file)))
-                    }
-                    _ => Err(RequestError::RegistryCertificate(v.clone())),
-                })
-                .collect::<Result<_, _>>()?,
+            tls: RegistryTls::from_args(&args.tls)?,
             mirrors,
             digest_file: args.digest_file,
             progress: args.progress.into(),
@@ -780,6 +820,41 @@ mod tests {
                 .to_string()
                 .contains("--platform `amd64`")
         );
+    }
+
+    #[test]
+    fn registry_tls_flags_per_host() {
+        let r = request(&[
+            "--registry-certificate",
+            "reg.lan:5000=/etc/ca.pem",
+            "--registry-client-cert",
+            "reg.lan:5000=/etc/client.pem,/etc/client.key",
+        ])
+        .unwrap();
+        assert_eq!(
+            r.tls,
+            RegistryTls {
+                certificates: vec![("reg.lan:5000".into(), "/etc/ca.pem".into())],
+                client_certificates: vec![(
+                    "reg.lan:5000".into(),
+                    "/etc/client.pem".into(),
+                    "/etc/client.key".into()
+                )],
+            }
+        );
+        for bad in [
+            "reg.lan=/only.pem",
+            "reg.lan",
+            "=a.pem,a.key",
+            "reg.lan=a.pem,",
+        ] {
+            let err = error(&["--registry-client-cert", bad]);
+            assert!(
+                err.starts_with(&format!("--registry-client-cert `{bad}`")),
+                "{err}"
+            );
+            assert!(err.contains("HOST=CERT.pem,KEY.pem"), "{err}");
+        }
     }
 
     #[test]

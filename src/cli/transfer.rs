@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::args::{CopyArgs, InspectArgs};
-use super::request::{self, Environment, ProgressMode, RequestError};
+use super::request::{self, Environment, ProgressMode, RegistryTls, RequestError};
 use super::validate::{ImageSource, ValidateRequestError};
 use crate::image::Platform;
 
@@ -14,6 +14,7 @@ pub struct CopyRequest {
     pub destination: ImageSource,
     pub platform: Platform,
     pub insecure_registries: Vec<String>,
+    pub tls: RegistryTls,
     pub mirrors: Vec<(String, String)>,
     pub cache_dir: PathBuf,
     pub progress: ProgressMode,
@@ -25,6 +26,7 @@ pub struct InspectRequest {
     pub platform: Platform,
     pub raw: bool,
     pub insecure_registries: Vec<String>,
+    pub tls: RegistryTls,
     pub mirrors: Vec<(String, String)>,
     pub cache_dir: PathBuf,
 }
@@ -48,6 +50,7 @@ impl CopyRequest {
             destination: ImageSource::parse(&args.destination)?,
             platform: platform(&args.platform)?,
             insecure_registries: args.insecure_registries,
+            tls: RegistryTls::from_args(&args.tls)?,
             mirrors: request::mirrors(&args.registry_mirrors)?,
             cache_dir: request::cache_dir(args.cache_dir, env)?,
             progress: args.progress.into(),
@@ -65,6 +68,7 @@ impl InspectRequest {
             platform: platform(&args.platform)?,
             raw: args.raw,
             insecure_registries: args.insecure_registries,
+            tls: RegistryTls::from_args(&args.tls)?,
             mirrors: request::mirrors(&args.registry_mirrors)?,
             cache_dir: request::cache_dir(args.cache_dir, env)?,
         })

@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::args::ValidateArgs;
-use super::request::{self, Environment, ProgressMode, RequestError};
+use super::request::{self, Environment, ProgressMode, RegistryTls, RequestError};
 use crate::image::{Platform, Reference};
 
 /// A `hoist validate`, fully validated.
@@ -16,6 +16,7 @@ pub struct ValidateRequest {
     pub platform: Platform,
     pub json: bool,
     pub insecure_registries: Vec<String>,
+    pub tls: RegistryTls,
     pub mirrors: Vec<(String, String)>,
     pub cache_dir: PathBuf,
     pub progress: ProgressMode,
@@ -78,6 +79,7 @@ impl ValidateRequest {
             platform,
             json: args.json,
             insecure_registries: args.insecure_registries,
+            tls: RegistryTls::from_args(&args.tls)?,
             mirrors: request::mirrors(&args.registry_mirrors)?,
             cache_dir: request::cache_dir(args.cache_dir, env)?,
             progress: args.progress.into(),

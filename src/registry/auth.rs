@@ -1,79 +1,30 @@
-//! Registry authentication: `WWW-Authenticate` challenges (RFC 7235) and Docker's token flow
-//! (distribution `docs/spec/auth/token.md`): Basic with credentials, or Bearer with a token fetched from
-//! the challenge's realm for a scope, cached per (host, scope) until it expires. An identity token (OAuth2
-//! refresh token) is exchanged with a POST first (`docs/spec/auth/oauth.md`), falling back to the GET.
+//! Registry authentication: answering `WWW-Authenticate` challenges (parsed in `challenge`) with
+//! Docker's token flow (https://distribution.github.io/distribution/spec/auth/token/): Basic with
+//! credentials, or Bearer with a token fetched from the challenge's realm for one or several scopes
+//! (space-separated, one `scope` parameter each), cached per (host, scope) until it expires. An
+//! identity token (OAuth2 refresh token) is exchanged with a POST first (`spec/auth/oauth`), falling
+//! back to the GET. A login asks for an offline token too (`offline_token=true`, as docker does): a
+//! refresh token, when the server gives one, is what gets stored instead of the password. A token
+//! server's refusal keeps its own message; the secret never enters an error.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::challenge::Challenge;
 use super::credentials::{Credentials, Secret};
 
-/// A parsed `WWW-Authenticate` challenge.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Challenge {
-    Basic,
-    Bearer {
+/// Why no token came from a token server.
+#[derive(Debug)]
+pub enum TokenError {
+    /// It refused the credentials (401 or 403), in its own words.
+    Refused {
         realm: String,
-        service: Option<String>,
-        scope: Option<String>,
+        status: u16,
+        message: String,
     },
-}
-
-impl Challenge {
-    /// Parses `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`.
-    pub fn parse(header: &str) -> Option<Challenge> {
-        let header = header.trim();
-        let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
-        if scheme.eq_ignore_ascii_case("basic") {
-            return Some(Challenge::Basic);
-        }
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return None;
-        }
-        let params = parse_params(rest);
-        let get = |k: &str| {
-            params
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(k))
-                .map(|(_, v)| v.clone())
-        };
-        Some(Challenge::Bearer {
-            realm: get("realm")?,
-            service: get("service"),
-            scope: get("scope"),
-        })
-    }
-}
-
-/// `k="v", k2=v2` with quoted values that may contain commas.
-fn parse_params(s: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
-            chars.next();
-        }
-        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
-        if key.is_empty() {
-            break;
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => value.extend(chars.next()),
-                    '"' => break,
-                    c => value.push(c),
-                }
-            }
-        } else {
-            value = chars.by_ref().take_while(|c| *c != ',').collect();
-        }
-        out.push((key.trim().to_string(), value.trim().to_string()));
-    }
-    out
+    /// It could not be asked, or its answer was unusable.
+    Failed(String),
 }
 
 /// Authorization header values, cached per (host, scope).
@@ -97,8 +48,9 @@ impl TokenCache {
         );
     }
 
-    /// Answers `challenge` for `scope` and caches the resulting `Authorization` header value.
-    /// Returns `None` when no credentials can answer it (the caller reports access denied).
+    /// Answers `challenge` for `scope` and caches the resulting `Authorization` header value under
+    /// `scope`; the token is asked for `scope` and whatever else the challenge names. Returns `None`
+    /// when there are no credentials and the challenge wants some (the caller reports access denied).
     pub async fn answer(
         &self,
         http: &reqwest::Client,
@@ -106,7 +58,8 @@ impl TokenCache {
         scope: &str,
         challenge: &Challenge,
         credentials: Option<&Credentials>,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, TokenError> {
+        let wanted = challenge.merged_scope(scope);
         match challenge {
             Challenge::Basic => {
                 let Some(c) = credentials else {
@@ -124,11 +77,11 @@ impl TokenCache {
                             secret: Secret::IdentityToken(refresh),
                             ..
                         },
-                    ) => match oauth(http, realm, service, scope, refresh).await? {
+                    ) => match oauth(http, realm, service, &wanted, refresh).await? {
                         Some(token) => Some(token),
-                        None => get_token(http, realm, service, scope, Some(c)).await?,
+                        None => get_token(http, realm, service, &wanted, Some(c), false).await?,
                     },
-                    _ => get_token(http, realm, service, scope, credentials).await?,
+                    _ => get_token(http, realm, service, &wanted, credentials, false).await?,
                 };
                 let Some(token) = token else {
                     return Ok(None);
@@ -141,10 +94,29 @@ impl TokenCache {
     }
 }
 
-/// A token from a token server and how long to use it.
+/// Answers `challenge` for `hoist login` with `credentials` (no scope: `GET /v2/` needs none), asking a
+/// token server for an offline token too. Returns the `Authorization` value, and the refresh token
+/// when the server gave one; `None` when the challenge wants credentials it did not get.
+pub async fn login(
+    http: &reqwest::Client,
+    challenge: &Challenge,
+    credentials: &Credentials,
+) -> Result<Option<(String, Option<String>)>, TokenError> {
+    match challenge {
+        Challenge::Basic => Ok(Some((basic(credentials), None))),
+        Challenge::Bearer { realm, service, .. } => {
+            let service = service.as_deref();
+            let token = get_token(http, realm, service, "", Some(credentials), true).await?;
+            Ok(token.map(|t| (format!("Bearer {}", t.token), t.refresh)))
+        }
+    }
+}
+
+/// A token from a token server, how long to use it, and the refresh token that came with it.
 struct Token {
     token: String,
     ttl: Duration,
+    refresh: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -152,20 +124,27 @@ struct TokenResponse {
     token: Option<String>,
     access_token: Option<String>,
     expires_in: Option<u64>,
+    refresh_token: Option<String>,
 }
 
-/// The token flow's GET (distribution `docs/spec/auth/token.md`), with Basic credentials when there are
-/// some. `Ok(None)` when the server refuses them.
+/// The token flow's GET (distribution `spec/auth/token`), with Basic credentials when there are some,
+/// and `offline_token=true` (a refresh token wanted) when `offline`. `Ok(None)` when the server refuses
+/// an anonymous request; an error when it refuses credentials.
 async fn get_token(
     http: &reqwest::Client,
     realm: &str,
     service: Option<&str>,
     scope: &str,
     credentials: Option<&Credentials>,
-) -> Result<Option<Token>, String> {
+    offline: bool,
+) -> Result<Option<Token>, TokenError> {
     let mut query: Vec<(&str, &str)> = Vec::new();
     if let Some(s) = service {
         query.push(("service", s));
+    }
+    if offline {
+        query.push(("offline_token", "true"));
+        query.push(("client_id", "hoist"));
     }
     for s in scope.split(' ').filter(|s| !s.is_empty()) {
         query.push(("scope", s));
@@ -175,18 +154,72 @@ async fn get_token(
         req = req.basic_auth(&c.username, Some(c.secret.expose()));
     }
     // The error names the realm only: the request carries credentials.
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| format!("token request to `{realm}` failed: {}", without_url(&e)))?;
+    let resp = req.send().await.map_err(|e| {
+        TokenError::Failed(format!(
+            "token request to `{realm}` failed: {}",
+            without_url(&e)
+        ))
+    })?;
     let status = resp.status();
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-        return Ok(None);
+        let Some(c) = credentials else {
+            return Ok(None);
+        };
+        return Err(refused(realm, resp, c).await);
     }
     if !status.is_success() {
-        return Err(format!("token server `{realm}` answered {status}"));
+        let message = server_message(resp, None).await;
+        return Err(TokenError::Failed(format!(
+            "token server `{realm}` answered {status}{message}"
+        )));
     }
     read_token(realm, resp).await.map(Some)
+}
+
+/// A refusal, with what the server said about it (the secret taken out, should it echo it).
+async fn refused(realm: &str, resp: reqwest::Response, credentials: &Credentials) -> TokenError {
+    let status = resp.status().as_u16();
+    TokenError::Refused {
+        realm: realm.to_string(),
+        status,
+        message: server_message(resp, Some(credentials.secret.expose())).await,
+    }
+}
+
+/// `: MESSAGE` from an error answer: Docker Hub's `details`, OAuth2's `error_description`/`error`
+/// (RFC 6749 5.2), the distribution spec's `errors[].message`, else the start of the body; empty when
+/// there is nothing. `secret`, if the server echoed it, is replaced.
+async fn server_message(resp: reqwest::Response, secret: Option<&str>) -> String {
+    let body = resp.text().await.unwrap_or_default();
+    let json: Option<serde_json::Value> = serde_json::from_str(&body).ok();
+    let field =
+        |v: &serde_json::Value, k: &str| v.get(k).and_then(|m| m.as_str()).map(str::to_string);
+    let message = json
+        .as_ref()
+        .and_then(|v| {
+            field(v, "details")
+                .or_else(|| field(v, "error_description"))
+                .or_else(|| field(v, "message"))
+                .or_else(|| field(v, "error"))
+                .or_else(|| {
+                    let errors = v.get("errors")?.as_array()?;
+                    let messages: Vec<String> = errors
+                        .iter()
+                        .filter_map(|e| field(e, "message").or_else(|| field(e, "code")))
+                        .collect();
+                    (!messages.is_empty()).then(|| messages.join("; "))
+                })
+        })
+        .unwrap_or_else(|| body.trim().chars().take(200).collect());
+    let message = match secret {
+        Some(secret) if !secret.is_empty() => message.replace(secret, "<redacted>"),
+        _ => message,
+    };
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
 }
 
 /// The OAuth2 POST with a refresh token (distribution `docs/spec/auth/oauth.md`). `Ok(None)` when the
@@ -198,7 +231,7 @@ async fn oauth(
     service: Option<&str>,
     scope: &str,
     refresh_token: &str,
-) -> Result<Option<Token>, String> {
+) -> Result<Option<Token>, TokenError> {
     let mut form: Vec<(&str, &str)> = vec![
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token),
@@ -210,38 +243,51 @@ async fn oauth(
     if !scope.is_empty() {
         form.push(("scope", scope));
     }
-    let resp = http
-        .post(realm)
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| format!("token request to `{realm}` failed: {}", without_url(&e)))?;
+    let resp = http.post(realm).form(&form).send().await.map_err(|e| {
+        TokenError::Failed(format!(
+            "token request to `{realm}` failed: {}",
+            without_url(&e)
+        ))
+    })?;
     let status = resp.status().as_u16();
     if matches!(status, 400 | 401 | 403 | 404 | 405) {
         return Ok(None);
     }
     if !resp.status().is_success() {
-        return Err(format!(
-            "token server `{realm}` answered {} to the OAuth2 request",
-            resp.status()
-        ));
+        let status = resp.status();
+        let message = server_message(resp, Some(refresh_token)).await;
+        return Err(TokenError::Failed(format!(
+            "token server `{realm}` answered {status} to the OAuth2 request{message}"
+        )));
     }
     read_token(realm, resp).await.map(Some)
 }
 
-async fn read_token(realm: &str, resp: reqwest::Response) -> Result<Token, String> {
+async fn read_token(realm: &str, resp: reqwest::Response) -> Result<Token, TokenError> {
     let body: TokenResponse = resp.json().await.map_err(|e| {
-        format!(
+        TokenError::Failed(format!(
             "token server `{realm}` sent an unreadable answer: {}",
             without_url(&e)
-        )
+        ))
     })?;
     let Some(token) = body.token.or(body.access_token) else {
-        return Err(format!("token server `{realm}` sent no token"));
+        return Err(TokenError::Failed(format!(
+            "token server `{realm}` sent no token"
+        )));
     };
-    // Expire a little early so a token never dies mid-request.
-    let ttl = Duration::from_secs(body.expires_in.unwrap_or(60).saturating_sub(10).max(10));
-    Ok(Token { token, ttl })
+    Ok(Token {
+        token,
+        ttl: lifetime(body.expires_in),
+        refresh: body.refresh_token.filter(|r| !r.is_empty()),
+    })
+}
+
+/// How long to use a token the server says lives `expires_in` seconds (60 when it says nothing, as the
+/// spec has it): a little less — a quarter, at most 10 s — so that it never dies between the check and
+/// the request. A token that dies anyway is answered by a new challenge (see `client`).
+fn lifetime(expires_in: Option<u64>) -> Duration {
+    let secs = expires_in.unwrap_or(60);
+    Duration::from_secs(secs - (secs / 4).min(10))
 }
 
 fn basic(c: &Credentials) -> String {
@@ -272,32 +318,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_challenges() {
-        let c = Challenge::parse(
-            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull,push""#,
-        );
-        assert_eq!(
-            c,
-            Some(Challenge::Bearer {
-                realm: "https://auth.docker.io/token".into(),
-                service: Some("registry.docker.io".into()),
-                scope: Some("repository:library/busybox:pull,push".into()),
-            })
-        );
-        assert_eq!(
-            Challenge::parse(r#"Basic realm="Registry Realm""#),
-            Some(Challenge::Basic)
-        );
-        assert_eq!(
-            Challenge::parse("bearer realm=http://x/t"),
-            Some(Challenge::Bearer {
-                realm: "http://x/t".into(),
-                service: None,
-                scope: None
-            })
-        );
-        assert_eq!(Challenge::parse("Negotiate"), None);
-        assert_eq!(Challenge::parse("Bearer service=\"x\""), None);
+    fn tokens_are_used_a_little_less_long_than_they_live() {
+        assert_eq!(lifetime(None), Duration::from_secs(50));
+        assert_eq!(lifetime(Some(300)), Duration::from_secs(290));
+        assert_eq!(lifetime(Some(8)), Duration::from_secs(6));
+        assert_eq!(lifetime(Some(3)), Duration::from_secs(3));
+        assert_eq!(lifetime(Some(0)), Duration::ZERO);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The HTTP side of the distribution-spec for hoist's own requests (push, probes): the base URL of each
-//! host (scheme chosen once per host), the request-with-auth loop (401 → answer the challenge → retry
-//! once), retries with backoff on connection errors, 5xx and 429, and the login check (`GET /v2/`).
+//! host (scheme chosen once per host), the request-with-auth loop (401 → answer the challenge → retry;
+//! a token refused in turn — expired, or `insufficient_scope` — is fetched again once, for the scopes
+//! the new challenge names too), retries with backoff on connection errors, 5xx and 429, and the login
+//! check (`GET /v2/`). TLS is verified with the system roots, plus a host's own CAs and client
+//! certificate (a client per such host); proxies come from `proxy`.
 //! Credentials are resolved once per (registry, repository) and only when a registry asks for them.
 
 use std::collections::HashMap;
@@ -9,41 +12,25 @@ use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 
-use super::auth::{Challenge, TokenCache, without_url};
+use super::auth::{TokenCache, TokenError, without_url};
+use super::challenge::Challenge;
 use super::credentials::{Credentials, Found, Resolver};
 use super::host::{Security, security};
+use super::tls::{HostTls, host_tls};
 use super::{RegistryError, RegistryOptions};
 use crate::image::Digest;
 
 const ATTEMPTS: u32 = 3;
 
-/// The CA certificates of `--registry-certificate`, read and parsed once.
-fn extra_roots(options: &RegistryOptions) -> Result<Vec<reqwest::Certificate>, RegistryError> {
-    let mut roots = Vec::new();
-    for (host, file) in &options.certificates {
-        let why = |e: String| {
-            RegistryError::Setup(format!(
-                "cannot use the CA certificate `{}` given for `{host}`: {e}\nhint: --registry-certificate HOST=FILE takes a PEM file",
-                file.display()
-            ))
-        };
-        let pem = std::fs::read(file).map_err(|e| why(e.to_string()))?;
-        let certs =
-            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| why(without_url(&e)))?;
-        if certs.is_empty() {
-            return Err(why("no PEM certificate in it".into()));
-        }
-        roots.extend(certs);
-    }
-    Ok(roots)
-}
-
-/// A reqwest client per TLS mode, the scheme chosen per host, and cached tokens.
+/// A reqwest client per TLS mode — verified with the system roots, unverified, and one per host with
+/// its own CAs or client certificate — the scheme chosen per host, and cached tokens.
 #[derive(Debug)]
 pub struct Http {
     options: RegistryOptions,
     verified: reqwest::Client,
     unverified: reqwest::Client,
+    /// API host → a verified client with that host's CAs and client certificate.
+    per_host: HashMap<String, reqwest::Client>,
     /// host → (base URL, verify TLS)
     bases: Mutex<HashMap<String, (String, bool)>>,
     pub tokens: TokenCache,
@@ -58,19 +45,12 @@ pub struct Http {
 
 impl Http {
     pub fn new(options: RegistryOptions) -> Result<Http, RegistryError> {
-        let roots = extra_roots(&options)?;
-        let build = |verify: bool| {
-            let mut builder = reqwest::Client::builder()
-                .user_agent(concat!("hoist/", env!("CARGO_PKG_VERSION")))
-                .connect_timeout(Duration::from_secs(15))
-                .tls_danger_accept_invalid_certs(!verify);
-            if verify && !roots.is_empty() {
-                builder = builder.tls_certs_merge(roots.clone());
-            }
-            builder
-                .build()
-                .map_err(|e| RegistryError::Setup(without_url(&e)))
-        };
+        let proxy = options.proxy.clone();
+        let build = |verify: bool, tls: Option<&HostTls>| super::tls::client(verify, tls, &proxy);
+        let per_host = host_tls(&options)?
+            .into_iter()
+            .map(|(host, tls)| Ok((host, build(true, Some(&tls))?)))
+            .collect::<Result<_, RegistryError>>()?;
         Ok(Http {
             resolver: Resolver {
                 env: options.credentials.clone(),
@@ -78,8 +58,9 @@ impl Http {
             },
             resolved: tokio::sync::Mutex::new(HashMap::new()),
             options,
-            verified: build(true)?,
-            unverified: build(false)?,
+            verified: build(true, None)?,
+            unverified: build(false, None)?,
+            per_host,
             bases: Mutex::new(HashMap::new()),
             tokens: TokenCache::default(),
             logins: Mutex::new(HashMap::new()),
@@ -164,18 +145,19 @@ impl Http {
     }
 
     /// Checks `credentials` against `registry` the way `docker login` does: `GET /v2/`, answering its
-    /// challenge (Basic, or a token for no scope), then `GET /v2/` again with the answer. An open
-    /// registry accepts anything.
+    /// challenge (Basic, or a token for no scope, offline), then `GET /v2/` again with the answer. An
+    /// open registry accepts anything. Returns the refresh token a token server gave, if any: docker
+    /// stores it (`identitytoken`) instead of the password.
     pub async fn verify_login(
         &self,
         registry: &str,
         credentials: &Credentials,
-    ) -> Result<(), RegistryError> {
+    ) -> Result<Option<String>, RegistryError> {
         let host = super::host::api_host(registry).to_string();
         let (base, verify) = self.base(&host).await;
         let url = format!("{base}/v2/");
         let get = |auth: Option<&str>| {
-            let mut req = self.client(verify).get(&url);
+            let mut req = self.client(&host, verify).get(&url);
             if let Some(auth) = auth {
                 req = req.header(header::AUTHORIZATION, auth);
             }
@@ -193,7 +175,7 @@ impl Http {
         };
         let resp = get(None).await?;
         match resp.status() {
-            StatusCode::OK => return Ok(()),
+            StatusCode::OK => return Ok(None),
             StatusCode::UNAUTHORIZED => {}
             _ => return Err(unexpected(&host, "GET", &url, resp).await),
         }
@@ -207,55 +189,52 @@ impl Http {
                 what: "the login".into(),
                 reason: "it answered 401 without a `WWW-Authenticate` challenge hoist knows".into(),
             })?;
-        // A cache of its own: nothing of a refused login stays behind.
-        let tokens = TokenCache::default();
-        let answer = tokens
-            .answer(
-                self.client(verify),
-                &host,
-                "",
-                &challenge,
-                Some(credentials),
-            )
-            .await
-            .map_err(|reason| RegistryError::Protocol {
-                host: host.clone(),
-                what: "a token".into(),
-                reason,
-            })?
-            .ok_or_else(rejected)?;
+        // Nothing of a login is cached: nothing of a refused one stays behind.
+        let (answer, refresh) =
+            super::auth::login(self.client(&host, verify), &challenge, credentials)
+                .await
+                .map_err(|e| match e {
+                    TokenError::Refused { .. } => rejected(),
+                    TokenError::Failed(reason) => RegistryError::TokenServer {
+                        registry: registry.to_string(),
+                        reason,
+                    },
+                })?
+                .ok_or_else(rejected)?;
         let resp = get(Some(&answer)).await?;
         match resp.status() {
-            StatusCode::OK => Ok(()),
+            StatusCode::OK => Ok(refresh),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(rejected()),
             _ => Err(unexpected(&host, "GET", &url, resp).await),
         }
     }
 
     /// An `Authorization` value for `scope` on `host` obtained ahead of the requests (for pulls through
-    /// oci-client with an identity token): `GET /v2/`, then its challenge answered with `credentials`.
+    /// oci-client, so that tokens come and fail the same way everywhere): `GET /v2/`, then its
+    /// challenge answered with `found`'s credentials. `registry` names the registry in errors.
     pub async fn authorize(
         &self,
+        registry: &str,
         host: &str,
         scope: &str,
         verify: bool,
-        credentials: &Credentials,
+        found: &Found,
     ) -> Result<Option<String>, RegistryError> {
         if let Some(auth) = self.tokens.get(host, scope) {
             return Ok(Some(auth));
         }
         let (base, _) = self.base(host).await;
         let url = format!("{base}/v2/");
-        let resp =
-            self.client(verify)
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| RegistryError::Unreachable {
-                    host: host.to_string(),
-                    url: url.clone(),
-                    reason: without_url(&e),
-                })?;
+        let resp = self
+            .client(host, verify)
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| RegistryError::Unreachable {
+                host: host.to_string(),
+                url: url.clone(),
+                reason: without_url(&e),
+            })?;
         let Some(challenge) = resp
             .headers()
             .get(header::WWW_AUTHENTICATE)
@@ -264,27 +243,25 @@ impl Http {
         else {
             return Ok(None);
         };
+        let used = found.origin.to_string();
         self.tokens
             .answer(
-                self.client(verify),
+                self.client(host, verify),
                 host,
                 scope,
                 &challenge,
-                Some(credentials),
+                Some(&found.credentials),
             )
             .await
-            .map_err(|reason| RegistryError::Protocol {
-                host: host.to_string(),
-                what: "a token".into(),
-                reason,
-            })
+            .map_err(|e| token_error(registry, Some(&used), e))
     }
 
-    fn client(&self, verify: bool) -> &reqwest::Client {
-        if verify {
-            &self.verified
-        } else {
-            &self.unverified
+    /// The client for `host`: its own when it has CAs or a client certificate, else the shared one.
+    fn client(&self, host: &str, verify: bool) -> &reqwest::Client {
+        match self.per_host.get(host) {
+            Some(client) if verify => client,
+            _ if verify => &self.verified,
+            _ => &self.unverified,
         }
     }
 
@@ -302,15 +279,19 @@ impl Http {
         verify: bool,
         build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
     ) -> Result<Response, RegistryError> {
-        let mut answered = false;
+        // Challenges answered for this request: one, and one more when the registry refuses the
+        // token that answered (expired, or too narrow).
+        let mut answered = 0;
+        // The answer to the last challenge, sent on this request's next attempts whatever the cache says.
+        let mut fresh: Option<String> = None;
         let mut used: Option<String> = None;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut req = self.client(verify).request(method.clone(), url);
-            let cached = self.tokens.get(host, scope);
-            let authorized = cached.is_some();
-            if let Some(auth) = cached {
+            let mut req = self.client(host, verify).request(method.clone(), url);
+            let auth = fresh.clone().or_else(|| self.tokens.get(host, scope));
+            let authorized = auth.is_some();
+            if let Some(auth) = auth {
                 req = req.header(header::AUTHORIZATION, auth);
             }
             let result = build(req)?.send().await;
@@ -332,13 +313,12 @@ impl Http {
                 }
             };
             let status = resp.status();
-            if status == StatusCode::UNAUTHORIZED && !answered {
-                answered = true;
-                let challenge = resp
-                    .headers()
-                    .get(header::WWW_AUTHENTICATE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(Challenge::parse);
+            // A second challenge is worth answering only with credentials: anonymous, the token
+            // server would say the same again.
+            let challenge = challenge_to_answer(&resp, answered, authorized)
+                .filter(|_| answered == 0 || used.is_some());
+            if let Some(challenge) = challenge {
+                answered += 1;
                 let Some(challenge) = challenge else {
                     return Err(denied(registry, scope, status, url, host, None));
                 };
@@ -347,21 +327,18 @@ impl Http {
                 let answer = self
                     .tokens
                     .answer(
-                        self.client(verify),
+                        self.client(host, verify),
                         host,
                         scope,
                         &challenge,
                         found.as_ref().map(|f| &f.credentials),
                     )
                     .await
-                    .map_err(|reason| RegistryError::Protocol {
-                        host: host.to_string(),
-                        what: "a token".into(),
-                        reason,
-                    })?;
-                if answer.is_none() {
+                    .map_err(|e| token_error(registry, used.as_deref(), e))?;
+                let Some(answer) = answer else {
                     return Err(denied(registry, scope, status, url, host, used));
-                }
+                };
+                fresh = Some(answer);
                 attempt -= 1;
                 continue;
             }
@@ -386,6 +363,61 @@ impl Http {
             }
             return Ok(resp);
         }
+    }
+}
+
+/// Whether `resp` is a challenge to answer (`Some`), given how many this request answered already and
+/// whether it carried an `Authorization`: the first 401; then once more a Bearer challenge refusing the
+/// token sent (401, or 403 saying `insufficient_scope`). `Some(None)`: a 401 without a challenge hoist
+/// can answer.
+fn challenge_to_answer(
+    resp: &Response,
+    answered: u32,
+    authorized: bool,
+) -> Option<Option<Challenge>> {
+    let status = resp.status();
+    if status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN {
+        return None;
+    }
+    let challenge = resp
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(Challenge::parse);
+    let refused_token = authorized
+        && match &challenge {
+            Some(Challenge::Bearer { error, .. }) => {
+                status == StatusCode::UNAUTHORIZED || error.as_deref() == Some("insufficient_scope")
+            }
+            Some(Challenge::Basic) | None => false,
+        };
+    match answered {
+        0 if status == StatusCode::UNAUTHORIZED || refused_token => Some(challenge),
+        1 if refused_token => Some(challenge),
+        _ => None,
+    }
+}
+
+/// A token server's failure as a registry error: a refusal names the token server and where the
+/// refused credentials came from.
+fn token_error(registry: &str, used: Option<&str>, e: TokenError) -> RegistryError {
+    match e {
+        TokenError::Refused {
+            realm,
+            status,
+            message,
+        } => RegistryError::TokenRefused {
+            registry: registry.to_string(),
+            realm: realm.split('?').next().unwrap_or(&realm).to_string(),
+            status,
+            message,
+            credentials: used.unwrap_or("hoist's lookup").to_string(),
+        },
+        TokenError::Failed(reason) => RegistryError::TokenServer {
+            registry: registry.to_string(),
+            reason,
+        },
     }
 }
 

@@ -6,7 +6,8 @@ use crate::image::Digest;
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error(
-        "cannot reach registry `{host}` at `{url}`: {reason}\nhint: is the registry running and reachable? For a registry without TLS, pass `--insecure-registry {host}`"
+        "cannot reach registry `{host}` at `{url}`: {reason}\nhint: {}",
+        unreachable_hint(host, reason)
     )]
     Unreachable {
         host: String,
@@ -28,6 +29,24 @@ pub enum RegistryError {
         /// Where the refused credentials came from; `None` when hoist had none to offer.
         credentials: Option<String>,
     },
+    #[error(
+        "the token server `{realm}` of registry `{registry}` refused the credentials from {credentials} ({status}{message})\nhint: log in again with `hoist login {registry} -u USER --password-stdin` (or `docker login {registry}`), or pass `--username USER --password-stdin` to the build; the credentials came from {credentials}"
+    )]
+    TokenRefused {
+        /// The registry name, as in references.
+        registry: String,
+        /// The token server's URL (without query: it names no secret).
+        realm: String,
+        status: u16,
+        /// `: what the server said`, or empty.
+        message: String,
+        /// Where the refused credentials came from.
+        credentials: String,
+    },
+    #[error(
+        "cannot get a token for registry `{registry}`: {reason}\nhint: the registry sends hoist to that token server for its tokens; check that it is reachable from here (proxy variables apply), or retry later"
+    )]
+    TokenServer { registry: String, reason: String },
     #[error(
         "registry `{registry}` refused the login of `{username}`\nhint: check the user name and password (a service-account key goes with the user `<token>`, the default of `-u`); nothing was written"
     )]
@@ -96,6 +115,32 @@ pub enum RegistryError {
     Setup(String),
     #[error("nothing to push: no target references were given\nhint: pass `--name host/repo:tag`")]
     NoTargets,
+}
+
+/// What to do about an unreachable registry, from what the connection said.
+fn unreachable_hint(host: &str, reason: &str) -> String {
+    let has = |words: &[&str]| words.iter().any(|w| reason.contains(w));
+    if has(&[
+        "BadCertificate",
+        "CertificateRequired",
+        "certificate required",
+    ]) {
+        format!(
+            "the registry asked for a client certificate and refused hoist's (or its absence): pass `--registry-client-cert {host}=CERT.pem,KEY.pem` with a certificate its CA signed"
+        )
+    } else if has(&[
+        "UnknownIssuer",
+        "invalid peer certificate",
+        "certificate verify failed",
+    ]) {
+        format!(
+            "the registry's TLS certificate is not signed by a CA hoist trusts: pass `--registry-certificate {host}=CA.pem` with its CA (or `--insecure-registry {host}` to skip verification)"
+        )
+    } else {
+        format!(
+            "is the registry running and reachable? For a registry without TLS, pass `--insecure-registry {host}`"
+        )
+    }
 }
 
 /// How a refused request was authenticated, for [`RegistryError::Denied`].

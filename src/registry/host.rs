@@ -1,5 +1,6 @@
 //! Which host and scheme a registry name is reached at: Docker Hub's API host, loopback and
-//! `--insecure-registry` hosts over plain HTTP (or unverified TLS), mirrors for pulls
+//! `--insecure-registry` hosts over plain HTTP (or unverified TLS) unless a CA or a client certificate
+//! is given for them, mirrors for pulls
 //! (Docker's `registry-mirrors` and `insecure-registries` daemon options, same meaning).
 
 use super::RegistryOptions;
@@ -43,10 +44,9 @@ pub fn is_loopback(host: &str) -> bool {
 }
 
 pub fn security(options: &RegistryOptions, host: &str) -> Security {
-    if options
-        .certificates
-        .iter()
-        .any(|(h, _)| h == host || api_host(h) == host)
+    let named = |h: &String| h == host || api_host(h) == host;
+    if options.certificates.iter().any(|(h, _)| named(h))
+        || options.client_certificates.iter().any(|(h, _, _)| named(h))
     {
         Security::Verified
     } else if is_loopback(host) {

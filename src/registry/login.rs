@@ -2,18 +2,29 @@
 //! checked against the registry first (`GET /v2/` through its challenge), then filed in
 //! `$DOCKER_CONFIG/config.json` or `~/.docker/config.json` — through the credential helper that applies
 //! to the registry (`credHelpers`, else `credsStore`), leaving an empty `auths` entry as docker does, or
-//! as the `auths` entry itself (`{"auth": base64("user:password")}`). A logout erases both.
+//! as the `auths` entry itself (`{"auth": base64("user:password")}`). When the registry's token server
+//! hands out a refresh token for the login (OAuth2 offline access), that is stored instead of the
+//! password, as docker does: `{"auth": base64("user:"), "identitytoken": "…"}`, or the helper's
+//! `<token>` user. A logout erases both.
 
 use std::path::PathBuf;
 
 use super::credentials::config_edit::ConfigEdit;
 use super::credentials::docker_config::server_url;
-use super::credentials::{CredentialError, Credentials, helper};
+use super::credentials::{CredentialError, Credentials, Secret, TOKEN_USER, helper};
 use super::{RegistryClient, RegistryError};
+
+/// Where a login was filed, and whether an identity token took the password's place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub place: Place,
+    /// The registry's token server gave a refresh token: it is stored, not the password.
+    pub identity_token: bool,
+}
 
 /// Where a login was filed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Stored {
+pub enum Place {
     /// In the `auths` entry of this file (unencrypted).
     File(PathBuf),
     /// With `docker-credential-NAME`, and an empty `auths` entry in the file.
@@ -42,30 +53,43 @@ impl RegistryClient {
         let credentials = Credentials::password(username, password);
         let mut edit = ConfigEdit::open(&self.config_path()?)?;
         let helper = edit.config()?.helper_for(registry);
-        self.http.verify_login(registry, &credentials).await?;
-        let stored = match helper {
+        let refresh = self.http.verify_login(registry, &credentials).await?;
+        let identity_token = refresh.is_some();
+        let credentials = match refresh {
+            Some(token) => Credentials {
+                username: username.to_string(),
+                secret: Secret::IdentityToken(token),
+            },
+            None => credentials,
+        };
+        let place = match helper {
             Some(name) => {
                 let env = &self.options.credentials;
-                helper::store(
-                    env.path.as_deref(),
-                    &name,
-                    &server_url(registry),
-                    &credentials,
-                )
-                .await?;
+                // Docker's helpers keep an identity token under the user `<token>`.
+                let filed = match &credentials.secret {
+                    Secret::IdentityToken(_) => Credentials {
+                        username: TOKEN_USER.to_string(),
+                        secret: credentials.secret.clone(),
+                    },
+                    Secret::Password(_) => credentials.clone(),
+                };
+                helper::store(env.path.as_deref(), &name, &server_url(registry), &filed).await?;
                 edit.set(registry, None);
-                Stored::Helper {
+                Place::Helper {
                     helper: helper::program(&name),
                     file: edit.path().to_path_buf(),
                 }
             }
             None => {
                 edit.set(registry, Some(&credentials));
-                Stored::File(edit.path().to_path_buf())
+                Place::File(edit.path().to_path_buf())
             }
         };
         edit.save()?;
-        Ok(stored)
+        Ok(Stored {
+            place,
+            identity_token,
+        })
     }
 
     /// Erases the login of `registry` from the helper that applies and from `config.json`.

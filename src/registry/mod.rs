@@ -1,24 +1,31 @@
 //! The registry transport: the OCI distribution-spec (pull, push) over HTTP(S), with the Docker
 //! token-auth flow. Used by `app` to resolve base images and by `export::registry` to push.
 //!
-//! `host` decides scheme and mirrors, `credentials` finds logins (environment, Docker's and podman's
-//! files, credential helpers), `auth` answers challenges, `client` sends hoist's own requests; `pull`
-//! goes through `oci-client`, `push` through reqwest (streaming); `login` is `hoist login`/`logout`.
+//! `host` decides scheme and mirrors, `tls` the roots and client certificate per host, `proxy` reads
+//! the proxy variables, `credentials` finds logins (environment, Docker's and podman's files,
+//! credential helpers), `challenge` parses what a registry asks for and `auth` answers it (Basic, or
+//! the token flow), `client` sends hoist's own requests; `pull` goes through `oci-client` (or hoist's
+//! own requests where it falls short), `push` through reqwest (streaming); `login` is `hoist
+//! login`/`logout`.
 
 mod auth;
+mod challenge;
 mod client;
 mod credentials;
 mod error;
 mod host;
 mod login;
+mod proxy;
 mod pull;
 mod push;
+mod tls;
 
 use std::sync::Arc;
 
 pub use credentials::{CredentialEnv, CredentialError};
 pub use error::RegistryError;
-pub use login::{Erased, Stored};
+pub use login::{Erased, Place, Stored};
+pub use proxy::ProxyEnv;
 
 use crate::image::{BlobStore, Descriptor, Image, Manifest, Platform, Reference, SerializedImage};
 use crate::progress::Reporter;
@@ -36,6 +43,11 @@ pub struct RegistryOptions {
     pub credentials: CredentialEnv,
     /// `(host, CA file)`: hosts spoken to over HTTPS verified with these extra roots, loopback too.
     pub certificates: Vec<(String, std::path::PathBuf)>,
+    /// `(host, certificate, key)` PEM files: the client certificate presented to that host (mutual
+    /// TLS); the host is spoken to over verified HTTPS, loopback too.
+    pub client_certificates: Vec<(String, std::path::PathBuf, std::path::PathBuf)>,
+    /// Proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`); none by default.
+    pub proxy: ProxyEnv,
 }
 
 #[derive(Clone, Debug)]

@@ -1,6 +1,8 @@
 //! Pulling an image (distribution-spec "Pull"): manifest (index resolved to the wanted platform), config
 //! and layers, downloaded with `oci-client` into the blob store, each blob digest-checked before it
-//! becomes visible. Blobs already in the store are not downloaded again.
+//! becomes visible. Blobs already in the store are not downloaded again. A host that wants a client
+//! certificate (`--registry-client-cert`) is pulled from with hoist's own requests instead: oci-client
+//! cannot present one.
 
 use std::io::Write as _;
 use std::pin::Pin;
@@ -11,23 +13,24 @@ use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{DigestError, OciDistributionError};
 use oci_client::secrets::RegistryAuth;
 
-use super::credentials::{Credentials, Secret};
 use super::host::{api_host, pull_registry};
 use super::{RegistryClient, RegistryError};
 use crate::image::blobs::{BlobError, BlobWriter};
-use crate::image::manifest::{AnyManifest, media_type};
+use crate::image::manifest::AnyManifest;
 use crate::image::{BlobStore, Descriptor, Digest, Image, ImageConfig, Layer, Platform, Reference};
 use crate::progress::{Event, Reporter};
+use transport::Transport;
+
+mod transport;
 
 /// Downloads at most this many layers at once.
 const CONCURRENT_DOWNLOADS: usize = 3;
 
-/// One pull: the oci-client configured for the host, the reference on that host, and its auth.
+/// One pull: how its requests go out, the reference on the host, where blobs go.
 struct Puller<'a> {
-    client: oci_client::Client,
+    transport: Transport<'a>,
     reference: &'a Reference,
     remote: oci_client::Reference,
-    auth: RegistryAuth,
     blobs: &'a BlobStore,
     reporter: &'a dyn Reporter,
 }
@@ -57,46 +60,65 @@ pub async fn pull(
     } else {
         Vec::new()
     };
-    let client = oci_client::Client::try_from(ClientConfig {
-        protocol: ClientProtocol::HttpsExcept(http_hosts),
-        accept_invalid_certificates: !verify,
-        extra_root_certificates: registry
-            .options()
-            .certificates
-            .iter()
-            .filter_map(|(_, file)| std::fs::read(file).ok())
-            .map(|data| oci_client::client::Certificate {
-                encoding: oci_client::client::CertificateEncoding::Pem,
-                data,
-            })
-            .collect(),
-        ..ClientConfig::default()
-    })
-    .map_err(|source| client_error(reference, &host, &base, source))?;
-    let found = registry
-        .http
-        .credentials(name, reference.repository())
-        .await?;
-    let used = found.as_ref().map(|f| f.origin.to_string());
-    let auth = match found.map(|f| f.credentials) {
-        None => RegistryAuth::Anonymous,
-        Some(
-            c @ Credentials {
-                secret: Secret::IdentityToken(_),
-                ..
-            },
-        ) => {
-            // oci-client cannot exchange an identity token: hoist fetches the token itself.
-            let scope = format!("repository:{}:pull", reference.repository());
-            match registry.http.authorize(&host, &scope, verify, &c).await? {
-                Some(value) => match value.strip_prefix("Bearer ") {
+    let own = registry
+        .options()
+        .client_certificates
+        .iter()
+        .any(|(h, _, _)| api_host(h) == host);
+    let mut used = None;
+    let transport = if own {
+        Transport::Own {
+            registry,
+            name,
+            host: host.clone(),
+            base: base.clone(),
+            verify,
+        }
+    } else {
+        let proxies = registry.options().proxy.per_scheme();
+        let client = oci_client::Client::try_from(ClientConfig {
+            protocol: ClientProtocol::HttpsExcept(http_hosts),
+            accept_invalid_certificates: !verify,
+            extra_root_certificates: registry
+                .options()
+                .certificates
+                .iter()
+                .filter(|(h, _)| api_host(h) == host)
+                .filter_map(|(_, file)| std::fs::read(file).ok())
+                .map(|data| oci_client::client::Certificate {
+                    encoding: oci_client::client::CertificateEncoding::Pem,
+                    data,
+                })
+                .collect(),
+            https_proxy: proxies.0.map(str::to_string),
+            http_proxy: proxies.1.map(str::to_string),
+            no_proxy: Some(registry.options().proxy.no_proxy()),
+            ..ClientConfig::default()
+        })
+        .map_err(|source| client_error(reference, &host, &base, source))?;
+        let found = registry
+            .http
+            .credentials(name, reference.repository())
+            .await?;
+        used = found.as_ref().map(|f| f.origin.to_string());
+        let auth = match found {
+            None => RegistryAuth::Anonymous,
+            // hoist answers the challenge itself (oci-client cannot exchange an identity token, and
+            // would word a refused token request its own way), then hands oci-client the answer.
+            Some(found) => {
+                let scope = format!("repository:{}:pull", reference.repository());
+                let answer = registry
+                    .http
+                    .authorize(name, &host, &scope, verify, &found)
+                    .await?;
+                let c = found.credentials;
+                match answer.as_deref().and_then(|v| v.strip_prefix("Bearer ")) {
                     Some(token) => RegistryAuth::Bearer(token.to_string()),
                     None => RegistryAuth::Basic(c.username, c.secret.expose().to_string()),
-                },
-                None => RegistryAuth::Basic(c.username, c.secret.expose().to_string()),
+                }
             }
-        }
-        Some(c) => RegistryAuth::Basic(c.username, c.secret.expose().to_string()),
+        };
+        Transport::Oci { client, auth }
     };
     let remote = oci_client::Reference::with_tag(
         host.clone(),
@@ -108,10 +130,9 @@ pub async fn pull(
         None => remote,
     };
     let puller = Puller {
-        client,
+        transport,
         reference,
         remote,
-        auth,
         blobs,
         reporter,
     };
@@ -125,6 +146,7 @@ pub async fn pull(
                 status,
                 what,
                 action,
+                credentials,
                 ..
             } => RegistryError::Denied {
                 registry: name.to_string(),
@@ -132,7 +154,7 @@ pub async fn pull(
                 status,
                 what,
                 action,
-                credentials: used,
+                credentials: used.or(credentials),
             },
             other => other,
         })?;
@@ -153,12 +175,7 @@ impl Puller<'_> {
         host: &str,
         base: &str,
     ) -> Result<(Image, Vec<u8>), RegistryError> {
-        let err = |e| client_error(self.reference, host, base, e);
-        let (bytes, _) = self
-            .client
-            .pull_manifest_raw(&self.remote, &self.auth, media_type::ACCEPT_MANIFESTS)
-            .await
-            .map_err(err)?;
+        let bytes = self.manifest(&self.remote, host, base).await?;
         if let Some(wanted) = self.reference.digest() {
             check_digest(self.reference, wanted, &bytes)?;
         }
@@ -174,11 +191,7 @@ impl Puller<'_> {
                             offered: offered.iter().map(ToString::to_string).collect(),
                         })?;
                 let pinned = self.remote.clone_with_digest(chosen.digest.to_string());
-                let (bytes, _) = self
-                    .client
-                    .pull_manifest_raw(&pinned, &self.auth, media_type::ACCEPT_MANIFESTS)
-                    .await
-                    .map_err(err)?;
+                let bytes = self.manifest(&pinned, host, base).await?;
                 check_digest(self.reference, &chosen.digest, &bytes)?;
                 match self.parse(&bytes, host)? {
                     AnyManifest::Image(m) => (m, bytes),
@@ -237,6 +250,37 @@ impl Puller<'_> {
         Ok((image, manifest_bytes.to_vec()))
     }
 
+    async fn manifest(
+        &self,
+        remote: &oci_client::Reference,
+        host: &str,
+        base: &str,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let at = transport::At {
+            reference: self.reference,
+            remote,
+            host,
+            base,
+        };
+        self.transport.manifest(&at).await
+    }
+
+    async fn blob(
+        &self,
+        digest: &Digest,
+        sink: &mut BlobSink,
+        host: &str,
+        base: &str,
+    ) -> Result<(), RegistryError> {
+        let at = transport::At {
+            reference: self.reference,
+            remote: &self.remote,
+            host,
+            base,
+        };
+        self.transport.blob(&at, digest, sink).await
+    }
+
     fn parse(&self, bytes: &[u8], host: &str) -> Result<AnyManifest, RegistryError> {
         AnyManifest::parse(bytes, None).map_err(|e| RegistryError::Protocol {
             host: host.to_string(),
@@ -260,10 +304,7 @@ impl Puller<'_> {
         let mut sink = BlobSink {
             writer: Some(writer),
         };
-        self.client
-            .pull_blob(&self.remote, digest.as_str(), &mut sink)
-            .await
-            .map_err(|e| client_error(self.reference, host, base, e))?;
+        self.blob(&d.digest, &mut sink, host, base).await?;
         let writer = sink
             .writer
             .take()

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 
 use super::docker_config::{DockerConfig, RawConfig, key_registry, login_key, malformed};
-use super::{CredentialError, Credentials, canonical_registry};
+use super::{CredentialError, Credentials, Secret, canonical_registry};
 
 /// A `config.json` opened for `docker login`/`docker logout`: every key kept as it was read.
 pub struct ConfigEdit {
@@ -53,17 +53,21 @@ impl ConfigEdit {
         Ok(DockerConfig::from(raw))
     }
 
-    /// Sets the `auths` entry of `registry` as `docker login` does: `{"auth": base64("user:pass")}`, or
-    /// `{}` when a helper holds the secret (`credentials` is `None`). Other spellings of the same
+    /// Sets the `auths` entry of `registry` as `docker login` does: `{"auth": base64("user:pass")}`,
+    /// `{"auth": base64("user:"), "identitytoken": "…"}` for an identity token, or `{}` when a helper
+    /// holds the secret (`credentials` is `None`). Other spellings of the same
     /// registry's key are removed, so the new entry is the one read back.
     pub fn set(&mut self, registry: &str, credentials: Option<&Credentials>) {
-        let entry = match credentials {
-            Some(c) => {
-                let raw = format!("{}:{}", c.username, c.secret.expose());
-                serde_json::json!({
-                    "auth": base64::engine::general_purpose::STANDARD.encode(raw)
-                })
-            }
+        let b64 = |raw: String| base64::engine::general_purpose::STANDARD.encode(raw);
+        let entry = match credentials.map(|c| (c, &c.secret)) {
+            Some((c, Secret::Password(password))) => serde_json::json!({
+                "auth": b64(format!("{}:{password}", c.username))
+            }),
+            // docker's shape for an identity token: the user without a password, and the token.
+            Some((c, Secret::IdentityToken(token))) => serde_json::json!({
+                "auth": b64(format!("{}:", c.username)),
+                "identitytoken": token,
+            }),
             None => serde_json::json!({}),
         };
         self.remove(registry);
@@ -164,6 +168,11 @@ mod tests {
         let mut edit = ConfigEdit::open(&path).unwrap();
         edit.set("docker.io", Some(&Credentials::password("u", "p")));
         edit.set("helped.example", None);
+        let identity = Credentials {
+            username: "u".into(),
+            secret: Secret::IdentityToken("r3fresh".into()),
+        };
+        edit.set("oauth.example", Some(&identity));
         edit.save().unwrap();
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -172,7 +181,8 @@ mod tests {
             serde_json::json!({
                 "https://index.docker.io/v1/": {"auth": "dTpw"},
                 "keep.example": {"auth": "eDp5"},
-                "helped.example": {}
+                "helped.example": {},
+                "oauth.example": {"auth": "dTo=", "identitytoken": "r3fresh"}
             })
         );
         assert_eq!(json["proxies"]["default"]["httpProxy"], "http://p");

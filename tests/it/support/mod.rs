@@ -1,7 +1,8 @@
 //! Test support: the real parts every integration test stands on (see the testing guide) — a loopback
-//! `docker-registry`, base images built without Docker Hub (busybox, Debian 13, a hostile layer), the
-//! third-party readers and reference builder (skopeo, umoci, buildah), unprivileged test users, and a
-//! builder for `hoist` command lines.
+//! `docker-registry` (open, htpasswd, token auth with its JWT issuer, TLS, mTLS), a forward proxy,
+//! base images built without Docker Hub (busybox, Debian 13, a hostile layer), the third-party readers
+//! and reference builder (skopeo, umoci, buildah), unprivileged test users, and a builder for `hoist`
+//! command lines.
 
 #![allow(dead_code)]
 
@@ -10,7 +11,9 @@ pub mod base_image;
 pub mod debian_image;
 pub mod hostile;
 pub mod oci;
+pub mod proxy;
 pub mod registry;
+pub mod token_issuer;
 pub mod tools;
 pub mod users;
 
@@ -21,6 +24,7 @@ pub use base_image::{busybox_layout, seed_busybox};
 pub use debian_image::{buildpack_images, debian_layout, debian_world, seed_debian};
 pub use hostile::{hostile_layout, seed_hostile};
 pub use registry::Registry;
+pub use token_issuer::TokenIssuer;
 pub use tools::{
     Inspect, TreeEntry, buildah_build, layout_tree, skopeo, skopeo_inspect, tree_differences,
     tree_snapshot, umoci_unpack,

@@ -1,7 +1,9 @@
 //! A real registry on loopback: Debian's `docker-registry` (CNCF distribution 2.8) with its own config,
 //! storage dir and free port, optionally behind htpasswd auth with the `<token>` user (the seed's login
-//! shape) or another user, or on another address of this machine behind TLS (to test `--insecure-registry`). Stopped
-//! and reaped on drop.
+//! shape) or another user, behind token auth (a [`TokenIssuer`] of the test support issues the JWTs),
+//! or on another address of this machine behind TLS (to test `--insecure-registry`,
+//! `--registry-certificate`), optionally asking for client certificates (mTLS). Stopped and reaped
+//! on drop.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -9,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::token_issuer::{ISSUER, SERVICE, TokenIssuer};
 use super::{require_tool, run_ok};
 
 /// A running `docker-registry` (on 127.0.0.1 unless started with [`Registry::start_on`]).
@@ -19,31 +22,76 @@ pub struct Registry {
     dir: tempfile::TempDir,
     /// `(user, password)` when started with htpasswd auth.
     pub credentials: Option<(String, String)>,
+    /// `GET /v2/` answers 401 (htpasswd or token auth).
+    auth: bool,
+}
+
+/// How a registry is started: its address, auth and TLS.
+#[derive(Default)]
+pub struct Setup<'a> {
+    /// Listen address; 127.0.0.1 when `None`.
+    pub ip: Option<&'a str>,
+    /// htpasswd auth for one `(user, password)`; with `issuer`, the issuer's user that seeds images.
+    pub login: Option<(&'a str, &'a str)>,
+    /// Token auth: tokens from this issuer.
+    pub issuer: Option<&'a TokenIssuer>,
+    /// HTTPS with `(certificate, key)` PEM files.
+    pub tls: Option<(&'a Path, &'a Path)>,
+    /// With `tls`: client certificates signed by this CA are required (`http.tls.clientcas`).
+    pub client_ca: Option<&'a Path>,
 }
 
 impl Registry {
     /// Starts an open registry (no auth).
     pub fn start() -> Registry {
-        Registry::start_inner("127.0.0.1", None, None)
+        Registry::start_with(Setup::default())
     }
 
     /// Starts a registry with htpasswd auth; the user is literally `<token>` and the password is `key`.
     pub fn start_with_token(key: &str) -> Registry {
-        Registry::start_inner("127.0.0.1", Some(("<token>", key)), None)
+        Registry::start_with(Setup {
+            login: Some(("<token>", key)),
+            ..Setup::default()
+        })
     }
 
     /// Starts a registry with htpasswd auth for one `user` with `password`.
     pub fn start_with_user(user: &str, password: &str) -> Registry {
-        Registry::start_inner("127.0.0.1", Some((user, password)), None)
+        Registry::start_with(Setup {
+            login: Some((user, password)),
+            ..Setup::default()
+        })
     }
 
     /// Starts an open registry listening on `ip` (an address of this machine), serving HTTPS with
     /// `tls = (certificate, key)` PEM files when given, plain HTTP otherwise.
     pub fn start_on(ip: &str, tls: Option<(&Path, &Path)>) -> Registry {
-        Registry::start_inner(ip, None, tls)
+        Registry::start_with(Setup {
+            ip: Some(ip),
+            tls,
+            ..Setup::default()
+        })
     }
 
-    fn start_inner(ip: &str, login: Option<(&str, &str)>, tls: Option<(&Path, &Path)>) -> Registry {
+    /// Starts a registry in token mode: `issuer` signs the tokens it accepts, for [`SERVICE`];
+    /// `login` is a user the issuer knows (test seeding uses it).
+    pub fn start_with_issuer(issuer: &TokenIssuer, login: (&str, &str)) -> Registry {
+        Registry::start_with(Setup {
+            issuer: Some(issuer),
+            login: Some(login),
+            ..Setup::default()
+        })
+    }
+
+    pub fn start_with(setup: Setup) -> Registry {
+        let Setup {
+            ip,
+            login,
+            issuer,
+            tls,
+            client_ca,
+        } = setup;
+        let ip = ip.unwrap_or("127.0.0.1");
         let binary = require_tool("docker-registry", "docker-registry");
         let mut last_error = String::new();
         // The free port is found by binding and releasing it; another process can take it in between,
@@ -68,8 +116,19 @@ impl Registry {
                     certificate.display(),
                     key.display()
                 ));
+                if let Some(ca) = client_ca {
+                    config.push_str(&format!("    clientcas:\n      - {}\n", ca.display()));
+                }
             }
-            if let Some((user, password)) = login {
+            if let Some(issuer) = issuer {
+                config.push_str(&format!(
+                    "auth:\n  token:\n    realm: {}\n    service: {SERVICE}\n    issuer: {ISSUER}\n    \
+                     rootcertbundle: {}\n",
+                    issuer.realm(),
+                    issuer.certificate().display()
+                ));
+            }
+            if let (Some((user, password)), None) = (login, issuer) {
                 let htpasswd = require_tool("htpasswd", "apache2-utils");
                 let line = run_ok(Command::new(htpasswd).args(["-Bbn", user, password]));
                 let file = dir.path().join("htpasswd");
@@ -96,6 +155,7 @@ impl Registry {
                 port,
                 dir,
                 credentials: login.map(|(u, p)| (u.to_string(), p.to_string())),
+                auth: login.is_some() || issuer.is_some(),
             };
             match registry.wait_ready(tls.is_some(), Duration::from_secs(15)) {
                 Ok(()) => return registry,
@@ -140,7 +200,7 @@ impl Registry {
     /// when it serves TLS (Go's answer to plain HTTP on a TLS port).
     fn wait_ready(&mut self, tls: bool, timeout: Duration) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
-        let want_auth = self.credentials.is_some();
+        let want_auth = self.auth;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Err(format!("docker-registry exited early ({status})"));
