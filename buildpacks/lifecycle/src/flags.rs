@@ -93,9 +93,21 @@ impl Flags {
         Ok(flags)
     }
 
-    /// The paths: flags, else the environment, else the platform defaults.
+    /// The paths: flags, else the environment, else the platform defaults; made absolute, since
+    /// buildpacks run in the app directory.
     pub fn paths(&self) -> Paths {
-        self.paths_with(|name| std::env::var_os(name))
+        let paths = self.paths_with(|name| std::env::var_os(name));
+        let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+        Paths {
+            order: absolute(paths.order),
+            buildpacks: absolute(paths.buildpacks),
+            app: absolute(paths.app),
+            layers: absolute(paths.layers),
+            platform: absolute(paths.platform),
+            group: absolute(paths.group),
+            plan: absolute(paths.plan),
+            cache: absolute(paths.cache),
+        }
     }
 
     fn paths_with(&self, var: impl Fn(&str) -> Option<OsString>) -> Paths {
@@ -173,6 +185,15 @@ mod tests {
         assert_eq!(paths.platform, PathBuf::from("/env-platform"));
         assert_eq!(paths.group, PathBuf::from("/l/group.toml"));
         assert_eq!(paths.cache, PathBuf::from("/c"));
+    }
+
+    #[test]
+    fn relative_paths_are_made_absolute() {
+        let flags =
+            Flags::parse(Phase::Detector, &args(&["-buildpacks", "cnb/buildpacks"])).unwrap();
+        let paths = flags.paths();
+        assert!(paths.buildpacks.is_absolute());
+        assert!(paths.buildpacks.ends_with("cnb/buildpacks"));
     }
 
     #[test]

@@ -36,7 +36,9 @@ impl Build {
     /// A copy of `fixtures/apps/<name>` to build.
     fn of(name: &str) -> Self {
         let root = tempfile::tempdir().unwrap();
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/apps").join(name);
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/apps")
+            .join(name);
         copy_dir(&fixture, &root.path().join("workspace"));
         for dir in ["layers", "platform/env", "cache"] {
             std::fs::create_dir_all(root.path().join(dir)).unwrap();
@@ -111,7 +113,11 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A started web process, killed with its process group when dropped.
@@ -147,10 +153,15 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // The whole group: `npm start` runs node as a child of its own.
         let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(format!("-{}", self.0.id()))
+            .args(["-s", "TERM", "--", &format!("-{}", self.0.id())])
             .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.0.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
@@ -161,7 +172,11 @@ fn node_app_npm_ci_without_dev_dependencies_serves_on_port() {
     let stdout = build.built();
     assert!(stdout.contains("hoist/nodejs@0.1.0: pass"), "{stdout}");
     assert!(stdout.contains("group: hoist/nodejs@0.1.0\n"), "{stdout}");
-    assert!(build.path("workspace/node_modules/ms/package.json").is_file());
+    assert!(
+        build
+            .path("workspace/node_modules/ms/package.json")
+            .is_file()
+    );
     assert!(
         !build.path("workspace/node_modules/is-number").exists(),
         "the dev dependency was shipped"
@@ -170,21 +185,36 @@ fn node_app_npm_ci_without_dev_dependencies_serves_on_port() {
     assert!(!build.path("layers/hoist_nodejs/cache").exists());
     assert!(build.path("cache/hoist_nodejs/cache").is_dir());
     let metadata = build.read("layers/config/metadata.toml");
-    assert!(metadata.contains("command = [\"bash\", \"-c\", \"npm start\"]"), "{metadata}");
-    assert!(metadata.contains("buildpack-id = \"hoist/nodejs\""), "{metadata}");
+    assert!(
+        metadata.contains("command = [\"bash\", \"-c\", \"npm start\"]"),
+        "{metadata}"
+    );
+    assert!(
+        metadata.contains("buildpack-id = \"hoist/nodejs\""),
+        "{metadata}"
+    );
     let group = build.read("layers/group.toml");
-    assert!(group.contains("id = \"hoist/nodejs\"") && group.contains("api = \"0.10\""), "{group}");
+    assert!(
+        group.contains("id = \"hoist/nodejs\"") && group.contains("api = \"0.10\""),
+        "{group}"
+    );
 
     let port = free_port();
     let mut server = Server::start(build.launcher("web"), port);
     let response = server.get(port);
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(response.ends_with("hello from node, 2m = 90000 ms\n"), "{response}");
+    assert!(
+        response.ends_with("hello from node, 2m = 90000 ms\n"),
+        "{response}"
+    );
     drop(server);
 
     // A second build starts from the cached npm downloads.
     let stdout = build.built();
-    assert!(stdout.contains("restored cache layer `hoist_nodejs/cache`"), "{stdout}");
+    assert!(
+        stdout.contains("restored cache layer `hoist_nodejs/cache`"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -207,12 +237,20 @@ fn python_app_pip_installs_into_a_launch_layer_and_serves_on_port() {
         )
     );
     let metadata = build.read("layers/config/metadata.toml");
-    assert!(metadata.contains("buildpack-id = \"hoist/procfile\""), "{metadata}");
+    assert!(
+        metadata.contains("buildpack-id = \"hoist/procfile\""),
+        "{metadata}"
+    );
 
     // A command of the user's runs in the launch environment: the venv first on PATH.
     let output = build
         .launcher("launcher")
-        .args(["--", "python3", "-c", "import os, six; print(six.__version__, os.environ['VIRTUAL_ENV'])"])
+        .args([
+            "--",
+            "python3",
+            "-c",
+            "import os, six; print(six.__version__, os.environ['VIRTUAL_ENV'])",
+        ])
         .output()
         .unwrap();
     assert_eq!(
@@ -225,7 +263,10 @@ fn python_app_pip_installs_into_a_launch_layer_and_serves_on_port() {
     let port = free_port();
     let mut server = Server::start(build.launcher("web"), port);
     let response = server.get(port);
-    assert!(response.ends_with("hello from python, six 1.17.0\n"), "{response}");
+    assert!(
+        response.ends_with("hello from python, six 1.17.0\n"),
+        "{response}"
+    );
 }
 
 #[test]
@@ -240,7 +281,10 @@ fn procfile_only_app_is_built_by_the_last_group_and_serves_on_port() {
     let port = free_port();
     let mut server = Server::start(build.launcher("web"), port);
     let response = server.get(port);
-    assert!(response.ends_with("hello from busybox httpd\n"), "{response}");
+    assert!(
+        response.ends_with("hello from busybox httpd\n"),
+        "{response}"
+    );
 }
 
 #[test]
@@ -249,7 +293,10 @@ fn an_app_nothing_detects_exits_20_and_says_so() {
     let output = build.creator();
     assert_eq!(output.status.code(), Some(20));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("no buildpack group passed detection"), "{stderr}");
+    assert!(
+        stderr.contains("no buildpack group passed detection"),
+        "{stderr}"
+    );
 }
 
 #[test]
