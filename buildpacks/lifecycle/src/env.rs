@@ -126,11 +126,10 @@ impl Env {
             };
             match suffix.as_str() {
                 "" | "override" => self.set(name, OsString::from_vec(value)),
-                "default" => {
-                    if self.vars.get(&name).is_none_or(|v| v.is_empty()) {
-                        self.set(name, OsString::from_vec(value));
-                    }
+                "default" if self.vars.get(&name).is_none_or(|v| v.is_empty()) => {
+                    self.set(name, OsString::from_vec(value))
                 }
+                "default" => {}
                 "append" => self.append(&name, &value, &delim()),
                 "prepend" => self.prepend(&name, &value, &delim()),
                 // `.delim` only shapes the others; an unknown suffix is not a variable.

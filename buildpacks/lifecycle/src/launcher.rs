@@ -111,7 +111,11 @@ pub fn run(from_argv0: Option<&str>, args: Vec<OsString>) -> Result<i32, Error> 
     }
     current.set("CNB_LAYERS_DIR", &layers);
     current.set("CNB_APP_DIR", &app);
-    let dir = working_dir.map(PathBuf::from).unwrap_or(app);
+    // A relative working directory is the app's sub-directory (`join` keeps an absolute one).
+    let dir = match working_dir {
+        Some(working_dir) => app.join(working_dir),
+        None => app,
+    };
     let mut command = Command::new(&argv[0]);
     command
         .args(&argv[1..])
