@@ -63,8 +63,8 @@ pub fn run(paths: &Paths) -> Result<(), Error> {
     }
 
     println!("===> BUILDING");
-    let scratch =
-        Scratch::new("build").map_err(|e| Error::io(code, "create", &std::env::temp_dir(), e))?;
+    let scratch = Scratch::new("build", &paths.layers)
+        .map_err(|e| Error::io(code, "create", &std::env::temp_dir(), e))?;
     let targets = target::variables();
     let mut build_env = Env::current();
     let mut metadata = Metadata::default();

@@ -44,7 +44,7 @@ pub fn run(paths: &Paths) -> Result<Vec<Buildpack>, Error> {
         ));
     }
     println!("===> DETECTING");
-    let scratch = Scratch::new("detect")
+    let scratch = Scratch::new("detect", &paths.layers)
         .map_err(|e| Error::io(error::DETECT_ERROR, "create", &std::env::temp_dir(), e))?;
     let mut detector = Detector {
         paths,

@@ -9,11 +9,16 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    pub fn new(purpose: &str) -> std::io::Result<Self> {
-        let base = std::env::temp_dir();
+    /// A new directory in the system's temporary directory, else in `fallback` (the layers
+    /// directory: a build image without a writable `/tmp` still builds).
+    pub fn new(purpose: &str, fallback: &Path) -> std::io::Result<Self> {
+        Self::new_in(&std::env::temp_dir(), purpose).or_else(|_| Self::new_in(fallback, purpose))
+    }
+
+    fn new_in(base: &Path, purpose: &str) -> std::io::Result<Self> {
         for attempt in 0..100u32 {
-            let dir = base.join(format!("cnb-{purpose}-{}-{attempt}", std::process::id()));
-            match std::fs::create_dir(&dir) {
+            let dir = base.join(format!(".cnb-{purpose}-{}-{attempt}", std::process::id()));
+            match std::fs::create_dir_all(base).and_then(|()| std::fs::create_dir(&dir)) {
                 Ok(()) => return Ok(Self { dir }),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e),
