@@ -137,7 +137,7 @@ pub fn run(from_argv0: Option<&str>, args: Vec<OsString>) -> Result<i32, Error> 
         ),
         "the command runs directly (no shell), found on the launch `PATH` of the image's layers",
         "check that the program exists in the image (the run image must have what the build image's \
-         buildpacks relied on, e.g. `bash`, `node`, `python3`)",
+         buildpacks relied on, e.g. `sh`, `node`, `python3`)",
     ))
 }
 

@@ -186,7 +186,7 @@ fn node_app_npm_ci_without_dev_dependencies_serves_on_port() {
     assert!(build.path("cache/hoist_nodejs/cache").is_dir());
     let metadata = build.read("layers/config/metadata.toml");
     assert!(
-        metadata.contains("command = [\"bash\", \"-c\", \"npm start\"]"),
+        metadata.contains("command = [\"sh\", \"-c\", \"npm start\"]"),
         "{metadata}"
     );
     assert!(
