@@ -38,66 +38,14 @@ pub fn run(from_argv0: Option<&str>, args: Vec<OsString>) -> Result<i32, Error> 
         )
     })?;
 
-    // What to run: argv, and the process type whose environment applies.
-    let (kind, argv, working_dir): (Option<String>, Vec<OsString>, Option<String>) =
-        match from_argv0 {
-            None if !args.is_empty() => {
-                let mut args = args;
-                if args.first().is_some_and(|a| a == "--") {
-                    args.remove(0);
-                }
-                if args.is_empty() {
-                    return Err(no_command());
-                }
-                (None, args, None)
-            }
-            _ => {
-                let wanted = from_argv0
-                    .map(str::to_owned)
-                    .or_else(|| {
-                        current
-                            .get("CNB_PROCESS_TYPE")
-                            .map(|t| t.to_string_lossy().into_owned())
-                    })
-                    .filter(|t| !t.is_empty());
-                let process = match &wanted {
-                    Some(kind) => metadata
-                        .process(kind)
-                        .ok_or_else(|| unknown(kind, &metadata))?,
-                    None => metadata
-                        .default_type()
-                        .and_then(|kind| metadata.process(kind))
-                        .ok_or_else(|| no_default(&metadata))?,
-                };
-                let mut argv: Vec<OsString> = process.command.iter().map(OsString::from).collect();
-                let user_args = from_argv0.is_some() && !args.is_empty();
-                match (process.direct, user_args) {
-                    (true, true) => argv.extend(args),
-                    (true, false) => argv.extend(process.args.iter().map(OsString::from)),
-                    // A pre-0.9 shell process: the command and its arguments, as one shell line.
-                    (false, _) => {
-                        let mut line = process.command.join(" ");
-                        let extra: Vec<String> = match user_args {
-                            true => args
-                                .iter()
-                                .map(|a| a.to_string_lossy().into_owned())
-                                .collect(),
-                            false => process.args.clone(),
-                        };
-                        for arg in extra {
-                            line.push(' ');
-                            line.push_str(&arg);
-                        }
-                        argv = vec!["/bin/sh".into(), "-c".into(), line.into()];
-                    }
-                }
-                (
-                    Some(process.r#type.clone()),
-                    argv,
-                    process.working_dir.clone(),
-                )
-            }
-        };
+    let process_type = current
+        .get("CNB_PROCESS_TYPE")
+        .map(|t| t.to_string_lossy().into_owned());
+    let Start {
+        kind,
+        argv,
+        working_dir,
+    } = choose(&metadata, from_argv0, process_type.as_deref(), args)?;
 
     for bp in &metadata.buildpacks {
         let dirs = env::layer_dirs(&layers.join(escape_id(&bp.id)));
@@ -141,6 +89,88 @@ pub fn run(from_argv0: Option<&str>, args: Vec<OsString>) -> Result<i32, Error> 
     ))
 }
 
+/// What the launcher starts: the process type whose environment applies (none for a user's
+/// command), the argv, the working directory the process asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Start {
+    kind: Option<String>,
+    argv: Vec<OsString>,
+    working_dir: Option<String>,
+}
+
+/// The process to start: the type named by argv[0] (`from_argv0`), else `CNB_PROCESS_TYPE`, else
+/// the default; `launcher CMD ARGS...` (no type from argv[0], arguments given) is the user's command.
+/// A direct process gets the user's arguments when given, else its own `args`.
+fn choose(
+    metadata: &Metadata,
+    from_argv0: Option<&str>,
+    process_type: Option<&str>,
+    args: Vec<OsString>,
+) -> Result<Start, Error> {
+    if from_argv0.is_none() && !args.is_empty() {
+        let mut args = args;
+        if args.first().is_some_and(|a| a == "--") {
+            args.remove(0);
+        }
+        if args.is_empty() {
+            return Err(no_command());
+        }
+        return Ok(Start {
+            kind: None,
+            argv: args,
+            working_dir: None,
+        });
+    }
+    let wanted = from_argv0.or(process_type).filter(|t| !t.is_empty());
+    let process = match wanted {
+        Some(kind) => metadata
+            .process(kind)
+            .ok_or_else(|| unknown(kind, metadata))?,
+        None => metadata
+            .default_type()
+            .and_then(|kind| metadata.process(kind))
+            .ok_or_else(|| no_default(metadata))?,
+    };
+    let user_args = !args.is_empty();
+    let argv = match (process.direct, user_args) {
+        (true, true) => process
+            .command
+            .iter()
+            .map(OsString::from)
+            .chain(args)
+            .collect(),
+        (true, false) => process
+            .command
+            .iter()
+            .chain(&process.args)
+            .map(OsString::from)
+            .collect(),
+        // A pre-0.9 shell process: the command and its arguments, as one shell line.
+        (false, _) => {
+            let extra: Vec<String> = match user_args {
+                true => args
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect(),
+                false => process.args.clone(),
+            };
+            let line = process
+                .command
+                .iter()
+                .chain(&extra)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ");
+            vec!["/bin/sh".into(), "-c".into(), line.into()]
+        }
+    };
+    Ok(Start {
+        kind: Some(process.r#type.clone()),
+        argv,
+        working_dir: process.working_dir.clone(),
+    })
+}
+
 fn unknown(kind: &str, metadata: &Metadata) -> Error {
     Error::new(
         error::LAUNCH_ERROR,
@@ -179,5 +209,65 @@ fn list(metadata: &Metadata) -> String {
             .map(|t| format!("`{t}`"))
             .collect::<Vec<_>>()
             .join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata() -> Metadata {
+        toml::from_str(
+            "[[buildpacks]]\nid = \"hoist/procfile\"\nversion = \"0.1.0\"\napi = \"0.10\"\n\
+             [[processes]]\ntype = \"web\"\ncommand = [\"sh\", \"-c\", \"./serve\"]\ndirect = true\n\
+             default = true\nbuildpack-id = \"hoist/procfile\"\n\
+             [[processes]]\ntype = \"worker\"\ncommand = [\"./jobs\"]\nargs = [\"--queue\", \"a\"]\n\
+             direct = true\nworking-dir = \"jobs\"\nbuildpack-id = \"hoist/procfile\"\n",
+        )
+        .unwrap()
+    }
+
+    fn os(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn argv0_then_the_variable_then_the_default_names_the_process() {
+        let m = metadata();
+        let start = choose(&m, Some("worker"), Some("web"), vec![]).unwrap();
+        assert_eq!(start.kind.as_deref(), Some("worker"));
+        assert_eq!(start.argv, os(&["./jobs", "--queue", "a"]));
+        assert_eq!(start.working_dir.as_deref(), Some("jobs"));
+        let start = choose(&m, None, Some("worker"), vec![]).unwrap();
+        assert_eq!(start.kind.as_deref(), Some("worker"));
+        let start = choose(&m, None, None, vec![]).unwrap();
+        assert_eq!(start.argv, os(&["sh", "-c", "./serve"]));
+    }
+
+    #[test]
+    fn user_arguments_replace_the_process_args() {
+        let start = choose(&metadata(), Some("worker"), None, os(&["--queue", "b"])).unwrap();
+        assert_eq!(start.argv, os(&["./jobs", "--queue", "b"]));
+    }
+
+    #[test]
+    fn launcher_with_arguments_runs_the_users_command() {
+        let start = choose(&metadata(), None, Some("web"), os(&["--", "node", "-v"])).unwrap();
+        assert_eq!((start.kind, start.argv), (None, os(&["node", "-v"])));
+        assert!(choose(&metadata(), None, None, os(&["--"])).is_err());
+    }
+
+    #[test]
+    fn unknown_types_and_no_default_name_what_exists() {
+        let err = choose(&metadata(), Some("cron"), None, vec![]).unwrap_err();
+        assert_eq!(err.code, error::LAUNCH_ERROR);
+        assert!(
+            err.what.contains("`cron`") && err.why.contains("`web`, `worker`"),
+            "{err}"
+        );
+        let mut m = metadata();
+        m.processes[0].default = false;
+        let err = choose(&m, None, None, vec![]).unwrap_err();
+        assert!(err.what.contains("no default process"), "{err}");
     }
 }
