@@ -112,6 +112,22 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Panics, naming the Debian package, when a tool the build runs is missing (hoist's tests never
+/// skip: `.ci/run` installs what they need).
+fn require(command: &[&str], package: &str) {
+    let ok = Command::new(command[0])
+        .args(&command[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "`{}` does not work on this machine: install the Debian package `{package}`",
+        command.join(" ")
+    );
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -168,6 +184,8 @@ impl Drop for Server {
 
 #[test]
 fn node_app_npm_ci_without_dev_dependencies_serves_on_port() {
+    require(&["node", "--version"], "nodejs");
+    require(&["npm", "--version"], "npm");
     let build = Build::of("nodejs-npm-real");
     let stdout = build.built();
     assert!(stdout.contains("hoist/nodejs@0.1.0: pass"), "{stdout}");
@@ -219,6 +237,7 @@ fn node_app_npm_ci_without_dev_dependencies_serves_on_port() {
 
 #[test]
 fn python_app_pip_installs_into_a_launch_layer_and_serves_on_port() {
+    require(&["python3", "-c", "import ensurepip, venv"], "python3-venv");
     let build = Build::of("python-pip-real");
     let stdout = build.built();
     assert!(
@@ -271,10 +290,7 @@ fn python_app_pip_installs_into_a_launch_layer_and_serves_on_port() {
 
 #[test]
 fn procfile_only_app_is_built_by_the_last_group_and_serves_on_port() {
-    if Command::new("busybox").arg("true").status().is_err() {
-        eprintln!("skipped: no `busybox` on this machine (Debian package `busybox-static`)");
-        return;
-    }
+    require(&["busybox", "true"], "busybox-static");
     let build = Build::of("procfile-only");
     let stdout = build.built();
     assert!(stdout.contains("group: hoist/procfile@0.1.0\n"), "{stdout}");
@@ -301,6 +317,7 @@ fn an_app_nothing_detects_exits_20_and_says_so() {
 
 #[test]
 fn an_unknown_process_type_is_an_error_naming_the_types() {
+    require(&["busybox", "true"], "busybox-static");
     let build = Build::of("procfile-only");
     build.built();
     let output = build.launcher("worker").output().unwrap();
