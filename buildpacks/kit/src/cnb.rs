@@ -48,13 +48,14 @@ pub fn detect_result<E>(detection: &Detection) -> libcnb::Result<DetectResult, E
     }
 }
 
-/// A `launch.toml` process: `bash -c COMMAND`, so `$PORT` and other variables expand at launch.
+/// A `launch.toml` process: `sh -c COMMAND`, so `$PORT` and other variables expand at launch. POSIX
+/// `sh`, not `bash`: every run image with a shell has it (busybox and Alpine images have no bash).
 pub fn launch_process(
     process: &Process,
     default: bool,
 ) -> Result<launch::Process, ProcessTypeError> {
     let kind: ProcessType = process.kind.parse()?;
-    Ok(ProcessBuilder::new(kind, ["bash", "-c", &process.command])
+    Ok(ProcessBuilder::new(kind, ["sh", "-c", &process.command])
         .default(default)
         .build())
 }
@@ -151,9 +152,9 @@ mod tests {
     }
 
     #[test]
-    fn launch_processes_run_through_bash() {
+    fn launch_processes_run_through_sh() {
         let process = launch_process(&Process::web("node server.js"), true).unwrap();
-        assert_eq!(process.command, ["bash", "-c", "node server.js"]);
+        assert_eq!(process.command, ["sh", "-c", "node server.js"]);
         assert!(process.default);
         assert_eq!(process.r#type.as_str(), "web");
     }

@@ -4,7 +4,7 @@
 use crate::problem::Problem;
 use crate::procfile::Procfile;
 
-/// A process type and its command, run through `bash -c` at launch (so `$PORT` expands).
+/// A process type and its command, run through `sh -c` at launch (so `$PORT` expands).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Process {
     /// The process type: `web`, `worker`...

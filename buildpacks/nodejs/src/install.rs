@@ -47,6 +47,20 @@ pub fn cache_variable(manager: PackageManager) -> &'static str {
     }
 }
 
+/// Variables that keep npm (and pnpm, which reads npm's config) to the install itself: no audit
+/// request, no funding message, no update check — calls a build behind a registry mirror or a
+/// proxy may not reach, and output that says nothing about the app.
+pub fn quiet_variables(manager: PackageManager) -> &'static [(&'static str, &'static str)] {
+    match manager {
+        PackageManager::Npm | PackageManager::Pnpm => &[
+            ("npm_config_audit", "false"),
+            ("npm_config_fund", "false"),
+            ("npm_config_update_notifier", "false"),
+        ],
+        PackageManager::Yarn => &[],
+    }
+}
+
 /// Whether `package.json` (already valid JSON) has a non-empty `scripts.build`.
 pub fn has_build_script(package_json: &serde_json::Value) -> bool {
     package_json
@@ -99,6 +113,14 @@ mod tests {
                 "pnpm prune --prod"
             ]
         );
+    }
+
+    #[test]
+    fn npm_neither_audits_nor_checks_for_updates() {
+        let vars = quiet_variables(PackageManager::Npm);
+        assert!(vars.contains(&("npm_config_audit", "false")));
+        assert!(vars.contains(&("npm_config_update_notifier", "false")));
+        assert!(quiet_variables(PackageManager::Yarn).is_empty());
     }
 
     #[test]

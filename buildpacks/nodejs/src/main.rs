@@ -42,6 +42,7 @@ impl Buildpack for NodejsBuildpack {
         ) {
             let mut command = step.command(app);
             command.env(install::cache_variable(manager), &cache);
+            command.envs(install::quiet_variables(manager).iter().copied());
             build_command::run(&mut command).map_err(NodejsBuildpackError::Command)?;
         }
 

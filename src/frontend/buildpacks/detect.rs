@@ -186,14 +186,10 @@ impl NothingDetected {
     pub fn problem(&self) -> Problem {
         let mut why = String::from("the default builder looked for:");
         for (buildpack, detection) in &self.looked {
-            let outcome = match (buildpack, detection) {
-                (Buildpack::Procfile, Detection::Pass { found, .. }) => format!(
-                    "{found} found, but a Procfile only adds processes to an app one of the \
-                     buildpacks above builds"
-                ),
-                (_, Detection::Pass { found, .. }) => format!("{found} found"),
-                (_, Detection::Absent) => "not found".to_owned(),
-                (_, Detection::Incomplete { missing }) => missing.clone(),
+            let outcome = match detection {
+                Detection::Pass { found, .. } => format!("{found} found"),
+                Detection::Absent => "not found".to_owned(),
+                Detection::Incomplete { missing } => missing.clone(),
             };
             why.push_str(&format!(
                 "\n  {}: {} — {outcome}",
@@ -286,8 +282,22 @@ mod tests {
     }
 
     #[test]
+    fn a_procfile_alone_is_built_by_the_procfile_buildpack() {
+        let dir = app(&[("Procfile", "web: busybox httpd -f -p $PORT\n")]);
+        let detected = detect(dir.path()).unwrap();
+        let ids: Vec<&str> = detected.group.iter().map(|m| m.buildpack.id()).collect();
+        assert_eq!(ids, ["hoist/procfile"]);
+        assert_eq!(
+            detected.processes,
+            [Process::web("busybox httpd -f -p $PORT")]
+        );
+        assert_eq!(detected.warnings, Vec::<String>::new());
+        assert_eq!(detected.problem, None);
+    }
+
+    #[test]
     fn nothing_detected_lists_every_buildpack_and_unsupported_languages() {
-        let dir = app(&[("Cargo.toml", "[package]\n"), ("Procfile", "web: ./app\n")]);
+        let dir = app(&[("Cargo.toml", "[package]\n"), ("Procfile", "# soon\n")]);
         let Err(DetectError::Nothing(nothing)) = detect(dir.path()) else {
             panic!("nothing must be detected");
         };
@@ -299,7 +309,7 @@ mod tests {
             text.contains("Rust is not in the default builder"),
             "{text}"
         );
-        assert!(text.contains("a Procfile only adds processes"), "{text}");
+        assert!(text.contains("declares no process types"), "{text}");
         assert!(text.contains("add a `Dockerfile`"), "{text}");
     }
 

@@ -6,8 +6,10 @@
 //! resolve is dropped; a non-optional one fails the group.
 //!
 //! The order is the seed platform's default builder: python, ruby (with Node.js when the app has it),
-//! java, go, php, nodejs, each followed by an optional procfile. Detection is the buildpack crates'
-//! own (`buildpacks/<name>`), called as a library.
+//! java, go, php, nodejs, each followed by an optional procfile, then procfile alone (an app that is
+//! only a `Procfile` and the files its commands run). Detection is the buildpack crates' own
+//! (`buildpacks/<name>`), called as a library. The same order, in CNB `order.toml` form
+//! ([`order_toml`]), is `buildpacks/order.toml`, which the build image gets as `/cnb/order.toml`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -111,7 +113,8 @@ const fn optional(buildpack: Buildpack) -> Entry {
 }
 
 /// The default builder's order: groups tried first to last. In the Ruby group Node.js comes first,
-/// so that a Rails asset build finds `node`.
+/// so that a Rails asset build finds `node`. The last group is the Procfile alone, after every
+/// language, so a language buildpack always builds an app it detects.
 pub const DEFAULT_ORDER: &[&[Entry]] = &[
     &[required(Buildpack::Python), optional(Buildpack::Procfile)],
     &[
@@ -123,7 +126,32 @@ pub const DEFAULT_ORDER: &[&[Entry]] = &[
     &[required(Buildpack::Go), optional(Buildpack::Procfile)],
     &[required(Buildpack::Php), optional(Buildpack::Procfile)],
     &[required(Buildpack::Nodejs), optional(Buildpack::Procfile)],
+    &[required(Buildpack::Procfile)],
 ];
+
+/// `order` as a CNB `order.toml` (platform spec 0.13, "order.toml"): what the lifecycle's detector
+/// reads. `buildpacks/order.toml` is this text for [`DEFAULT_ORDER`].
+pub fn order_toml(order: &[&[Entry]]) -> String {
+    let mut text = String::from(
+        "# The default order of hoist's builder (CNB platform spec 0.13, \"order.toml\"), installed as\n\
+         # /cnb/order.toml. Generated from src/frontend/buildpacks/order.rs (`order_toml`); a unit test\n\
+         # there keeps the two equal.\n",
+    );
+    for group in order {
+        text.push_str("\n[[order]]\n");
+        for entry in group.iter() {
+            text.push_str(&format!(
+                "[[order.group]]\nid = \"{}\"\nversion = \"{}\"\n",
+                entry.buildpack.id(),
+                entry.buildpack.version()
+            ));
+            if entry.optional {
+                text.push_str("optional = true\n");
+            }
+        }
+    }
+    text
+}
 
 /// A buildpack of the chosen group, with what its detection found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,11 +327,32 @@ mod tests {
 
     #[test]
     fn optional_buildpacks_alone_are_no_group() {
-        assert_eq!(
-            resolve(DEFAULT_ORDER, detections(&[Buildpack::Procfile])),
-            None
-        );
+        let order: &[&[Entry]] = &[&[optional(Buildpack::Go), optional(Buildpack::Procfile)]];
+        assert_eq!(resolve(order, detections(&[])), None);
         assert_eq!(resolve(DEFAULT_ORDER, detections(&[])), None);
+    }
+
+    #[test]
+    fn a_procfile_alone_is_the_last_group() {
+        let resolved = resolve(DEFAULT_ORDER, detections(&[Buildpack::Procfile]));
+        assert_eq!(ids(&resolved), ["hoist/procfile"]);
+        // A language the Procfile goes with still wins.
+        let resolved = resolve(
+            DEFAULT_ORDER,
+            detections(&[Buildpack::Go, Buildpack::Procfile]),
+        );
+        assert_eq!(ids(&resolved), ["hoist/go", "hoist/procfile"]);
+    }
+
+    #[test]
+    fn buildpacks_order_toml_is_the_default_order() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/buildpacks/order.toml");
+        let file = std::fs::read_to_string(path).unwrap();
+        assert!(
+            file == order_toml(DEFAULT_ORDER),
+            "{path} differs from `order_toml(DEFAULT_ORDER)`; write it again:\n{}",
+            order_toml(DEFAULT_ORDER)
+        );
     }
 
     #[test]
