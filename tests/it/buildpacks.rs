@@ -1,4 +1,5 @@
-//! Builds without a Dockerfile, end to end: `hoist build` on the apps in `fixtures/builds/` detects
+//! Builds without a Dockerfile, end to end: `hoist build` on fixture apps (`fixtures/apps/`:
+//! `nodejs-npm-real`, `python-pip-real`, `procfile-only`, also the lifecycle crate's) detects
 //! the language, pulls the build and run images (Debian 13 made with mmdebstrap, pushed to a loopback
 //! registry as the official names and reached through `--registry-mirror`), runs the static lifecycle
 //! and buildpacks (`buildpacks/package.sh`) in the RUN sandbox — npm and pip reach the npm registry and
@@ -83,7 +84,7 @@ fn world() -> Registry {
     registry
 }
 
-/// `hoist build` of `fixtures/builds/<app>` (copied, so nothing is written into the source tree),
+/// `hoist build` of `fixtures/apps/<app>` (copied, so nothing is written into the source tree),
 /// pushed as `HOST/<app>:v1`. Returns the reference and hoist's stderr.
 fn build_app(
     registry: &Registry,
@@ -94,7 +95,7 @@ fn build_app(
     let dir = sandbox.path(app);
     crate::support::copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/builds")
+            .join("fixtures/apps")
             .join(app),
         &dir,
     );
@@ -121,6 +122,31 @@ fn build_app(
 /// Starts the image's `web` process in the RUN sandbox (no network but loopback, `PORT` set) and
 /// fetches `/` with `client` (a command run in the image); returns what the server answered.
 fn answer(registry: &Registry, sandbox: &Sandbox, image: &str, port: u16, client: &str) -> String {
+    said(&probe(registry, sandbox, image, port, client, ""), "ANSWER")
+}
+
+/// What the probe printed as `KEY: value` (`[STAGE] KEY: value` in hoist's progress output, not the
+/// step's own text, which holds the words too); panics with the whole output when it printed nothing.
+fn said(output: &str, key: &str) -> String {
+    output
+        .lines()
+        .find_map(|l| {
+            l.split_once(&format!("] {key}: "))
+                .map(|(_, a)| a.trim().to_string())
+        })
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| panic!("the probe printed no {key}:\n{output}"))
+}
+
+/// The probe build of [`answer`], with `extra` shell commands run after; returns hoist's stderr.
+fn probe(
+    registry: &Registry,
+    sandbox: &Sandbox,
+    image: &str,
+    port: u16,
+    client: &str,
+    extra: &str,
+) -> String {
     let context = sandbox.path("probe");
     std::fs::create_dir_all(&context).unwrap();
     std::fs::write(
@@ -130,11 +156,11 @@ fn answer(registry: &Registry, sandbox: &Sandbox, image: &str, port: u16, client
              ENV PORT={port}\n\
              RUN --network=none /cnb/process/web > /tmp/server.log 2>&1 & \
                  for i in $(seq 1 100); do {client} > /tmp/answer 2>/dev/null && break; sleep 0.2; done; \
-                 kill %1; echo \"ANSWER: $(cat /tmp/answer)\"; cat /tmp/server.log\n"
+                 kill %1; echo \"ANSWER: $(cat /tmp/answer)\"; cat /tmp/server.log; {extra}\n"
         ),
     )
     .unwrap();
-    let run = hoist_run(
+    hoist_run(
         sandbox
             .hoist_with_cache(&shared_cache())
             .args(mirror(registry))
@@ -142,16 +168,8 @@ fn answer(registry: &Registry, sandbox: &Sandbox, image: &str, port: u16, client
             .arg("--dir")
             .arg(&context),
     )
-    .ok();
-    run.stderr
-        .lines()
-        // The step's output (`[STAGE] ANSWER: …`), not the step's own text, which holds the words too.
-        .find_map(|l| {
-            l.split_once("] ANSWER: ")
-                .map(|(_, a)| a.trim().to_string())
-        })
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| panic!("the web process did not answer:\n{}", run.stderr))
+    .ok()
+    .stderr
 }
 
 const NODE_CLIENT: &str = "node -e 'require(\"http\").get(\"http://127.0.0.1:\"+process.env.PORT, r => { let b=\"\"; r.on(\"data\", d => b+=d); r.on(\"end\", () => { process.stdout.write(b); process.exit(r.statusCode === 200 ? 0 : 1) }) }).on(\"error\", () => process.exit(1))'";
@@ -180,10 +198,22 @@ fn fixture_build_image_trusts_this_machines_ca_and_run_image_is_separate() {
 fn nodejs_app_is_built_with_npm_ci_and_answers_on_port() {
     let registry = world();
     let sandbox = Sandbox::new();
-    let (image, stderr) = build_app(&registry, &sandbox, "nodejs", &[]);
+    let (image, stderr) = build_app(&registry, &sandbox, "nodejs-npm-real", &[]);
     assert!(stderr.contains("hoist/nodejs"), "{stderr}");
-    let answer = answer(&registry, &sandbox, &image, 5123, NODE_CLIENT);
-    assert_eq!(answer, "hello from node: ms=1m dev-dependency=absent");
+    let output = probe(
+        &registry,
+        &sandbox,
+        &image,
+        5123,
+        NODE_CLIENT,
+        "echo \"DEV: $(ls /workspace/node_modules | tr '\\n' ' ')\"",
+    );
+    assert_eq!(said(&output, "ANSWER"), "hello from node, 2m = 90000 ms");
+    assert_eq!(
+        said(&output, "DEV"),
+        "ms",
+        "npm ci installed the dependency, the dev dependency was pruned"
+    );
 
     let labels = labels(&image);
     let build: serde_json::Value =
@@ -213,7 +243,7 @@ fn nodejs_app_is_built_with_npm_ci_and_answers_on_port() {
     );
 
     // Unchanged app, second build: every step comes from the cache and the digest stays.
-    let (again, stderr) = build_app(&registry, &sandbox, "nodejs", &[]);
+    let (again, stderr) = build_app(&registry, &sandbox, "nodejs-npm-real", &[]);
     assert_eq!(again, image);
     assert!(stderr.contains("CACHED"), "{stderr}");
 }
@@ -222,20 +252,28 @@ fn nodejs_app_is_built_with_npm_ci_and_answers_on_port() {
 fn python_app_is_built_with_pip_and_its_procfile_web_answers() {
     let registry = world();
     let sandbox = Sandbox::new();
-    let (image, stderr) = build_app(&registry, &sandbox, "python", &[]);
+    let (image, stderr) = build_app(&registry, &sandbox, "python-pip-real", &[]);
     assert!(stderr.contains("hoist/python"), "{stderr}");
     let answer = answer(&registry, &sandbox, &image, 5124, PYTHON_CLIENT);
-    assert_eq!(answer, "hello from python: six=1.16.0");
+    assert_eq!(answer, "hello from python, six 1.17.0");
 }
 
 #[test]
 fn procfile_only_app_runs_its_web_command() {
     let registry = world();
     let sandbox = Sandbox::new();
-    let (image, stderr) = build_app(&registry, &sandbox, "procfile", &[]);
+    let (image, stderr) = build_app(&registry, &sandbox, "procfile-only", &[]);
     assert!(stderr.contains("hoist/procfile"), "{stderr}");
     let answer = answer(&registry, &sandbox, &image, 5125, PYTHON_CLIENT);
-    assert_eq!(answer, "hello from procfile");
+    assert_eq!(
+        answer,
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/apps/procfile-only/public/index.html")
+        )
+        .unwrap()
+        .trim()
+    );
 }
 
 #[test]
@@ -246,7 +284,7 @@ fn env_values_reach_the_build_but_not_the_image() {
     let (image, _) = build_app(
         &registry,
         &sandbox,
-        "procfile",
+        "procfile-only",
         &[
             "--buildpack",
             "hoist/procfile",
@@ -281,7 +319,7 @@ fn no_lifecycle_directory_is_a_clear_error() {
     let sandbox = Sandbox::new();
     let dir = sandbox.path("app");
     crate::support::copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/builds/procfile"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/apps/procfile-only"),
         &dir,
     );
     let run = hoist_run(

@@ -418,7 +418,12 @@ pub fn export_stage(
     }
     let user = match run_user {
         Some(user) if !user.is_empty() => user.to_string(),
-        _ => format!("{CNB_USER}:{CNB_USER}"),
+        // A user without a passwd entry has `/` as HOME, where it cannot write (npm keeps its logs
+        // there): the app directory, which it owns, serves.
+        _ => {
+            env.push(("HOME".into(), APP_DIR.into()));
+            format!("{CNB_USER}:{CNB_USER}")
+        }
     };
     let entrypoint = match built.default_process() {
         Some(p) => vec![format!("/cnb/process/{}", p.kind)],

@@ -4,7 +4,7 @@
 //! `pip install` from PyPI), tagged `13` (config: `PATH`, `Cmd ["bash"]`). [`buildpack_images`]: a
 //! build image (Node.js with npm, Python with venv and pip, and this machine's CA bundle so the
 //! package managers reach their registries through its proxy) and a run image (Node.js with npm,
-//! Python).
+//! Python, busybox).
 //!
 //! Cached under `~/.cache/hoist-fixtures/<name>-<hash of recipe>/` (the recipe: the mmdebstrap
 //! command line, its `SOURCE_DATE_EPOCH`, the config, the CA bundle's digest when it is copied in, and
@@ -78,10 +78,10 @@ pub const BUILDPACK_BUILD: Recipe = Recipe {
 
 /// The run image of the buildpack tests (pushed as `node:22-bookworm-slim`, `python:3.12-slim`, ...):
 /// like the official slim images, Node.js comes with npm (`npm start` is a Node.js app's default
-/// web process).
+/// web process); busybox serves the Procfile-only fixture app.
 pub const BUILDPACK_RUN: Recipe = Recipe {
     name: "cnb-run-13",
-    packages: &["nodejs", "npm", "python3"],
+    packages: &["nodejs", "npm", "python3", "busybox"],
     env: &[],
     host_ca: false,
 };
