@@ -1,21 +1,21 @@
 //! The HTTP side of the distribution-spec for hoist's own requests (push, probes): the base URL of each
 //! host (scheme chosen once per host), the request-with-auth loop (401 → answer the challenge → retry
-//! once), retries with backoff on connection errors, 5xx and 429, and the login check (`GET /v2/`).
+//! once), retries of transient failures (`retry`: backoff with jitter, `Retry-After`), and the login
+//! check (`GET /v2/`).
 //! Credentials are resolved once per (registry, repository) and only when a registry asks for them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 
 use super::auth::{Challenge, TokenCache, without_url};
 use super::credentials::{Credentials, Found, Resolver};
 use super::host::{Security, security};
+use super::retry::{self, RetryPolicy};
 use super::{RegistryError, RegistryOptions};
 use crate::image::Digest;
-
-const ATTEMPTS: u32 = 3;
 
 /// The CA certificates of `--registry-certificate`, read and parsed once.
 fn extra_roots(options: &RegistryOptions) -> Result<Vec<reqwest::Certificate>, RegistryError> {
@@ -54,6 +54,10 @@ pub struct Http {
     resolved: tokio::sync::Mutex<HashMap<(String, String), Option<Found>>>,
     /// Where pulled blobs came from (registry name, repository): candidates for cross-repo mounts.
     origins: Mutex<HashMap<Digest, (String, String)>>,
+    /// How transient failures are retried.
+    retry: RetryPolicy,
+    /// Hosts that refused a blob in one `PUT`: uploaded to in `PATCH` chunks from then on.
+    pub chunked_hosts: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Http {
@@ -84,6 +88,8 @@ impl Http {
             tokens: TokenCache::default(),
             logins: Mutex::new(HashMap::new()),
             origins: Mutex::new(HashMap::new()),
+            retry: RetryPolicy::default(),
+            chunked_hosts: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -289,8 +295,9 @@ impl Http {
     }
 
     /// Sends `method url` to `host` with authorization for `scope`, answering one 401 challenge and
-    /// retrying transient failures. `build` adds headers and body; it is called once per attempt.
-    /// `registry` is the registry name used to look up credentials.
+    /// retrying transient failures (see `retry`). `build` adds headers and body; it is called once per
+    /// attempt. `registry` is the registry name used to look up credentials. After the last attempt a
+    /// transient failure is [`RegistryError::GaveUp`].
     #[allow(clippy::too_many_arguments)]
     pub async fn send(
         &self,
@@ -301,6 +308,44 @@ impl Http {
         url: &str,
         verify: bool,
         build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
+    ) -> Result<Response, RegistryError> {
+        let attempts = self.retry.attempts;
+        self.send_with(registry, host, scope, method, url, verify, build, attempts)
+            .await
+    }
+
+    /// [`Http::send`] without retries of transient failures (a 401 is still answered): for requests
+    /// that cannot simply be sent again — a blob body, whose upload is restarted as a whole instead.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_once(
+        &self,
+        registry: &str,
+        host: &str,
+        scope: &str,
+        method: Method,
+        url: &str,
+        verify: bool,
+        build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
+    ) -> Result<Response, RegistryError> {
+        self.send_with(registry, host, scope, method, url, verify, build, 1)
+            .await
+    }
+
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send_with(
+        &self,
+        registry: &str,
+        host: &str,
+        scope: &str,
+        method: Method,
+        url: &str,
+        verify: bool,
+        build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
+        attempts: u32,
     ) -> Result<Response, RegistryError> {
         let mut answered = false;
         let mut used: Option<String> = None;
@@ -316,12 +361,13 @@ impl Http {
             let result = build(req)?.send().await;
             let resp = match result {
                 Ok(resp) => resp,
-                Err(e)
-                    if attempt < ATTEMPTS
-                        && (e.is_connect() || e.is_timeout() || e.is_request()) =>
-                {
-                    backoff(attempt, None).await;
-                    continue;
+                // Connection refused or reset, a timeout, a broken body: worth another attempt.
+                Err(e) if !e.is_builder() => {
+                    if attempt < attempts {
+                        tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                        continue;
+                    }
+                    return Err(gave_up(host, &method, url, attempt, without_url(&e), None));
                 }
                 Err(e) => {
                     return Err(RegistryError::Unreachable {
@@ -373,27 +419,45 @@ impl Http {
                 }
                 return Err(denied(registry, scope, status, url, host, used));
             }
-            if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
-                && attempt < ATTEMPTS
-            {
+            if retry::transient(status) {
                 let retry_after = resp
                     .headers()
                     .get(header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok());
-                backoff(attempt, retry_after).await;
-                continue;
+                    .and_then(|v| retry::retry_after(v, SystemTime::now()));
+                if attempt < attempts {
+                    tokio::time::sleep(self.retry.delay(attempt, retry_after)).await;
+                    continue;
+                }
+                let last = format!("it answered {status}");
+                return Err(gave_up(host, &method, url, attempt, last, retry_after));
             }
             return Ok(resp);
         }
     }
 }
 
-async fn backoff(attempt: u32, retry_after: Option<u64>) {
-    let wait = retry_after
-        .map(|s| Duration::from_secs(s.min(30)))
-        .unwrap_or_else(|| Duration::from_millis(250 * 2u64.pow(attempt)));
-    tokio::time::sleep(wait).await;
+/// The error after the last attempt of a request that kept failing: the registry, the request (its
+/// path, without a query that may carry upload state) and the last answer.
+pub fn gave_up(
+    host: &str,
+    method: &Method,
+    url: &str,
+    attempts: u32,
+    last: String,
+    retry_after: Option<Duration>,
+) -> RegistryError {
+    let path = reqwest::Url::parse(url).map_or_else(
+        |_| url.split('?').next().unwrap_or(url).to_string(),
+        |u| u.path().to_string(),
+    );
+    RegistryError::GaveUp {
+        host: host.to_string(),
+        request: format!("{method} {path}"),
+        attempts,
+        last,
+        retry_after,
+    }
 }
 
 /// The repository a scope is first about (`repository:NAME:pull,push …` → `NAME`): whose credentials

@@ -13,6 +13,8 @@ mod host;
 mod login;
 mod pull;
 mod push;
+mod retry;
+mod upload;
 
 use std::sync::Arc;
 

@@ -25,4 +25,5 @@ mod run;
 mod run_fixtures;
 mod support_smoke;
 mod transfer;
+mod unreliable_registry;
 mod validate;
