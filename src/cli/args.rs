@@ -131,6 +131,12 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
+    /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links
+    /// fall back to CPLN_ORG
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+
     /// Reach this registry over plain HTTP or TLS without verification; repeatable.
     /// Loopback addresses (127.0.0.0/8, ::1, localhost) are always insecure, as with Docker
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
@@ -293,6 +299,12 @@ pub struct BuildArgs {
     #[arg(long = "registry-certificate", value_name = "HOST=CA.pem")]
     pub registry_certificates: Vec<String>,
 
+    /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
+    /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links
+    /// fall back to CPLN_ORG
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+
     /// Reach this registry over plain HTTP or TLS without verification; repeatable.
     /// Loopback addresses (127.0.0.0/8, ::1, localhost) are always insecure, as with Docker
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
@@ -407,6 +419,12 @@ pub struct CopyArgs {
     #[arg(long, value_name = "PLATFORM", default_value = "linux/amd64")]
     pub platform: String,
 
+    /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
+    /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links
+    /// fall back to CPLN_ORG
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+
     /// Reach this registry over plain HTTP or TLS without verification; repeatable
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
@@ -445,6 +463,12 @@ pub struct InspectArgs {
     /// Print the manifest's bytes as stored instead of the summary
     #[arg(long)]
     pub raw: bool,
+
+    /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
+    /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links
+    /// fall back to CPLN_ORG
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
 
     /// Reach this registry over plain HTTP or TLS without verification; repeatable
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]

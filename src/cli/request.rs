@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::args::{BuildArgs, ProgressArg, SandboxArg};
 use super::login::{self, Login, LoginError};
 use super::secret::{self, SecretSource};
+use crate::image::naming::{Naming, NamingError};
 use crate::image::{Platform, Reference};
 
 /// A build, fully validated.
@@ -106,10 +107,9 @@ pub enum CreationTime {
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
     #[error("--name `{value}`: {source}")]
-    Name {
-        value: String,
-        source: crate::image::reference::ReferenceError,
-    },
+    Name { value: String, source: NamingError },
+    #[error(transparent)]
+    Org(NamingError),
     #[error(
         "--registry-certificate `{0}` is not HOST=CA.pem\nhint: write e.g. `--registry-certificate registry.example.com:5000=/etc/ssl/registry-ca.pem`"
     )]
@@ -186,9 +186,18 @@ pub struct Environment {
     /// Names of the environment variables that are set (`--secret id=ID` reads the variable ID if it
     /// is); never their values.
     pub set_vars: BTreeSet<String>,
+    /// `CPLN_ORG`: the org of `//image/` links without `--org`.
+    pub cpln_org: Option<String>,
+    /// `HOIST_ORG_REGISTRY`: the org registry template.
+    pub org_registry: Option<String>,
 }
 
 impl Environment {
+    /// How names are read with `--org` (when given) and this environment.
+    pub fn naming(&self, org: Option<String>) -> Result<Naming, NamingError> {
+        Naming::new(org, self.cpln_org.clone(), self.org_registry.clone())
+    }
+
     pub fn from_process() -> Environment {
         Environment {
             source_date_epoch: std::env::var("SOURCE_DATE_EPOCH")
@@ -203,6 +212,10 @@ impl Environment {
             set_vars: std::env::vars_os()
                 .map(|(name, _)| name.to_string_lossy().into_owned())
                 .collect(),
+            cpln_org: std::env::var("CPLN_ORG").ok().filter(|s| !s.is_empty()),
+            org_registry: std::env::var("HOIST_ORG_REGISTRY")
+                .ok()
+                .filter(|s| !s.is_empty()),
         }
     }
 }
@@ -214,11 +227,12 @@ impl BuildRequest {
         env: &Environment,
         stdin: &mut dyn std::io::Read,
     ) -> Result<BuildRequest, RequestError> {
+        let naming = env.naming(args.org.clone()).map_err(RequestError::Org)?;
         let names = args
             .names
             .iter()
             .map(|n| {
-                n.parse().map_err(|source| RequestError::Name {
+                naming.parse(n).map_err(|source| RequestError::Name {
                     value: n.clone(),
                     source,
                 })
@@ -478,6 +492,17 @@ mod tests {
 
     fn error(extra: &[&str]) -> String {
         request(extra).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn names_may_be_control_plane_links() {
+        let r = request(&["--name", "//image/app:v1", "--org", "acme"]).unwrap();
+        assert_eq!(r.names[0].to_string(), "acme.registry.cpln.io/app:v1");
+        let r = request(&["--name", "web:v2", "--org", "acme"]).unwrap();
+        assert_eq!(r.names[0].to_string(), "acme.registry.cpln.io/web:v2");
+        let err = error(&["--name", "//image/app:v1"]);
+        assert!(err.starts_with("--name `//image/app:v1`: "), "{err}");
+        assert!(err.contains("no org was given"), "{err}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::args::{CopyArgs, InspectArgs};
 use super::request::{self, Environment, ProgressMode, RequestError};
-use super::validate::{ImageSource, ValidateRequestError};
+use super::validate::{self, ImageSource, ValidateRequestError};
 use crate::image::Platform;
 
 #[derive(Clone, Debug)]
@@ -43,9 +43,10 @@ impl CopyRequest {
         args: CopyArgs,
         env: &Environment,
     ) -> Result<CopyRequest, ValidateRequestError> {
+        let naming = validate::naming(&args.org, env)?;
         Ok(CopyRequest {
-            source: ImageSource::parse(&args.source)?,
-            destination: ImageSource::parse(&args.destination)?,
+            source: ImageSource::parse(&args.source, &naming)?,
+            destination: ImageSource::parse(&args.destination, &naming)?,
             platform: platform(&args.platform)?,
             insecure_registries: args.insecure_registries,
             mirrors: request::mirrors(&args.registry_mirrors)?,
@@ -60,8 +61,9 @@ impl InspectRequest {
         args: InspectArgs,
         env: &Environment,
     ) -> Result<InspectRequest, ValidateRequestError> {
+        let naming = validate::naming(&args.org, env)?;
         Ok(InspectRequest {
-            image: ImageSource::parse(&args.image)?,
+            image: ImageSource::parse(&args.image, &naming)?,
             platform: platform(&args.platform)?,
             raw: args.raw,
             insecure_registries: args.insecure_registries,

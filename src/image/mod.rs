@@ -10,6 +10,7 @@ pub mod config;
 pub mod digest;
 pub mod layout;
 pub mod manifest;
+pub mod naming;
 pub mod platform;
 pub mod reference;
 pub mod tap;
@@ -18,6 +19,7 @@ pub use blobs::BlobStore;
 pub use config::{ContainerConfig, History, ImageConfig};
 pub use digest::Digest;
 pub use manifest::{Descriptor, Index, Manifest, media_type};
+pub use naming::Naming;
 pub use platform::Platform;
 pub use reference::Reference;
 

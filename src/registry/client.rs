@@ -367,7 +367,16 @@ impl Http {
                         tokio::time::sleep(self.retry.delay(attempt, None)).await;
                         continue;
                     }
-                    return Err(gave_up(host, &method, url, attempt, without_url(&e), None));
+                    let mut reason = without_url(&e);
+                    if attempt > 1 {
+                        reason
+                            .push_str(&format!(" (attempt {attempt} of {attempt}, with backoff)"));
+                    }
+                    return Err(RegistryError::Unreachable {
+                        host: host.to_string(),
+                        url: url.to_string(),
+                        reason,
+                    });
                 }
                 Err(e) => {
                     return Err(RegistryError::Unreachable {

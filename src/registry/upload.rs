@@ -51,7 +51,8 @@ struct Session {
 }
 
 /// Uploads `source` into `repo`, in `opened` (a session a mount answered 202 with) or a new session,
-/// restarting the upload after transient failures.
+/// restarting the upload after transient failures: a transient answer ([`RegistryError::GaveUp`]) or
+/// a lost connection ([`RegistryError::Unreachable`]).
 pub async fn upload(
     client: &RegistryClient,
     repo: &Repo<'_>,
@@ -100,6 +101,13 @@ pub async fn upload(
                     });
                 }
                 tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+            }
+            RegistryError::Unreachable { host, url, reason } => {
+                if attempt >= policy.attempts {
+                    let reason = format!("{reason} (the upload was tried {attempt} times)");
+                    return Err(RegistryError::Unreachable { host, url, reason });
+                }
+                tokio::time::sleep(policy.delay(attempt, None)).await;
             }
             other => return Err(other),
         }

@@ -10,6 +10,7 @@ mod architecture_check;
 mod bad_input;
 mod build;
 mod commands;
+mod control_plane;
 mod credentials;
 mod detect;
 mod differential;
