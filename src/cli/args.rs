@@ -425,6 +425,11 @@ pub struct CopyArgs {
     #[arg(long, value_name = "ORG")]
     pub org: Option<String>,
 
+    /// Copy a multi-platform image whole: the index exactly as published (same digest) and every
+    /// image it lists, instead of the one image for --platform
+    #[arg(long, conflicts_with = "platform")]
+    pub all_platforms: bool,
+
     /// Reach this registry over plain HTTP or TLS without verification; repeatable
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
@@ -460,9 +465,14 @@ pub struct InspectArgs {
     #[arg(long, value_name = "PLATFORM", default_value = "linux/amd64")]
     pub platform: String,
 
-    /// Print the manifest's bytes as stored instead of the summary
-    #[arg(long)]
+    /// Print the top manifest's bytes as stored (the index of a multi-platform image) instead of the
+    /// summary
+    #[arg(long, conflicts_with = "config")]
     pub raw: bool,
+
+    /// Print the config's bytes as stored (of the image for --platform)
+    #[arg(long)]
+    pub config: bool,
 
     /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
     /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links

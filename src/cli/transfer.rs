@@ -13,6 +13,8 @@ pub struct CopyRequest {
     pub source: ImageSource,
     pub destination: ImageSource,
     pub platform: Platform,
+    /// `--all-platforms`: the whole index, not one image.
+    pub all_platforms: bool,
     pub insecure_registries: Vec<String>,
     pub mirrors: Vec<(String, String)>,
     pub cache_dir: PathBuf,
@@ -24,6 +26,8 @@ pub struct InspectRequest {
     pub image: ImageSource,
     pub platform: Platform,
     pub raw: bool,
+    /// `--config`: the config's bytes as stored.
+    pub config: bool,
     pub insecure_registries: Vec<String>,
     pub mirrors: Vec<(String, String)>,
     pub cache_dir: PathBuf,
@@ -48,6 +52,7 @@ impl CopyRequest {
             source: ImageSource::parse(&args.source, &naming)?,
             destination: ImageSource::parse(&args.destination, &naming)?,
             platform: platform(&args.platform)?,
+            all_platforms: args.all_platforms,
             insecure_registries: args.insecure_registries,
             mirrors: request::mirrors(&args.registry_mirrors)?,
             cache_dir: request::cache_dir(args.cache_dir, env)?,
@@ -66,6 +71,7 @@ impl InspectRequest {
             image: ImageSource::parse(&args.image, &naming)?,
             platform: platform(&args.platform)?,
             raw: args.raw,
+            config: args.config,
             insecure_registries: args.insecure_registries,
             mirrors: request::mirrors(&args.registry_mirrors)?,
             cache_dir: request::cache_dir(args.cache_dir, env)?,

@@ -60,6 +60,31 @@ pub struct SerializedIndex {
     pub images: Vec<SerializedImage>,
 }
 
+/// What a reference or layout tag names, as published: one image, or an index of images.
+#[derive(Clone, Debug)]
+pub enum Serialized {
+    Image(SerializedImage),
+    Index(SerializedIndex),
+}
+
+impl Serialized {
+    /// The descriptor of the top manifest (the image's, or the index's).
+    pub fn descriptor(&self) -> &Descriptor {
+        match self {
+            Serialized::Image(image) => &image.manifest,
+            Serialized::Index(index) => &index.descriptor,
+        }
+    }
+
+    /// The top manifest's bytes as stored.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Serialized::Image(image) => &image.manifest_bytes,
+            Serialized::Index(index) => &index.bytes,
+        }
+    }
+}
+
 impl SerializedIndex {
     pub fn new(images: Vec<SerializedImage>) -> SerializedIndex {
         let index = manifest::Index::new(images.iter().map(|i| i.manifest.clone()).collect());

@@ -11,6 +11,7 @@ mod credentials;
 mod error;
 mod host;
 mod login;
+mod published;
 mod pull;
 mod push;
 mod retry;
@@ -22,7 +23,9 @@ pub use credentials::{CredentialEnv, CredentialError};
 pub use error::RegistryError;
 pub use login::{Erased, Stored};
 
-use crate::image::{BlobStore, Descriptor, Image, Manifest, Platform, Reference, SerializedImage};
+use crate::image::{
+    BlobStore, Descriptor, Image, Manifest, Platform, Reference, Serialized, SerializedImage,
+};
 use crate::progress::Reporter;
 
 /// How to reach registries.
@@ -108,6 +111,27 @@ impl RegistryClient {
                     source,
                 })?;
         SerializedImage::from_raw(manifest_bytes, config_bytes).map_err(|e| protocol(e.to_string()))
+    }
+
+    /// What `reference` names as published: with `all`, a whole index (its bytes unchanged, every
+    /// image it lists); else the image for `platform` (see [`RegistryClient::pull_as_published`]).
+    pub async fn pull_published(
+        &self,
+        reference: &Reference,
+        platform: &Platform,
+        all: bool,
+        blobs: &BlobStore,
+        reporter: &dyn Reporter,
+    ) -> Result<Serialized, RegistryError> {
+        published::pull(self, reference, platform, all, blobs, reporter).await
+    }
+
+    /// The top manifest of `reference` (an image manifest or an index) as stored, and its media type.
+    pub async fn manifest_raw(
+        &self,
+        reference: &Reference,
+    ) -> Result<(Vec<u8>, String), RegistryError> {
+        published::manifest(self, reference).await
     }
 
     /// Pushes the image's blobs and manifest, then tags it with every reference's tag. Returns the
