@@ -1,6 +1,7 @@
 //! Pulling an image (distribution-spec "Pull"): manifest (index resolved to the wanted platform), config
 //! and layers, downloaded with `oci-client` into the blob store, each blob digest-checked before it
-//! becomes visible. Blobs already in the store are not downloaded again.
+//! becomes visible. Blobs already in the store are not downloaded again. Each request — a manifest, a
+//! blob (into a new temporary file) — is sent again after a transient failure (`retry`).
 
 use std::io::Write as _;
 use std::pin::Pin;
@@ -13,6 +14,7 @@ use oci_client::secrets::RegistryAuth;
 
 use super::credentials::{Credentials, Secret};
 use super::host::{api_host, pull_registry};
+use super::retry::RetryPolicy;
 use super::{RegistryClient, RegistryError};
 use crate::image::blobs::{BlobError, BlobWriter};
 use crate::image::manifest::{AnyManifest, media_type};
@@ -25,6 +27,7 @@ const CONCURRENT_DOWNLOADS: usize = 3;
 /// One pull: the oci-client configured for the host, the reference on that host, and its auth.
 struct Puller<'a> {
     client: oci_client::Client,
+    retry: RetryPolicy,
     reference: &'a Reference,
     remote: oci_client::Reference,
     auth: RegistryAuth,
@@ -109,6 +112,7 @@ pub async fn pull(
     };
     let puller = Puller {
         client,
+        retry: *registry.http.retry_policy(),
         reference,
         remote,
         auth,
@@ -155,8 +159,13 @@ impl Puller<'_> {
     ) -> Result<(Image, Vec<u8>), RegistryError> {
         let err = |e| client_error(self.reference, host, base, e);
         let (bytes, _) = self
-            .client
-            .pull_manifest_raw(&self.remote, &self.auth, media_type::ACCEPT_MANIFESTS)
+            .retrying(|| {
+                self.client.pull_manifest_raw(
+                    &self.remote,
+                    &self.auth,
+                    media_type::ACCEPT_MANIFESTS,
+                )
+            })
             .await
             .map_err(err)?;
         if let Some(wanted) = self.reference.digest() {
@@ -175,8 +184,13 @@ impl Puller<'_> {
                         })?;
                 let pinned = self.remote.clone_with_digest(chosen.digest.to_string());
                 let (bytes, _) = self
-                    .client
-                    .pull_manifest_raw(&pinned, &self.auth, media_type::ACCEPT_MANIFESTS)
+                    .retrying(|| {
+                        self.client.pull_manifest_raw(
+                            &pinned,
+                            &self.auth,
+                            media_type::ACCEPT_MANIFESTS,
+                        )
+                    })
                     .await
                     .map_err(err)?;
                 check_digest(self.reference, &chosen.digest, &bytes)?;
@@ -237,6 +251,24 @@ impl Puller<'_> {
         Ok((image, manifest_bytes.to_vec()))
     }
 
+    /// `request` again after transient failures, with backoff.
+    async fn retrying<T, F, Fut>(&self, request: F) -> Result<T, OciDistributionError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, OciDistributionError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match request().await {
+                Err(e) if attempt < self.retry.attempts && transient(&e) => {
+                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     fn parse(&self, bytes: &[u8], host: &str) -> Result<AnyManifest, RegistryError> {
         AnyManifest::parse(bytes, None).map_err(|e| RegistryError::Protocol {
             host: host.to_string(),
@@ -256,14 +288,26 @@ impl Puller<'_> {
             });
             return Ok(());
         }
-        let writer = self.blobs.writer().map_err(|e| self.blob_error(e))?;
-        let mut sink = BlobSink {
-            writer: Some(writer),
+        let mut attempt = 0;
+        let mut sink = loop {
+            attempt += 1;
+            let writer = self.blobs.writer().map_err(|e| self.blob_error(e))?;
+            let mut sink = BlobSink {
+                writer: Some(writer),
+            };
+            match self
+                .client
+                .pull_blob(&self.remote, digest.as_str(), &mut sink)
+                .await
+            {
+                Ok(()) => break sink,
+                // The partial file is dropped with its sink; the next attempt starts from nothing.
+                Err(e) if attempt < self.retry.attempts && transient(&e) => {
+                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                }
+                Err(e) => return Err(client_error(self.reference, host, base, e)),
+            }
         };
-        self.client
-            .pull_blob(&self.remote, digest.as_str(), &mut sink)
-            .await
-            .map_err(|e| client_error(self.reference, host, base, e))?;
         let writer = sink
             .writer
             .take()
@@ -305,6 +349,22 @@ fn check_digest(reference: &Reference, wanted: &Digest, bytes: &[u8]) -> Result<
         });
     }
     Ok(())
+}
+
+/// An error a later attempt may not meet: a lost connection or body, a 408/429/5xx answer.
+fn transient(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::ServerError { code, .. } => {
+            reqwest::StatusCode::from_u16(*code).is_ok_and(super::retry::transient)
+        }
+        OciDistributionError::RequestError(e) => !e.is_builder(),
+        OciDistributionError::IoError(_) => true,
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|e| format!("{:?}", e.code) == "Toomanyrequests"),
+        _ => false,
+    }
 }
 
 /// Maps oci-client's errors onto ours, keeping the ones with a clear meaning distinct.

@@ -236,3 +236,59 @@ fn a_registry_refusing_whole_blob_puts_gets_chunks() {
         assert_eq!(big[0][0], (0, chunk - 1, chunk), "{patches:?}");
     }
 }
+
+#[test]
+fn copies_through_faults_within_a_registry_and_across_two() {
+    let registry = Registry::start();
+    let proxy = FaultProxy::start(
+        &registry,
+        &Faults {
+            seed: 5,
+            rate: 0.3,
+            max_failures: 2,
+            refuse_mounts: true,
+            ..Faults::default()
+        },
+    );
+    let sandbox = Sandbox::new();
+    let (layout, digest) = multi_layer_layout(&sandbox);
+    crate::support::oci::push_layout(&registry, &layout, "v1", "src/app", "v1");
+
+    // Same registry: hoist asks to mount, the registry opens an upload instead (202), and the blob goes
+    // up in that session.
+    let from = format!("{}/src/app:v1", proxy.host());
+    let to = format!("{}/dst/app:v1", proxy.host());
+    let copied = hoist_run(&mut hoist(
+        &sandbox,
+        &["copy", "--progress", "plain", &from, &to],
+    ))
+    .ok();
+    assert_eq!(copied.line(), format!("{to}@{digest}"));
+    let log = proxy.log();
+    assert!(
+        log.iter().any(|e| e["kind"] == "mount_refused"),
+        "no mount was asked for: {log:#?}"
+    );
+    let direct = format!("docker://{}/dst/app:v1", registry.host());
+    assert_eq!(
+        skopeo_inspect(&direct, Inspect::Info)["Digest"],
+        digest.as_str()
+    );
+
+    // Across two registries, from a fresh cache: every blob pulled through the faults.
+    let other = Registry::start();
+    let fresh = Sandbox::new();
+    let across = format!("{}/app:v1", other.host());
+    let copied = hoist_run(&mut hoist(&fresh, &["copy", &from, &across])).ok();
+    assert_eq!(copied.line(), format!("{across}@{digest}"));
+    let out = fresh.path("pulled");
+    let check = run(skopeo()
+        .args(["copy", "--quiet", "--src-tls-verify=false"])
+        .arg(format!("docker://{across}"))
+        .arg(format!("oci:{}:v1", out.display())));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}

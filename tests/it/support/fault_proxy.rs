@@ -4,7 +4,8 @@
 //! after it answered), decided by a hash of a seed, the request and how often it was seen — so a run
 //! is reproducible whatever order concurrent requests come in — and never failing the same request
 //! more than `max_failures` times. Rules can fail chosen requests always, refuse blob `PUT`s that carry
-//! a body (a registry that wants chunks), or announce an `OCI-Chunk-Min-Length`. Every fault and every
+//! a body (a registry that wants chunks), announce an `OCI-Chunk-Min-Length`, or turn mounts into
+//! plain upload sessions (a registry answering a mount with 202). Every fault and every
 //! `PATCH` is written to a JSON-lines log the test reads.
 
 use std::process::{Child, Command, Stdio};
@@ -51,6 +52,13 @@ class Faults:
         req = flow.request
         body = req.raw_content or b""
         is_upload = "/blobs/uploads/" in req.path
+        if CONFIG.get("refuse_mounts") and req.method == "POST" and "mount" in req.query:
+            # As a registry that cannot mount: a plain upload session, answered 202.
+            log("mount_refused", flow)
+            del req.query["mount"]
+            if "from" in req.query:
+                del req.query["from"]
+            return
         if req.method == "PATCH":
             log("patch", flow, size=len(body), range=req.headers.get("Content-Range", ""))
         if CONFIG.get("refuse_put_with_body") and req.method == "PUT" and is_upload and len(body) > 0:
@@ -124,6 +132,9 @@ pub struct Faults {
     pub refuse_put_with_body: bool,
     /// Announce this `OCI-Chunk-Min-Length` on every upload session opened.
     pub chunk_min_length: Option<u64>,
+    /// Turn every cross-repository mount into a plain upload `POST`: the registry answers 202 with a
+    /// session, as one that cannot mount does.
+    pub refuse_mounts: bool,
 }
 
 impl Default for Faults {
@@ -136,6 +147,7 @@ impl Default for Faults {
             always: Vec::new(),
             refuse_put_with_body: false,
             chunk_min_length: None,
+            refuse_mounts: false,
         }
     }
 }
@@ -170,6 +182,7 @@ impl FaultProxy {
             })).collect::<Vec<_>>(),
             "refuse_put_with_body": faults.refuse_put_with_body,
             "chunk_min_length": faults.chunk_min_length,
+            "refuse_mounts": faults.refuse_mounts,
         });
         let config_path = dir.path().join("faults.json");
         std::fs::write(&config_path, config.to_string()).unwrap();
