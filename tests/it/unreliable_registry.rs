@@ -292,3 +292,61 @@ fn copies_through_faults_within_a_registry_and_across_two() {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+#[test]
+fn no_credential_shows_through_faults_and_failures() {
+    let key = "s3cret-service-account-key";
+    let registry = Registry::start_with_token(key);
+    let sandbox = Sandbox::new();
+    let (layout, digest) = multi_layer_layout(&sandbox);
+    // What the key looks like on the wire, as Basic auth sends it.
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("<token>:{key}"),
+    );
+    let push_json = |proxy: &FaultProxy| {
+        let target = format!("{}/private/app:v1", proxy.host());
+        let mut cmd = hoist(
+            &sandbox,
+            &[
+                "push",
+                "--progress",
+                "json",
+                &format!("oci:{}:v1", layout.display()),
+                &target,
+            ],
+        );
+        cmd.env("HOIST_TOKEN", key);
+        (target, hoist_run(&mut cmd))
+    };
+    let faulty = FaultProxy::start(
+        &registry,
+        &Faults {
+            seed: 3,
+            rate: 0.4,
+            ..Faults::default()
+        },
+    );
+    let (target, pushed) = push_json(&faulty);
+    let pushed = pushed.ok();
+    assert_eq!(pushed.line(), format!("{target}@{digest}"));
+    let failing = FaultProxy::start(
+        &registry,
+        &Faults {
+            always: vec![("PUT", "/manifests/", 500, None)],
+            ..Faults::default()
+        },
+    );
+    let (_, failed) = push_json(&failing);
+    let failed = failed.failed();
+    for run in [&pushed, &failed] {
+        for shown in [&run.stdout, &run.stderr] {
+            assert!(!shown.contains(key), "the key leaked:\n{shown}");
+            assert!(
+                !shown.contains(&basic),
+                "the Basic credentials leaked:\n{shown}"
+            );
+        }
+    }
+    assert!(failed.stderr.contains("kept failing"), "{}", failed.stderr);
+}

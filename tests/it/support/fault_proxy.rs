@@ -252,7 +252,8 @@ impl FaultProxy {
                 return Err(format!("mitmdump exited early ({status})"));
             }
             match http_get_status(self.port, "/v2/") {
-                Ok(200) => return Ok(()),
+                // 401: a registry behind auth, reached.
+                Ok(200 | 401) => return Ok(()),
                 Ok(_) | Err(_) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(100))
                 }
