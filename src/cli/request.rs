@@ -152,10 +152,7 @@ pub enum RequestError {
     )]
     DuplicateSecret(String),
     #[error("--cache-repo `{value}`: {source}")]
-    CacheRepo {
-        value: String,
-        source: crate::image::reference::ReferenceError,
-    },
+    CacheRepo { value: String, source: NamingError },
     #[error(
         "--cache-repo `{0}` has a tag or digest\nhint: give only the repository, like `registry.example.com/team/app-cache`: hoist tags every step result itself"
     )]
@@ -324,7 +321,11 @@ impl BuildRequest {
             }
             secrets.push(s);
         }
-        let cache_repo = args.cache_repo.as_deref().map(cache_repo).transpose()?;
+        let cache_repo = args
+            .cache_repo
+            .as_deref()
+            .map(|value| cache_repo(value, &naming))
+            .transpose()?;
         let sandbox = Sandbox::from(args.sandbox);
         if args.force_in_container && sandbox != Sandbox::InContainer {
             return Err(RequestError::ForceInContainer);
@@ -445,11 +446,13 @@ pub(super) fn cache_dir(flag: Option<PathBuf>, env: &Environment) -> Result<Path
 }
 
 /// `--cache-repo`: a repository; a tag (a `:` after the last `/`) or a digest is an error.
-fn cache_repo(value: &str) -> Result<Reference, RequestError> {
-    let reference: Reference = value.parse().map_err(|source| RequestError::CacheRepo {
-        value: value.to_string(),
-        source,
-    })?;
+fn cache_repo(value: &str, naming: &Naming) -> Result<Reference, RequestError> {
+    let reference: Reference = naming
+        .parse(value)
+        .map_err(|source| RequestError::CacheRepo {
+            value: value.to_string(),
+            source,
+        })?;
     let last = value.rsplit('/').next().unwrap_or(value);
     if reference.digest().is_some() || last.contains(':') {
         return Err(RequestError::CacheRepoTag(value.to_string()));
@@ -500,6 +503,16 @@ mod tests {
         assert_eq!(r.names[0].to_string(), "acme.registry.cpln.io/app:v1");
         let r = request(&["--name", "web:v2", "--org", "acme"]).unwrap();
         assert_eq!(r.names[0].to_string(), "acme.registry.cpln.io/web:v2");
+        let r = request(&[
+            "--name",
+            "//image/app:v1",
+            "--org",
+            "acme",
+            "--cache-repo",
+            "//image/cache",
+        ])
+        .unwrap();
+        assert_eq!(r.cache_repo.unwrap().name(), "acme.registry.cpln.io/cache");
         let err = error(&["--name", "//image/app:v1"]);
         assert!(err.starts_with("--name `//image/app:v1`: "), "{err}");
         assert!(err.contains("no org was given"), "{err}");

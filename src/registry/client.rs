@@ -537,6 +537,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn giving_up_names_the_registry_the_request_and_the_last_answer() {
+        let err = gave_up(
+            "registry.example.com",
+            &Method::PUT,
+            "https://registry.example.com/v2/team/app/blobs/uploads/abc?_state=SECRETISH&digest=sha256%3A00",
+            5,
+            "it answered 503 Service Unavailable".into(),
+            None,
+        )
+        .to_string();
+        assert!(
+            err.starts_with(
+                "registry `registry.example.com` kept failing `PUT /v2/team/app/blobs/uploads/abc`: it answered 503 Service Unavailable (attempt 5 of 5"
+            ),
+            "{err}"
+        );
+        assert!(
+            !err.contains("_state"),
+            "no upload state in messages: {err}"
+        );
+        assert!(err.contains("hint:"), "{err}");
+    }
+
+    #[test]
     fn denied_names_the_repository_the_action_and_the_credentials() {
         assert_eq!(
             scope_repository("repository:team/app:pull,push repository:base:pull"),
