@@ -51,8 +51,8 @@ struct Session {
 }
 
 /// Uploads `source` into `repo`, in `opened` (a session a mount answered 202 with) or a new session,
-/// restarting the upload after transient failures: a transient answer ([`RegistryError::GaveUp`]) or
-/// a lost connection ([`RegistryError::Unreachable`]).
+/// restarting the upload after transient failures: a transient answer ([`RegistryError::GaveUp`]), a
+/// lost connection ([`RegistryError::Unreachable`]) or a session the registry no longer knows (404).
 pub async fn upload(
     client: &RegistryClient,
     repo: &Repo<'_>,
@@ -101,6 +101,15 @@ pub async fn upload(
                     });
                 }
                 tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+            }
+            // The session is gone (an upload that took too long, a registry replica without it):
+            // a new one.
+            RegistryError::Status {
+                status: 404,
+                method: "PUT" | "PATCH",
+                ..
+            } if attempt < policy.attempts => {
+                tokio::time::sleep(policy.delay(attempt, None)).await;
             }
             RegistryError::Unreachable { host, url, reason } => {
                 if attempt >= policy.attempts {

@@ -350,3 +350,31 @@ fn no_credential_shows_through_faults_and_failures() {
     }
     assert!(failed.stderr.contains("kept failing"), "{}", failed.stderr);
 }
+
+#[test]
+fn a_lost_upload_session_starts_the_upload_again() {
+    let registry = Registry::start();
+    let proxy = FaultProxy::start(
+        &registry,
+        &Faults {
+            lose_sessions: true,
+            ..Faults::default()
+        },
+    );
+    let sandbox = Sandbox::new();
+    let (layout, digest) = multi_layer_layout(&sandbox);
+    let target = format!("{}/lost/app:v1", proxy.host());
+    let pushed = push(&sandbox, &layout, &target).ok();
+    assert_eq!(pushed.line(), format!("{target}@{digest}"));
+    let lost = proxy
+        .log()
+        .iter()
+        .filter(|e| e["kind"] == "session_lost")
+        .count();
+    assert_eq!(lost, 5, "one per blob: four layers and the config");
+    let direct = format!("docker://{}/lost/app:v1", registry.host());
+    assert_eq!(
+        skopeo_inspect(&direct, Inspect::Info)["Digest"],
+        digest.as_str()
+    );
+}

@@ -4,8 +4,8 @@
 //! after it answered), decided by a hash of a seed, the request and how often it was seen — so a run
 //! is reproducible whatever order concurrent requests come in — and never failing the same request
 //! more than `max_failures` times. Rules can fail chosen requests always, refuse blob `PUT`s that carry
-//! a body (a registry that wants chunks), announce an `OCI-Chunk-Min-Length`, or turn mounts into
-//! plain upload sessions (a registry answering a mount with 202). Every fault and every
+//! a body (a registry that wants chunks), announce an `OCI-Chunk-Min-Length`, turn mounts into
+//! plain upload sessions (a registry answering a mount with 202), or lose each blob's first session. Every fault and every
 //! `PATCH` is written to a JSON-lines log the test reads.
 
 use std::process::{Child, Command, Stdio};
@@ -67,6 +67,15 @@ class Faults:
                 413, b'{"errors":[{"code":"SIZE_LIMIT","message":"send chunks"}]}',
                 {"Content-Type": "application/json"})
             return
+        if CONFIG.get("lose_sessions") and req.method == "PUT" and is_upload:
+            key = "lost " + req.query.get("digest", "")
+            if key not in self.seen:
+                self.seen[key] = 1
+                log("session_lost", flow)
+                flow.response = http.Response.make(
+                    404, b'{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN","message":"blob upload unknown"}]}',
+                    {"Content-Type": "application/json"})
+                return
         for rule in CONFIG.get("always", []):
             if req.method == rule["method"] and rule["path_contains"] in req.path:
                 status = rule["status"]
@@ -135,6 +144,9 @@ pub struct Faults {
     /// Turn every cross-repository mount into a plain upload `POST`: the registry answers 202 with a
     /// session, as one that cannot mount does.
     pub refuse_mounts: bool,
+    /// Answer the first closing `PUT` of each blob's upload with 404 `BLOB_UPLOAD_UNKNOWN`, as a
+    /// registry that lost the session does.
+    pub lose_sessions: bool,
 }
 
 impl Default for Faults {
@@ -148,6 +160,7 @@ impl Default for Faults {
             refuse_put_with_body: false,
             chunk_min_length: None,
             refuse_mounts: false,
+            lose_sessions: false,
         }
     }
 }
@@ -183,6 +196,7 @@ impl FaultProxy {
             "refuse_put_with_body": faults.refuse_put_with_body,
             "chunk_min_length": faults.chunk_min_length,
             "refuse_mounts": faults.refuse_mounts,
+            "lose_sessions": faults.lose_sessions,
         });
         let config_path = dir.path().join("faults.json");
         std::fs::write(&config_path, config.to_string()).unwrap();
