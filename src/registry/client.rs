@@ -16,6 +16,7 @@ use super::host::{Security, security};
 use super::retry::{self, RetryPolicy};
 use super::{RegistryError, RegistryOptions};
 use crate::image::Digest;
+use crate::progress::{Event, Reporter, Silent};
 
 /// The CA certificates of `--registry-certificate`, read and parsed once.
 fn extra_roots(options: &RegistryOptions) -> Result<Vec<reqwest::Certificate>, RegistryError> {
@@ -309,8 +310,26 @@ impl Http {
         verify: bool,
         build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
     ) -> Result<Response, RegistryError> {
+        self.send_reporting(registry, host, scope, method, url, verify, build, &Silent)
+            .await
+    }
+
+    /// [`Http::send`], telling `reporter` about each retry.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_reporting(
+        &self,
+        registry: &str,
+        host: &str,
+        scope: &str,
+        method: Method,
+        url: &str,
+        verify: bool,
+        build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
+        reporter: &dyn Reporter,
+    ) -> Result<Response, RegistryError> {
         let attempts = self.retry.attempts;
-        self.send_with(registry, host, scope, method, url, verify, build, attempts)
+        let how = (attempts, reporter);
+        self.send_with(registry, host, scope, method, url, verify, build, how)
             .await
     }
 
@@ -327,7 +346,8 @@ impl Http {
         verify: bool,
         build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
     ) -> Result<Response, RegistryError> {
-        self.send_with(registry, host, scope, method, url, verify, build, 1)
+        let how = (1, &Silent as &dyn Reporter);
+        self.send_with(registry, host, scope, method, url, verify, build, how)
             .await
     }
 
@@ -345,8 +365,20 @@ impl Http {
         url: &str,
         verify: bool,
         build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
-        attempts: u32,
+        (attempts, reporter): (u32, &dyn Reporter),
     ) -> Result<Response, RegistryError> {
+        let wait = |attempt: u32, retry_after: Option<Duration>, reason: String| {
+            let wait = self.retry.delay(attempt, retry_after);
+            reporter.report(Event::Retry {
+                host: host.to_string(),
+                request: request_line(&method, url),
+                reason,
+                attempt,
+                attempts,
+                wait_ms: wait.as_millis() as u64,
+            });
+            tokio::time::sleep(wait)
+        };
         let mut answered = false;
         let mut used: Option<String> = None;
         let mut attempt = 0;
@@ -364,7 +396,7 @@ impl Http {
                 // Connection refused or reset, a timeout, a broken body: worth another attempt.
                 Err(e) if !e.is_builder() => {
                     if attempt < attempts {
-                        tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                        wait(attempt, None, without_url(&e)).await;
                         continue;
                     }
                     let mut reason = without_url(&e);
@@ -435,7 +467,7 @@ impl Http {
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| retry::retry_after(v, SystemTime::now()));
                 if attempt < attempts {
-                    tokio::time::sleep(self.retry.delay(attempt, retry_after)).await;
+                    wait(attempt, retry_after, format!("it answered {status}")).await;
                     continue;
                 }
                 let last = format!("it answered {status}");
@@ -456,17 +488,22 @@ pub fn gave_up(
     last: String,
     retry_after: Option<Duration>,
 ) -> RegistryError {
-    let path = reqwest::Url::parse(url).map_or_else(
-        |_| url.split('?').next().unwrap_or(url).to_string(),
-        |u| u.path().to_string(),
-    );
     RegistryError::GaveUp {
         host: host.to_string(),
-        request: format!("{method} {path}"),
+        request: request_line(method, url),
         attempts,
         last,
         retry_after,
     }
+}
+
+/// `METHOD /v2/PATH`: a request as messages name it, without the query (upload state).
+pub fn request_line(method: &Method, url: &str) -> String {
+    let path = reqwest::Url::parse(url).map_or_else(
+        |_| url.split('?').next().unwrap_or(url).to_string(),
+        |u| u.path().to_string(),
+    );
+    format!("{method} {path}")
 }
 
 /// The repository a scope is first about (`repository:NAME:pull,push …` → `NAME`): whose credentials

@@ -159,7 +159,7 @@ impl Puller<'_> {
     ) -> Result<(Image, Vec<u8>), RegistryError> {
         let err = |e| client_error(self.reference, host, base, e);
         let (bytes, _) = self
-            .retrying(|| {
+            .retrying("GET manifest", || {
                 self.client.pull_manifest_raw(
                     &self.remote,
                     &self.auth,
@@ -184,7 +184,7 @@ impl Puller<'_> {
                         })?;
                 let pinned = self.remote.clone_with_digest(chosen.digest.to_string());
                 let (bytes, _) = self
-                    .retrying(|| {
+                    .retrying("GET manifest", || {
                         self.client.pull_manifest_raw(
                             &pinned,
                             &self.auth,
@@ -251,8 +251,8 @@ impl Puller<'_> {
         Ok((image, manifest_bytes.to_vec()))
     }
 
-    /// `request` again after transient failures, with backoff.
-    async fn retrying<T, F, Fut>(&self, request: F) -> Result<T, OciDistributionError>
+    /// `request` (described by `what`) again after transient failures, with backoff.
+    async fn retrying<T, F, Fut>(&self, what: &str, request: F) -> Result<T, OciDistributionError>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<T, OciDistributionError>>,
@@ -262,11 +262,30 @@ impl Puller<'_> {
             attempt += 1;
             match request().await {
                 Err(e) if attempt < self.retry.attempts && transient(&e) => {
-                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                    self.wait(what, attempt, &e).await;
                 }
                 other => return other,
             }
         }
+    }
+
+    /// Tells the reporter about a retry, then waits for it.
+    async fn wait(&self, what: &str, attempt: u32, e: &OciDistributionError) {
+        let wait = self.retry.delay(attempt, None);
+        let reason = match e {
+            OciDistributionError::RequestError(e) => super::auth::without_url(e),
+            OciDistributionError::ServerError { code, .. } => format!("it answered {code}"),
+            other => other.to_string(),
+        };
+        self.reporter.report(Event::Retry {
+            host: self.remote.registry().to_string(),
+            request: what.to_string(),
+            reason,
+            attempt,
+            attempts: self.retry.attempts,
+            wait_ms: wait.as_millis() as u64,
+        });
+        tokio::time::sleep(wait).await;
     }
 
     fn parse(&self, bytes: &[u8], host: &str) -> Result<AnyManifest, RegistryError> {
@@ -303,7 +322,7 @@ impl Puller<'_> {
                 Ok(()) => break sink,
                 // The partial file is dropped with its sink; the next attempt starts from nothing.
                 Err(e) if attempt < self.retry.attempts && transient(&e) => {
-                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                    self.wait(&format!("GET blob {digest}"), attempt, &e).await;
                 }
                 Err(e) => return Err(client_error(self.reference, host, base, e)),
             }

@@ -40,6 +40,7 @@ pub async fn push(
         let host = api_host(registry).to_string();
         let (base, verify) = client.http.base(&host).await;
         let repo = Repo {
+            reporter,
             registry,
             scope: format!("repository:{name}:pull,push"),
             host,
@@ -103,6 +104,7 @@ pub async fn push_index(
         let host = api_host(registry).to_string();
         let (base, verify) = client.http.base(&host).await;
         let repo = Repo {
+            reporter,
             registry,
             scope: format!("repository:{name}:pull,push"),
             host,
@@ -126,7 +128,7 @@ async fn upload(
     let http = &client.http;
     let blob_url = format!("{}/v2/{}/blobs/{}", repo.base, repo.name, d.digest);
     let resp = http
-        .send(
+        .send_reporting(
             repo.registry,
             &repo.host,
             &repo.scope,
@@ -134,6 +136,7 @@ async fn upload(
             &blob_url,
             repo.verify,
             &Ok,
+            repo.reporter,
         )
         .await?;
     if resp.status() == StatusCode::OK {
@@ -196,7 +199,7 @@ async fn mount(
     let scope = format!("{} repository:{from}:pull", repo.scope);
     let sent = client
         .http
-        .send(
+        .send_reporting(
             repo.registry,
             &repo.host,
             &scope,
@@ -204,6 +207,7 @@ async fn mount(
             url.as_str(),
             repo.verify,
             &|r| Ok(r.header(header::CONTENT_LENGTH, 0)),
+            repo.reporter,
         )
         .await;
     Ok(match sent {
@@ -230,7 +234,7 @@ async fn put_manifest(
     let media = descriptor.media_type.clone();
     let resp = client
         .http
-        .send(
+        .send_reporting(
             repo.registry,
             &repo.host,
             &repo.scope,
@@ -241,6 +245,7 @@ async fn put_manifest(
                 Ok(r.header(header::CONTENT_TYPE, media.as_str())
                     .body(bytes.to_vec()))
             },
+            repo.reporter,
         )
         .await?;
     let status = resp.status();

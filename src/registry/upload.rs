@@ -15,12 +15,15 @@ use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 use super::client::unexpected;
 use super::{RegistryClient, RegistryError};
 use crate::image::{BlobStore, Descriptor, Digest};
+use crate::progress::{Event, Reporter};
 
 /// The largest `PATCH` chunk hoist sends, unless the registry asks for larger ones.
 pub const CHUNK_CAP: u64 = 4 << 20;
 
 /// Where one repository's uploads go.
 pub struct Repo<'a> {
+    /// Told about retries.
+    pub reporter: &'a dyn Reporter,
     pub registry: &'a str,
     pub host: String,
     pub name: &'a str,
@@ -83,6 +86,18 @@ pub async fn upload(
         if let Some(session) = session {
             cancel(client, repo, &session).await;
         }
+        let restart = |reason: String, retry_after: Option<std::time::Duration>| {
+            let wait = policy.delay(attempt, retry_after);
+            repo.reporter.report(Event::Retry {
+                host: repo.host.clone(),
+                request: format!("upload of {}", source.descriptor().digest),
+                reason,
+                attempt,
+                attempts: policy.attempts,
+                wait_ms: wait.as_millis() as u64,
+            });
+            tokio::time::sleep(wait)
+        };
         match err {
             RegistryError::GaveUp {
                 host,
@@ -100,23 +115,26 @@ pub async fn upload(
                         retry_after,
                     });
                 }
-                tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+                restart(format!("`{request}`: {last}"), retry_after).await;
             }
             // The session is gone (an upload that took too long, a registry replica without it):
             // a new one.
             RegistryError::Status {
                 status: 404,
-                method: "PUT" | "PATCH",
+                method: method @ ("PUT" | "PATCH"),
                 ..
             } if attempt < policy.attempts => {
-                tokio::time::sleep(policy.delay(attempt, None)).await;
+                let reason = format!(
+                    "the registry no longer knows the upload session ({method} answered 404)"
+                );
+                restart(reason, None).await;
             }
             RegistryError::Unreachable { host, url, reason } => {
                 if attempt >= policy.attempts {
                     let reason = format!("{reason} (the upload was tried {attempt} times)");
                     return Err(RegistryError::Unreachable { host, url, reason });
                 }
-                tokio::time::sleep(policy.delay(attempt, None)).await;
+                restart(reason, None).await;
             }
             other => return Err(other),
         }
@@ -132,7 +150,7 @@ async fn open(
     let url = start_url(repo);
     let resp = client
         .http
-        .send(
+        .send_reporting(
             repo.registry,
             &repo.host,
             &repo.scope,
@@ -140,6 +158,7 @@ async fn open(
             &url,
             repo.verify,
             &|r| Ok(r.header(header::CONTENT_LENGTH, 0)),
+            repo.reporter,
         )
         .await?;
     session_of(repo, digest, resp).await

@@ -99,6 +99,14 @@ fn a_push_through_injected_faults_completes_with_the_right_digest() {
     let target = format!("{}/faulty/app:v1", proxy.host());
     let pushed = push(&sandbox, &layout, &target).ok();
     assert_eq!(pushed.line(), format!("{target}@{digest}"));
+    // Each retry is told on stderr: what, where, why and when.
+    assert!(
+        pushed.stderr.lines().any(|l| l.starts_with("retrying `")
+            && l.contains(&format!("on `{}`", proxy.host()))
+            && l.contains("(attempt 1 of 5)")),
+        "{}",
+        pushed.stderr
+    );
 
     // Read back past the proxy, from the registry itself.
     let direct = format!("docker://{}/faulty/app:v1", registry.host());
@@ -349,6 +357,14 @@ fn no_credential_shows_through_faults_and_failures() {
         }
     }
     assert!(failed.stderr.contains("kept failing"), "{}", failed.stderr);
+    // --progress json: every stderr line is a JSON event, retries among them.
+    let events: Vec<Value> = failed
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let retries = events.iter().filter(|e| e["event"] == "retry").count();
+    assert_eq!(retries, 4, "{events:#?}");
 }
 
 #[test]
