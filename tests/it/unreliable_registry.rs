@@ -91,6 +91,7 @@ fn a_push_through_injected_faults_completes_with_the_right_digest() {
             seed: 3,
             rate: 0.4,
             max_failures: 2,
+            strip_manifest_location: true,
             ..Faults::default()
         },
     );
@@ -129,7 +130,7 @@ fn a_push_through_injected_faults_completes_with_the_right_digest() {
     let kinds = kinds(&log);
     // The faults happened: answers, resets before and after the registry saw the request, and a blob
     // body lost on the way (its upload restarted from the blob store).
-    for kind in ["status", "kill", "kill_after"] {
+    for kind in ["status", "kill", "kill_after", "location_stripped"] {
         assert!(
             kinds.contains(&kind.to_string()),
             "no `{kind}` fault: {log:#?}"
@@ -393,4 +394,32 @@ fn a_lost_upload_session_starts_the_upload_again() {
         skopeo_inspect(&direct, Inspect::Info)["Digest"],
         digest.as_str()
     );
+}
+
+#[test]
+fn a_registry_naming_another_digest_for_a_blob_stops_the_push() {
+    let registry = Registry::start();
+    let proxy = FaultProxy::start(
+        &registry,
+        &Faults {
+            wrong_blob_digest: true,
+            ..Faults::default()
+        },
+    );
+    let sandbox = Sandbox::new();
+    let (layout, _) = multi_layer_layout(&sandbox);
+    let target = format!("{}/lying/app:v1", proxy.host());
+    let failed = push(&sandbox, &layout, &target).failed();
+    assert!(
+        failed.stderr.contains("does not match its digest")
+            && failed
+                .stderr
+                .contains(&format!("sha256:{}", "0".repeat(64))),
+        "{}",
+        failed.stderr
+    );
+    let inspect = run(skopeo()
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/lying/app:v1", registry.host())));
+    assert!(!inspect.status.success(), "nothing may be tagged");
 }

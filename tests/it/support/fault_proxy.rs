@@ -5,7 +5,8 @@
 //! is reproducible whatever order concurrent requests come in — and never failing the same request
 //! more than `max_failures` times. Rules can fail chosen requests always, refuse blob `PUT`s that carry
 //! a body (a registry that wants chunks), announce an `OCI-Chunk-Min-Length`, turn mounts into
-//! plain upload sessions (a registry answering a mount with 202), or lose each blob's first session. Every fault and every
+//! plain upload sessions (a registry answering a mount with 202), lose each blob's first session, drop
+//! manifest `Location`s or lie about a stored blob's digest. Every fault and every
 //! `PATCH` is written to a JSON-lines log the test reads.
 
 use std::process::{Child, Command, Stdio};
@@ -117,6 +118,14 @@ class Faults:
             log("kill_after", flow, status=flow.response.status_code)
             flow.kill()
             return
+        if CONFIG.get("strip_manifest_location") and flow.request.method == "PUT" \
+                and "/manifests/" in flow.request.path and "Location" in flow.response.headers:
+            del flow.response.headers["Location"]
+            log("location_stripped", flow)
+        if CONFIG.get("wrong_blob_digest") and flow.request.method == "PUT" \
+                and "/blobs/uploads/" in flow.request.path and flow.response.status_code == 201:
+            flow.response.headers["Docker-Content-Digest"] = "sha256:" + "0" * 64
+            log("digest_rewritten", flow)
         min_chunk = CONFIG.get("chunk_min_length")
         if min_chunk and flow.request.method == "POST" and flow.response.status_code == 202:
             flow.response.headers["OCI-Chunk-Min-Length"] = str(min_chunk)
@@ -147,6 +156,11 @@ pub struct Faults {
     /// Answer the first closing `PUT` of each blob's upload with 404 `BLOB_UPLOAD_UNKNOWN`, as a
     /// registry that lost the session does.
     pub lose_sessions: bool,
+    /// Drop the `Location` of every manifest `PUT` answer (the spec's registries send one; hoist must
+    /// not need it).
+    pub strip_manifest_location: bool,
+    /// Answer every stored blob with a wrong `Docker-Content-Digest`.
+    pub wrong_blob_digest: bool,
 }
 
 impl Default for Faults {
@@ -161,6 +175,8 @@ impl Default for Faults {
             chunk_min_length: None,
             refuse_mounts: false,
             lose_sessions: false,
+            strip_manifest_location: false,
+            wrong_blob_digest: false,
         }
     }
 }
@@ -197,6 +213,8 @@ impl FaultProxy {
             "chunk_min_length": faults.chunk_min_length,
             "refuse_mounts": faults.refuse_mounts,
             "lose_sessions": faults.lose_sessions,
+            "strip_manifest_location": faults.strip_manifest_location,
+            "wrong_blob_digest": faults.wrong_blob_digest,
         });
         let config_path = dir.path().join("faults.json");
         std::fs::write(&config_path, config.to_string()).unwrap();
