@@ -19,16 +19,10 @@ pub struct Reach {
 /// A client for a command that names `registry` itself: HOIST_TOKEN may go there, as to a push
 /// destination, and the user's logins apply.
 pub fn client(reach: &Reach, registry: &str) -> anyhow::Result<RegistryClient> {
-    client_for(reach, &[registry])
-}
-
-/// [`client`] for a command that names several registries (`hoist copy`): one client, so that what
-/// it pulled from a repository can be mounted into another of the same registry.
-pub fn client_for(reach: &Reach, registries: &[&str]) -> anyhow::Result<RegistryClient> {
     Ok(RegistryClient::new(RegistryOptions {
         insecure: reach.insecure.clone(),
         mirrors: reach.mirrors.clone(),
-        destinations: registries.iter().map(|r| r.to_string()).collect(),
+        destinations: vec![registry.to_string()],
         credentials: crate::registry::CredentialEnv::from_process(),
         certificates: Vec::new(),
     })?)

@@ -27,17 +27,13 @@ pub async fn copy(req: &CopyRequest, reporter: Arc<dyn Reporter>) -> anyhow::Res
         mirrors: req.mirrors.clone(),
     };
     // One client reads and pushes: blobs it pulled from a repository are mounted into another
-    // repository of the same registry instead of going through here.
-    let registries: Vec<&str> = [&req.source, &req.destination]
-        .into_iter()
-        .filter_map(|s| match s {
-            ImageSource::Registry(r) => Some(r.registry()),
-            ImageSource::Layout { .. } => None,
-        })
-        .collect();
-    let client = match registries.is_empty() {
-        true => None,
-        false => Some(source::client_for(&reach, &registries)?),
+    // repository of the same registry instead of going through here. HOIST_TOKEN goes to the
+    // destination registry, or to the source when the destination is a layout.
+    let client = match (&req.destination, &req.source) {
+        (ImageSource::Registry(r), _) | (ImageSource::Layout { .. }, ImageSource::Registry(r)) => {
+            Some(source::client(&reach, r.registry())?)
+        }
+        (ImageSource::Layout { .. }, ImageSource::Layout { .. }) => None,
     };
     let published = source::read_published(
         &req.source,

@@ -398,12 +398,15 @@ pub enum ProgressArg {
     about = "Copy an image between registries and OCI layouts (`hoist push oci:DIR REF` is the same)",
     long_about = "Copies one image, exactly as published (manifest and config bytes unchanged, so its digest \
 stays the same), from SOURCE to DESTINATION. Each is a registry reference REGISTRY/REPOSITORY[:TAG|@DIGEST] \
-(`docker://` allowed) or an OCI image layout `oci:DIR[:TAG]`. A multi-platform source gives the \
---platform image. Registry to registry, blobs the destination already has are skipped and blobs of the \
-same registry are mounted. Credentials as for `build`; a service-account key (HOIST_TOKEN) goes to the \
-destination only.\n\nstdout: `DESTINATION@DIGEST`.",
+(`docker://` allowed), a Control Plane link (`//image/NAME:TAG` with --org, `/org/ORG/image/NAME:TAG`) or an \
+OCI image layout `oci:DIR[:TAG]`. A multi-platform source gives the --platform image, or with \
+--all-platforms the whole index (same digest). Registry to registry, blobs the destination already has are \
+skipped and blobs of the same registry are mounted; failed requests are retried with backoff. Credentials \
+as for `build`; a service-account key (HOIST_TOKEN) goes to the destination registry only (to the source \
+when the destination is a layout).\n\nstdout: `DESTINATION@DIGEST`.",
     after_help = "Examples:\n  hoist push oci:./out:v1 registry.example.com/team/app:v1\n  \
 hoist copy docker.io/library/busybox:1.36 myorg.registry.cpln.io/busybox:1.36\n  \
+hoist copy --all-platforms ghcr.io/team/app:v1 //image/app:v1 --org acme\n  \
 hoist copy registry.example.com/team/app:v1 oci:./backup:v1"
 )]
 pub struct CopyArgs {

@@ -254,3 +254,48 @@ fn copy_all_platforms_keeps_the_index_across_registries_and_into_a_layout() {
     assert_eq!(config["architecture"], "arm64");
     assert_eq!(config["config"]["Labels"]["arch"], "arm64");
 }
+
+#[test]
+fn copy_between_two_private_registries_uses_each_ones_login() {
+    let source = Registry::start_with_user("alice", "source-password");
+    let destination = Registry::start_with_token("destination-key");
+    let sandbox = Sandbox::new();
+    let from =
+        crate::support::oci::push_layout(&source, &busybox_layout(), "latest", "team/app", "v1");
+    let digest = layout_digest(&busybox_layout(), "latest");
+    // The source's login in Docker's config; the destination's key in HOIST_TOKEN, which goes to the
+    // destination only.
+    let docker = sandbox.path("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let auth = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        "alice:source-password",
+    );
+    std::fs::write(
+        docker.join("config.json"),
+        serde_json::json!({ "auths": { source.host(): { "auth": auth } } }).to_string(),
+    )
+    .unwrap();
+    let to = format!("{}/copied/app:v1", destination.host());
+    let copied = hoist_run(
+        hoist(&sandbox, &["copy", "--progress", "json", &from, &to])
+            .env("DOCKER_CONFIG", &docker)
+            .env("HOIST_TOKEN", "destination-key"),
+    )
+    .ok();
+    assert_eq!(copied.line(), format!("{to}@{digest}"));
+    for secret in ["source-password", "destination-key", auth.as_str()] {
+        assert!(!copied.stderr.contains(secret), "{}", copied.stderr);
+    }
+    let mut inspect = skopeo();
+    inspect
+        .args([
+            "inspect",
+            "--tls-verify=false",
+            "--creds",
+            "<token>:destination-key",
+        ])
+        .arg(format!("docker://{to}"));
+    let info: Value = serde_json::from_str(&run_ok(&mut inspect)).unwrap();
+    assert_eq!(info["Digest"], digest.as_str());
+}
