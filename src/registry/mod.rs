@@ -2,8 +2,10 @@
 //! token-auth flow. Used by `app` to resolve base images and by `export::registry` to push.
 //!
 //! `host` decides scheme and mirrors, `credentials` finds logins (environment, Docker's and podman's
-//! files, credential helpers), `auth` answers challenges, `client` sends hoist's own requests; `pull`
-//! goes through `oci-client`, `push` through reqwest (streaming); `login` is `hoist login`/`logout`.
+//! files, credential helpers), `auth` answers challenges, `client` sends hoist's own requests and
+//! `retry` decides when a failed one is sent again; `pull` goes through `oci-client`, `push` through
+//! reqwest (streaming, one blob at a time in `upload`), `published` reads a whole index for `hoist
+//! copy --all-platforms`; `login` is `hoist login`/`logout`.
 
 mod auth;
 mod client;
