@@ -167,6 +167,8 @@ async fn upload(
         None => None,
     };
     upload::upload(client, repo, &source, blobs, opened).await?;
+    // The next repository of this registry (another `--name`) mounts it from here.
+    http.remember_origin(&d.digest, repo.registry, repo.name);
     reporter.report(Event::Blob {
         verb: "push",
         digest: d.digest.to_string(),
