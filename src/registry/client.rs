@@ -406,14 +406,14 @@ impl Http {
                     }
                     return Err(RegistryError::Unreachable {
                         host: host.to_string(),
-                        url: url.to_string(),
+                        url: without_query(url).to_string(),
                         reason,
                     });
                 }
                 Err(e) => {
                     return Err(RegistryError::Unreachable {
                         host: host.to_string(),
-                        url: url.to_string(),
+                        url: without_query(url).to_string(),
                         reason: without_url(&e),
                     });
                 }
@@ -563,10 +563,15 @@ pub async fn unexpected(
     RegistryError::Status {
         host: host.to_string(),
         method,
-        url: url.to_string(),
+        url: without_query(url).to_string(),
         status,
         body,
     }
+}
+
+/// A URL for a message: without its query, which may hold upload state or a signature.
+pub fn without_query(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(before, _)| before)
 }
 
 #[cfg(test)]
