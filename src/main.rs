@@ -30,7 +30,14 @@ fn main() -> ExitCode {
                 .map_err(anyhow::Error::from)
                 .and_then(|req| block_on(hoist::app::transfer::copy(&req, printer.clone())));
             printer.finish();
-            print(result.map(|e| format!("{}@{}\n", e.destination, e.descriptor.digest)))
+            match result {
+                Ok(e) => print(Ok(format!("{}@{}\n", e.destination, e.descriptor.digest))),
+                // Through the printer: a JSON line with `--progress json`.
+                Err(err) => {
+                    printer.error(&err);
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Inspect(args) => print(
             InspectRequest::from_args(args, &Environment::from_process())

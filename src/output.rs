@@ -172,6 +172,17 @@ fn plain_line(event: &Event) -> Option<String> {
             message,
             location,
         } => format!("WARN: {rule}: {message} ({location})"),
+        Event::Retry {
+            host,
+            request,
+            reason,
+            attempt,
+            attempts,
+            wait_ms,
+        } => format!(
+            "retrying `{request}` on `{host}` in {:.1} s: {reason} (attempt {attempt} of {attempts})",
+            *wait_ms as f64 / 1000.0
+        ),
         Event::Info { message } => message.clone(),
     })
 }

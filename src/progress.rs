@@ -70,6 +70,16 @@ pub enum Event {
         message: String,
         location: String,
     },
+    /// A request to a registry failed in a way worth another attempt, which comes after `wait_ms`
+    /// (`request` is `METHOD /v2/PATH` without the query, or what restarts, e.g. `upload of DIGEST`).
+    Retry {
+        host: String,
+        request: String,
+        reason: String,
+        attempt: u32,
+        attempts: u32,
+        wait_ms: u64,
+    },
     /// Free-form information.
     Info { message: String },
 }

@@ -1,11 +1,11 @@
 //! Reading an image as published — manifest and config bytes exactly as stored, blobs into the blob
-//! cache with their digests checked — from a registry or an OCI layout. `hoist validate`, `copy` and
-//! `inspect` all start here.
+//! cache with their digests checked — from a registry or an OCI layout; for `hoist copy
+//! --all-platforms`, a whole index. `hoist validate`, `copy` and `inspect` all start here.
 
 use anyhow::Context as _;
 
 use crate::cli::ImageSource;
-use crate::image::{BlobStore, Platform, SerializedImage, layout::Layout};
+use crate::image::{BlobStore, Platform, Serialized, SerializedImage, layout::Layout};
 use crate::progress::{Event, Reporter};
 use crate::registry::{RegistryClient, RegistryOptions};
 
@@ -32,6 +32,49 @@ pub fn client(reach: &Reach, registry: &str) -> anyhow::Result<RegistryClient> {
     })?)
 }
 
+/// What `source` names as published, its blobs in `blobs`: with `all`, a whole index (bytes
+/// unchanged, every image it lists); else the image for `platform`. Registry sources are read with
+/// `registry` when given (else a client of their own).
+pub async fn read_published(
+    source: &ImageSource,
+    platform: &Platform,
+    all: bool,
+    reach: &Reach,
+    registry: Option<&RegistryClient>,
+    blobs: &BlobStore,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<Serialized> {
+    match source {
+        ImageSource::Registry(reference) => {
+            let own;
+            let registry = match registry {
+                Some(r) => r,
+                None => {
+                    own = client(reach, reference.registry())?;
+                    &own
+                }
+            };
+            reporter.report(Event::Resolve {
+                reference: reference.to_string(),
+            });
+            Ok(registry
+                .pull_published(reference, platform, all, blobs, reporter)
+                .await?)
+        }
+        ImageSource::Layout { dir, tag } => {
+            let (dir, tag, platform, blobs) =
+                (dir.clone(), tag.clone(), platform.clone(), blobs.clone());
+            // Copies and hashes every blob: blocking work.
+            let published = tokio::task::spawn_blocking(move || {
+                Layout::open(&dir)?.published(tag.as_deref(), &platform, all, &blobs)
+            })
+            .await
+            .context("the layout reader panicked")??;
+            Ok(published)
+        }
+    }
+}
+
 /// The image at `source` for `platform`, its blobs in `blobs`.
 pub async fn read(
     source: &ImageSource,
@@ -40,57 +83,10 @@ pub async fn read(
     blobs: &BlobStore,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<SerializedImage> {
-    read_through(source, platform, reach, None, blobs, reporter).await
-}
-
-/// The client of a copy within one registry, shared by its pull and its push: the pull tells the
-/// push which repository each blob came from, so that it is mounted instead of uploaded (with one
-/// token for both repositories). `None` for any other copy.
-pub fn shared_client(
-    reach: &Reach,
-    source: &ImageSource,
-    destination: &ImageSource,
-) -> anyhow::Result<Option<RegistryClient>> {
-    match (source, destination) {
-        (ImageSource::Registry(s), ImageSource::Registry(d)) if s.registry() == d.registry() => {
-            Ok(Some(client(reach, d.registry())?))
-        }
-        _ => Ok(None),
-    }
-}
-
-/// [`read`], through `shared` when given (see [`shared_client`]).
-pub async fn read_through(
-    source: &ImageSource,
-    platform: &Platform,
-    reach: &Reach,
-    shared: Option<&RegistryClient>,
-    blobs: &BlobStore,
-    reporter: &dyn Reporter,
-) -> anyhow::Result<SerializedImage> {
-    match source {
-        ImageSource::Registry(reference) => {
-            let registry = match shared {
-                Some(shared) => shared.clone(),
-                None => client(reach, reference.registry())?,
-            };
-            reporter.report(Event::Resolve {
-                reference: reference.to_string(),
-            });
-            Ok(registry
-                .pull_as_published(reference, platform, blobs, reporter)
-                .await?)
-        }
-        ImageSource::Layout { dir, tag } => {
-            let (dir, tag, platform, blobs) =
-                (dir.clone(), tag.clone(), platform.clone(), blobs.clone());
-            // Copies and hashes every blob: blocking work.
-            let image = tokio::task::spawn_blocking(move || {
-                Layout::open(&dir)?.image(tag.as_deref(), &platform, &blobs)
-            })
-            .await
-            .context("the layout reader panicked")??;
-            Ok(image)
+    match read_published(source, platform, false, reach, None, blobs, reporter).await? {
+        Serialized::Image(image) => Ok(image),
+        Serialized::Index(_) => {
+            unreachable!("a source read for one platform is one image")
         }
     }
 }

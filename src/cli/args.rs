@@ -134,6 +134,12 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
+    /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links
+    /// fall back to CPLN_ORG
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+
     /// Reach this registry over plain HTTP or TLS without verification; repeatable.
     /// Loopback addresses (127.0.0.0/8, ::1, localhost) are always insecure, as with Docker
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
@@ -297,6 +303,12 @@ pub struct BuildArgs {
     #[command(flatten)]
     pub tls: RegistryTlsArgs,
 
+    /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
+    /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links
+    /// fall back to CPLN_ORG
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+
     /// Reach this registry over plain HTTP or TLS without verification; repeatable.
     /// Loopback addresses (127.0.0.0/8, ::1, localhost) are always insecure, as with Docker
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
@@ -454,12 +466,15 @@ pub enum ProgressArg {
     about = "Copy an image between registries and OCI layouts (`hoist push oci:DIR REF` is the same)",
     long_about = "Copies one image, exactly as published (manifest and config bytes unchanged, so its digest \
 stays the same), from SOURCE to DESTINATION. Each is a registry reference REGISTRY/REPOSITORY[:TAG|@DIGEST] \
-(`docker://` allowed) or an OCI image layout `oci:DIR[:TAG]`. A multi-platform source gives the \
---platform image. Registry to registry, blobs the destination already has are skipped and blobs of the \
-same registry are mounted. Credentials as for `build`; a service-account key (HOIST_TOKEN) goes to the \
-destination only.\n\nstdout: `DESTINATION@DIGEST`.",
+(`docker://` allowed), a Control Plane link (`//image/NAME:TAG` with --org, `/org/ORG/image/NAME:TAG`) or an \
+OCI image layout `oci:DIR[:TAG]`. A multi-platform source gives the --platform image, or with \
+--all-platforms the whole index (same digest). Registry to registry, blobs the destination already has are \
+skipped and blobs of the same registry are mounted; failed requests are retried with backoff. Credentials \
+as for `build`; a service-account key (HOIST_TOKEN) goes to the destination registry only (to the source \
+when the destination is a layout).\n\nstdout: `DESTINATION@DIGEST`.",
     after_help = "Examples:\n  hoist push oci:./out:v1 registry.example.com/team/app:v1\n  \
 hoist copy docker.io/library/busybox:1.36 myorg.registry.cpln.io/busybox:1.36\n  \
+hoist copy --all-platforms ghcr.io/team/app:v1 //image/app:v1 --org acme\n  \
 hoist copy registry.example.com/team/app:v1 oci:./backup:v1"
 )]
 pub struct CopyArgs {
@@ -474,6 +489,17 @@ pub struct CopyArgs {
     /// The platform to pick from a multi-platform source
     #[arg(long, value_name = "PLATFORM", default_value = "linux/amd64")]
     pub platform: String,
+
+    /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
+    /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links
+    /// fall back to CPLN_ORG
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+
+    /// Copy a multi-platform image whole: the index exactly as published (same digest) and every
+    /// image it lists, instead of the one image for --platform
+    #[arg(long, conflicts_with = "platform")]
+    pub all_platforms: bool,
 
     /// Reach this registry over plain HTTP or TLS without verification; repeatable
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
@@ -513,9 +539,20 @@ pub struct InspectArgs {
     #[arg(long, value_name = "PLATFORM", default_value = "linux/amd64")]
     pub platform: String,
 
-    /// Print the manifest's bytes as stored instead of the summary
-    #[arg(long)]
+    /// Print the top manifest's bytes as stored (the index of a multi-platform image) instead of the
+    /// summary
+    #[arg(long, conflicts_with = "config")]
     pub raw: bool,
+
+    /// Print the config's bytes as stored (of the image for --platform)
+    #[arg(long)]
+    pub config: bool,
+
+    /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
+    /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links
+    /// fall back to CPLN_ORG
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
 
     /// Reach this registry over plain HTTP or TLS without verification; repeatable
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::args::{BuildArgs, ProgressArg, RegistryTlsArgs, SandboxArg};
 use super::login::{self, Login, LoginError};
 use super::secret::{self, SecretSource};
+use crate::image::naming::{Naming, NamingError};
 use crate::image::{Platform, Reference};
 
 /// A build, fully validated.
@@ -168,10 +169,9 @@ pub enum CreationTime {
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
     #[error("--name `{value}`: {source}")]
-    Name {
-        value: String,
-        source: crate::image::reference::ReferenceError,
-    },
+    Name { value: String, source: NamingError },
+    #[error(transparent)]
+    Org(NamingError),
     #[error(
         "--registry-certificate `{0}` is not HOST=CA.pem\nhint: write e.g. `--registry-certificate registry.example.com:5000=/etc/ssl/registry-ca.pem`"
     )]
@@ -237,10 +237,7 @@ pub enum RequestError {
     )]
     DuplicateSecret(String),
     #[error("--cache-repo `{value}`: {source}")]
-    CacheRepo {
-        value: String,
-        source: crate::image::reference::ReferenceError,
-    },
+    CacheRepo { value: String, source: NamingError },
     #[error(
         "--cache-repo `{0}` has a tag or digest\nhint: give only the repository, like `registry.example.com/team/app-cache`: hoist tags every step result itself"
     )]
@@ -277,6 +274,10 @@ pub struct Environment {
     pub buildpacks_config: Option<PathBuf>,
     /// `XDG_CONFIG_HOME`.
     pub xdg_config_home: Option<PathBuf>,
+    /// `CPLN_ORG`: the org of `//image/` links without `--org`.
+    pub cpln_org: Option<String>,
+    /// `HOIST_ORG_REGISTRY`: the org registry template.
+    pub org_registry: Option<String>,
 }
 
 fn non_empty_var(name: &str) -> Option<PathBuf> {
@@ -286,6 +287,11 @@ fn non_empty_var(name: &str) -> Option<PathBuf> {
 }
 
 impl Environment {
+    /// How names are read with `--org` (when given) and this environment.
+    pub fn naming(&self, org: Option<String>) -> Result<Naming, NamingError> {
+        Naming::new(org, self.cpln_org.clone(), self.org_registry.clone())
+    }
+
     pub fn from_process() -> Environment {
         Environment {
             source_date_epoch: std::env::var("SOURCE_DATE_EPOCH")
@@ -303,6 +309,10 @@ impl Environment {
             cnb_dir: non_empty_var("HOIST_CNB_DIR"),
             buildpacks_config: non_empty_var("HOIST_BUILDPACKS_CONFIG"),
             xdg_config_home: non_empty_var("XDG_CONFIG_HOME"),
+            cpln_org: std::env::var("CPLN_ORG").ok().filter(|s| !s.is_empty()),
+            org_registry: std::env::var("HOIST_ORG_REGISTRY")
+                .ok()
+                .filter(|s| !s.is_empty()),
         }
     }
 }
@@ -314,11 +324,12 @@ impl BuildRequest {
         env: &Environment,
         stdin: &mut dyn std::io::Read,
     ) -> Result<BuildRequest, RequestError> {
+        let naming = env.naming(args.org.clone()).map_err(RequestError::Org)?;
         let names = args
             .names
             .iter()
             .map(|n| {
-                n.parse().map_err(|source| RequestError::Name {
+                naming.parse(n).map_err(|source| RequestError::Name {
                     value: n.clone(),
                     source,
                 })
@@ -419,7 +430,11 @@ impl BuildRequest {
             }
             secrets.push(s);
         }
-        let cache_repo = args.cache_repo.as_deref().map(cache_repo).transpose()?;
+        let cache_repo = args
+            .cache_repo
+            .as_deref()
+            .map(|value| cache_repo(value, &naming))
+            .transpose()?;
         let sandbox = Sandbox::from(args.sandbox);
         if args.force_in_container && sandbox != Sandbox::InContainer {
             return Err(RequestError::ForceInContainer);
@@ -532,11 +547,13 @@ pub(super) fn cache_dir(flag: Option<PathBuf>, env: &Environment) -> Result<Path
 }
 
 /// `--cache-repo`: a repository; a tag (a `:` after the last `/`) or a digest is an error.
-fn cache_repo(value: &str) -> Result<Reference, RequestError> {
-    let reference: Reference = value.parse().map_err(|source| RequestError::CacheRepo {
-        value: value.to_string(),
-        source,
-    })?;
+fn cache_repo(value: &str, naming: &Naming) -> Result<Reference, RequestError> {
+    let reference: Reference = naming
+        .parse(value)
+        .map_err(|source| RequestError::CacheRepo {
+            value: value.to_string(),
+            source,
+        })?;
     let last = value.rsplit('/').next().unwrap_or(value);
     if reference.digest().is_some() || last.contains(':') {
         return Err(RequestError::CacheRepoTag(value.to_string()));
@@ -770,6 +787,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn names_may_be_control_plane_links() {
+        let r = request(&["--name", "//image/app:v1", "--org", "acme"]).unwrap();
+        assert_eq!(r.names[0].to_string(), "acme.registry.cpln.io/app:v1");
+        let r = request(&["--name", "web:v2", "--org", "acme"]).unwrap();
+        assert_eq!(r.names[0].to_string(), "acme.registry.cpln.io/web:v2");
+        let r = request(&[
+            "--name",
+            "//image/app:v1",
+            "--org",
+            "acme",
+            "--cache-repo",
+            "//image/cache",
+        ])
+        .unwrap();
+        assert_eq!(r.cache_repo.unwrap().name(), "acme.registry.cpln.io/cache");
+        let err = error(&["--name", "//image/app:v1"]);
+        assert!(err.starts_with("--name `//image/app:v1`: "), "{err}");
+        assert!(err.contains("no org was given"), "{err}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::args::{CopyArgs, InspectArgs};
 use super::request::{self, Environment, ProgressMode, RegistryTls, RequestError};
-use super::validate::{ImageSource, ValidateRequestError};
+use super::validate::{self, ImageSource, ValidateRequestError};
 use crate::image::Platform;
 
 #[derive(Clone, Debug)]
@@ -13,6 +13,8 @@ pub struct CopyRequest {
     pub source: ImageSource,
     pub destination: ImageSource,
     pub platform: Platform,
+    /// `--all-platforms`: the whole index, not one image.
+    pub all_platforms: bool,
     pub insecure_registries: Vec<String>,
     pub tls: RegistryTls,
     pub mirrors: Vec<(String, String)>,
@@ -25,6 +27,8 @@ pub struct InspectRequest {
     pub image: ImageSource,
     pub platform: Platform,
     pub raw: bool,
+    /// `--config`: the config's bytes as stored.
+    pub config: bool,
     pub insecure_registries: Vec<String>,
     pub tls: RegistryTls,
     pub mirrors: Vec<(String, String)>,
@@ -45,10 +49,12 @@ impl CopyRequest {
         args: CopyArgs,
         env: &Environment,
     ) -> Result<CopyRequest, ValidateRequestError> {
+        let naming = validate::naming(&args.org, env)?;
         Ok(CopyRequest {
-            source: ImageSource::parse(&args.source)?,
-            destination: ImageSource::parse(&args.destination)?,
+            source: ImageSource::parse(&args.source, &naming)?,
+            destination: ImageSource::parse(&args.destination, &naming)?,
             platform: platform(&args.platform)?,
+            all_platforms: args.all_platforms,
             insecure_registries: args.insecure_registries,
             tls: RegistryTls::from_args(&args.tls)?,
             mirrors: request::mirrors(&args.registry_mirrors)?,
@@ -63,10 +69,12 @@ impl InspectRequest {
         args: InspectArgs,
         env: &Environment,
     ) -> Result<InspectRequest, ValidateRequestError> {
+        let naming = validate::naming(&args.org, env)?;
         Ok(InspectRequest {
-            image: ImageSource::parse(&args.image)?,
+            image: ImageSource::parse(&args.image, &naming)?,
             platform: platform(&args.platform)?,
             raw: args.raw,
+            config: args.config,
             insecure_registries: args.insecure_registries,
             tls: RegistryTls::from_args(&args.tls)?,
             mirrors: request::mirrors(&args.registry_mirrors)?,

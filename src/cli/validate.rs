@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::args::ValidateArgs;
 use super::request::{self, Environment, ProgressMode, RegistryTls, RequestError};
-use crate::image::{Platform, Reference};
+use crate::image::{Naming, Platform, Reference};
 
 /// A `hoist validate`, fully validated.
 #[derive(Clone, Debug)]
@@ -50,8 +50,10 @@ pub enum ValidateRequestError {
     )]
     Image {
         value: String,
-        source: crate::image::reference::ReferenceError,
+        source: crate::image::naming::NamingError,
     },
+    #[error(transparent)]
+    Org(crate::image::naming::NamingError),
     #[error(
         "`{0}` is a directory, not an image reference\nhint: for the OCI layout in that directory write `oci:{0}`"
     )]
@@ -75,7 +77,7 @@ impl ValidateRequest {
                 source,
             })?;
         Ok(ValidateRequest {
-            image: ImageSource::parse(&args.image)?,
+            image: ImageSource::parse(&args.image, &naming(&args.org, env)?)?,
             platform,
             json: args.json,
             insecure_registries: args.insecure_registries,
@@ -88,13 +90,19 @@ impl ValidateRequest {
 }
 
 impl ImageSource {
-    /// `oci:DIR[:TAG]`, or a registry reference (`docker://` allowed).
-    pub fn parse(value: &str) -> Result<ImageSource, ValidateRequestError> {
-        source(value)
+    /// `oci:DIR[:TAG]`, or a registry reference (`docker://` allowed) or Control Plane link, read
+    /// with `naming`.
+    pub fn parse(value: &str, naming: &Naming) -> Result<ImageSource, ValidateRequestError> {
+        source(value, naming)
     }
 }
 
-fn source(value: &str) -> Result<ImageSource, ValidateRequestError> {
+/// `--org` and the environment's `CPLN_ORG` and `HOIST_ORG_REGISTRY`, checked.
+pub fn naming(org: &Option<String>, env: &Environment) -> Result<Naming, ValidateRequestError> {
+    env.naming(org.clone()).map_err(ValidateRequestError::Org)
+}
+
+fn source(value: &str, naming: &Naming) -> Result<ImageSource, ValidateRequestError> {
     if let Some(rest) = value.strip_prefix("oci:") {
         let (dir, tag) = match rest.split_once(':') {
             Some((dir, tag)) => (dir, Some(tag).filter(|t| !t.is_empty())),
@@ -109,16 +117,19 @@ fn source(value: &str) -> Result<ImageSource, ValidateRequestError> {
         });
     }
     let name = value.strip_prefix("docker://").unwrap_or(value);
-    name.parse().map(ImageSource::Registry).map_err(|source| {
-        if std::path::Path::new(value).is_dir() {
-            ValidateRequestError::Directory(value.to_string())
-        } else {
-            ValidateRequestError::Image {
-                value: value.to_string(),
-                source,
+    naming
+        .parse(name)
+        .map(ImageSource::Registry)
+        .map_err(|source| {
+            if std::path::Path::new(value).is_dir() && !value.starts_with("//") {
+                ValidateRequestError::Directory(value.to_string())
+            } else {
+                ValidateRequestError::Image {
+                    value: value.to_string(),
+                    source,
+                }
             }
-        }
-    })
+        })
 }
 
 #[cfg(test)]
@@ -167,6 +178,33 @@ mod tests {
         assert_eq!(r.image.to_string(), "docker.io/library/busybox:latest");
         assert_eq!(r.mirrors, [("docker.io".into(), "127.0.0.1:5000".into())]);
         assert!(r.json);
+    }
+
+    #[test]
+    fn control_plane_links_and_org() {
+        let r = request(&["//image/app:v1", "--org", "acme"]).unwrap();
+        assert_eq!(r.image.to_string(), "acme.registry.cpln.io/app:v1");
+        let r = request(&["app:v1", "--org", "acme"]).unwrap();
+        assert_eq!(r.image.to_string(), "acme.registry.cpln.io/app:v1");
+        let err = request(&["//image/app:v1"]).unwrap_err().to_string();
+        assert!(err.starts_with("`//image/app:v1` is not an image"), "{err}");
+        assert!(err.contains("--org ORG"), "{err}");
+        let err = request(&["app", "--org", "Acme"]).unwrap_err().to_string();
+        assert!(err.contains("org `Acme` is not a valid org name"), "{err}");
+        let env = Environment {
+            home: Some("/home/u".into()),
+            cpln_org: Some("envorg".into()),
+            org_registry: Some("127.0.0.1:5000".into()),
+            ..Default::default()
+        };
+        let Command::Validate(args) = Cli::try_parse_from(["hoist", "validate", "//image/app:v1"])
+            .unwrap()
+            .command
+        else {
+            panic!("`hoist validate` parses as `Command::Validate`")
+        };
+        let r = ValidateRequest::from_args(args, &env).unwrap();
+        assert_eq!(r.image.to_string(), "127.0.0.1:5000/app:v1");
     }
 
     #[test]

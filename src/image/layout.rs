@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use super::blobs::BlobError;
 use super::manifest::{AnyManifest, Index};
-use super::{BlobStore, Descriptor, Digest, Platform, SerializedImage};
+use super::{
+    BlobStore, Descriptor, Digest, Platform, Serialized, SerializedImage, SerializedIndex,
+};
 
 /// The file that marks a directory as a layout.
 pub const LAYOUT_FILE: &str = "oci-layout";
@@ -144,6 +146,61 @@ impl Layout {
         store: &BlobStore,
     ) -> Result<SerializedImage, LayoutError> {
         let (descriptor, manifest_bytes) = self.manifest(tag, platform)?;
+        self.image_of(&descriptor, manifest_bytes, store)
+    }
+
+    /// What `tag` names as published: with `all`, a whole index (its bytes unchanged, every image it
+    /// lists, their blobs copied into `store`); else, or when `tag` names one image, the image for
+    /// `platform` as [`Layout::image`] returns it.
+    pub fn published(
+        &self,
+        tag: Option<&str>,
+        platform: &Platform,
+        all: bool,
+        store: &BlobStore,
+    ) -> Result<Serialized, LayoutError> {
+        let tagged: Vec<&Descriptor> = self
+            .index
+            .manifests
+            .iter()
+            .filter(|d| tag.is_none_or(|t| d.annotations.get(REF_NAME).is_some_and(|r| r == t)))
+            .collect();
+        let top = match tagged.as_slice() {
+            [one] if all && (tag.is_some() || self.tags().len() <= 1) => (*one).clone(),
+            _ => return self.image(tag, platform, store).map(Serialized::Image),
+        };
+        let bytes = self.read(&top.digest)?;
+        let index = match AnyManifest::parse(&bytes, Some(&top.media_type)) {
+            Ok(AnyManifest::Index(index)) => index,
+            Ok(AnyManifest::Image(_)) | Err(_) => {
+                return self.image_of(&top, bytes, store).map(Serialized::Image);
+            }
+        };
+        let images = index
+            .manifests
+            .iter()
+            .map(|entry| {
+                let bytes = self.read(&entry.digest)?;
+                self.image_of(entry, bytes, store)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut descriptor = top;
+        descriptor.annotations.clear();
+        Ok(Serialized::Index(SerializedIndex {
+            descriptor,
+            bytes,
+            images,
+        }))
+    }
+
+    /// The image whose manifest is `manifest_bytes` (described by `descriptor`), its blobs copied
+    /// into `store`.
+    fn image_of(
+        &self,
+        descriptor: &Descriptor,
+        manifest_bytes: Vec<u8>,
+        store: &BlobStore,
+    ) -> Result<SerializedImage, LayoutError> {
         let manifest = match AnyManifest::parse(&manifest_bytes, Some(&descriptor.media_type)) {
             Ok(AnyManifest::Image(m)) => m,
             Ok(AnyManifest::Index(_)) => {

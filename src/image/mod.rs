@@ -10,6 +10,7 @@ pub mod config;
 pub mod digest;
 pub mod layout;
 pub mod manifest;
+pub mod naming;
 pub mod platform;
 pub mod reference;
 pub mod tap;
@@ -18,6 +19,7 @@ pub use blobs::BlobStore;
 pub use config::{ContainerConfig, History, ImageConfig};
 pub use digest::Digest;
 pub use manifest::{Descriptor, Index, Manifest, media_type};
+pub use naming::Naming;
 pub use platform::Platform;
 pub use reference::Reference;
 
@@ -56,6 +58,31 @@ pub struct SerializedIndex {
     pub bytes: Vec<u8>,
     pub descriptor: Descriptor,
     pub images: Vec<SerializedImage>,
+}
+
+/// What a reference or layout tag names, as published: one image, or an index of images.
+#[derive(Clone, Debug)]
+pub enum Serialized {
+    Image(SerializedImage),
+    Index(SerializedIndex),
+}
+
+impl Serialized {
+    /// The descriptor of the top manifest (the image's, or the index's).
+    pub fn descriptor(&self) -> &Descriptor {
+        match self {
+            Serialized::Image(image) => &image.manifest,
+            Serialized::Index(index) => &index.descriptor,
+        }
+    }
+
+    /// The top manifest's bytes as stored.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Serialized::Image(image) => &image.manifest_bytes,
+            Serialized::Index(index) => &index.bytes,
+        }
+    }
 }
 
 impl SerializedIndex {

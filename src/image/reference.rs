@@ -61,11 +61,11 @@ pub enum ReferenceError {
         source: super::digest::DigestError,
     },
     #[error(
-        "`{input}` is not a valid image reference: registry `{registry}` is not a valid host[:port]"
+        "`{input}` is not a valid image reference: registry `{registry}` is not a valid host[:port]\nhint: a registry is a host name, an IPv4 address or a bracketed IPv6 address (`[::1]`), with an optional `:PORT`"
     )]
     BadRegistry { input: String, registry: String },
     #[error(
-        "`{input}` is not a valid image reference: the repository name is longer than 255 characters"
+        "`{input}` is not a valid image reference: the repository name is longer than 255 characters\nhint: shorten the repository path (the part between the registry and the tag)"
     )]
     TooLong { input: String },
 }
@@ -236,7 +236,14 @@ fn split_registry(name: &str) -> (Option<&str>, &str) {
     }
 }
 
-fn valid_registry(host: &str) -> bool {
+/// Whether a name (`[registry/]path[:tag][@digest]`) starts with a registry, by docker's rule.
+pub(crate) fn has_registry(input: &str) -> bool {
+    let name = input.split_once('@').map_or(input, |(name, _)| name);
+    split_registry(name).0.is_some()
+}
+
+/// `host[:port]`: DNS labels or an IPv4 address, or a bracketed IPv6 literal, and a port of 1–5 digits.
+pub(crate) fn valid_registry(host: &str) -> bool {
     // IPv6 literal: [::1]:5000
     if let Some(rest) = host.strip_prefix('[') {
         let Some((addr, port)) = rest.split_once(']') else {
@@ -365,5 +372,64 @@ mod tests {
         assert!(p("app@sha256:zz").contains("digest"));
         assert!(p("").contains("empty"));
         assert!(p(&"a".repeat(256)).contains("255"));
+    }
+
+    #[test]
+    fn ipv6_hosts() {
+        assert_eq!(
+            p("[2001:db8::1]:5000/team/app:v1"),
+            "[2001:db8::1]:5000/team/app:v1"
+        );
+        assert_eq!(p("[::1]/app"), "[::1]/app:latest");
+        assert!(p("[::zz]:5000/app").contains("registry `[::zz]:5000`"));
+        assert!(p("[::1]:port/app").contains("not a valid host[:port]"));
+        assert!(p("[::1/app").contains("registry"));
+    }
+
+    #[test]
+    fn length_limits() {
+        // 255 characters of repository path are allowed, counted without the registry.
+        let path = format!("{}/{}", "a".repeat(127), "b".repeat(127));
+        assert_eq!(path.len(), 255);
+        assert_eq!(
+            p(&format!("ghcr.io/{path}")),
+            format!("ghcr.io/{path}:latest")
+        );
+        let e = p(&format!("ghcr.io/{path}c"));
+        assert!(
+            e.contains("longer than 255 characters") && e.contains("hint:"),
+            "{e}"
+        );
+        // Tags: up to 128 characters.
+        let tag = "t".repeat(128);
+        assert_eq!(
+            p(&format!("app:{tag}")),
+            format!("docker.io/library/app:{tag}")
+        );
+        let e = p(&format!("app:{tag}t"));
+        assert!(e.contains("up to 128"), "{e}");
+    }
+
+    #[test]
+    fn uppercase_is_refused_with_the_lowercase_name() {
+        let e = p("ghcr.io/Org/App:V1");
+        assert!(
+            e.starts_with("error: `ghcr.io/Org/App:V1` is not a valid image reference: repository names must be lowercase (`Org`)"),
+            "{e}"
+        );
+        // The tag may have capitals; only the repository is lowered in the suggestion.
+        assert!(e.contains("hint: use `ghcr.io/org/app:V1`"), "{e}");
+        assert!(p("Busybox").contains("use `busybox`"));
+        // A capital in the first component makes it a registry, as in docker.
+        assert_eq!(p("Reg/app"), "Reg/app:latest");
+    }
+
+    #[test]
+    fn missing_tag_means_latest_but_a_digest_alone_has_none() {
+        assert_eq!(p("ghcr.io/o/app"), "ghcr.io/o/app:latest");
+        let d = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let r: Reference = format!("ghcr.io/o/app@{d}").parse().unwrap();
+        assert_eq!(r.tag(), None);
+        assert_eq!(r.tag_or_digest(), d);
     }
 }

@@ -1,14 +1,14 @@
 //! The HTTP side of the distribution-spec for hoist's own requests (push, probes): the base URL of each
 //! host (scheme chosen once per host), the request-with-auth loop (401 → answer the challenge → retry;
 //! a token refused in turn — expired, or `insufficient_scope` — is fetched again once, for the scopes
-//! the new challenge names too), retries with backoff on connection errors, 5xx and 429, and the login
-//! check (`GET /v2/`). TLS is verified with the system roots, plus a host's own CAs and client
-//! certificate (a client per such host); proxies come from `proxy`.
+//! the new challenge names too), retries of transient failures (`retry`: backoff with jitter,
+//! `Retry-After`), and the login check (`GET /v2/`). TLS is verified with the system roots, plus a
+//! host's own CAs and client certificate (a client per such host); proxies come from `proxy`.
 //! Credentials are resolved once per (registry, repository) and only when a registry asks for them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 
@@ -16,11 +16,11 @@ use super::auth::{TokenCache, TokenError, without_url};
 use super::challenge::Challenge;
 use super::credentials::{Credentials, Found, Resolver};
 use super::host::{Security, security};
+use super::retry::{self, RetryPolicy};
 use super::tls::{HostTls, host_tls};
 use super::{RegistryError, RegistryOptions};
 use crate::image::Digest;
-
-const ATTEMPTS: u32 = 3;
+use crate::progress::{Event, Reporter, Silent};
 
 /// A reqwest client per TLS mode — verified with the system roots, unverified, and one per host with
 /// its own CAs or client certificate — the scheme chosen per host, and cached tokens.
@@ -41,6 +41,10 @@ pub struct Http {
     resolved: tokio::sync::Mutex<HashMap<(String, String), Option<Found>>>,
     /// Where pulled blobs came from (registry name, repository): candidates for cross-repo mounts.
     origins: Mutex<HashMap<Digest, (String, String)>>,
+    /// How transient failures are retried.
+    retry: RetryPolicy,
+    /// Hosts that refused a blob in one `PUT`: uploaded to in `PATCH` chunks from then on.
+    pub chunked_hosts: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Http {
@@ -65,6 +69,8 @@ impl Http {
             tokens: TokenCache::default(),
             logins: Mutex::new(HashMap::new()),
             origins: Mutex::new(HashMap::new()),
+            retry: RetryPolicy::default(),
+            chunked_hosts: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -266,8 +272,9 @@ impl Http {
     }
 
     /// Sends `method url` to `host` with authorization for `scope`, answering one 401 challenge and
-    /// retrying transient failures. `build` adds headers and body; it is called once per attempt.
-    /// `registry` is the registry name used to look up credentials.
+    /// retrying transient failures (see `retry`). `build` adds headers and body; it is called once per
+    /// attempt. `registry` is the registry name used to look up credentials. After the last attempt a
+    /// transient failure is [`RegistryError::GaveUp`].
     #[allow(clippy::too_many_arguments)]
     pub async fn send(
         &self,
@@ -279,6 +286,75 @@ impl Http {
         verify: bool,
         build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
     ) -> Result<Response, RegistryError> {
+        self.send_reporting(registry, host, scope, method, url, verify, build, &Silent)
+            .await
+    }
+
+    /// [`Http::send`], telling `reporter` about each retry.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_reporting(
+        &self,
+        registry: &str,
+        host: &str,
+        scope: &str,
+        method: Method,
+        url: &str,
+        verify: bool,
+        build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
+        reporter: &dyn Reporter,
+    ) -> Result<Response, RegistryError> {
+        let attempts = self.retry.attempts;
+        let how = (attempts, reporter);
+        self.send_with(registry, host, scope, method, url, verify, build, how)
+            .await
+    }
+
+    /// [`Http::send`] without retries of transient failures (a 401 is still answered): for requests
+    /// that cannot simply be sent again — a blob body, whose upload is restarted as a whole instead.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn send_once(
+        &self,
+        registry: &str,
+        host: &str,
+        scope: &str,
+        method: Method,
+        url: &str,
+        verify: bool,
+        build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
+    ) -> Result<Response, RegistryError> {
+        let how = (1, &Silent as &dyn Reporter);
+        self.send_with(registry, host, scope, method, url, verify, build, how)
+            .await
+    }
+
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send_with(
+        &self,
+        registry: &str,
+        host: &str,
+        scope: &str,
+        method: Method,
+        url: &str,
+        verify: bool,
+        build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
+        (attempts, reporter): (u32, &dyn Reporter),
+    ) -> Result<Response, RegistryError> {
+        let wait = |attempt: u32, retry_after: Option<Duration>, reason: String| {
+            let wait = self.retry.delay(attempt, retry_after);
+            reporter.report(Event::Retry {
+                host: host.to_string(),
+                request: request_line(&method, url),
+                reason,
+                attempt,
+                attempts,
+                wait_ms: wait.as_millis() as u64,
+            });
+            tokio::time::sleep(wait)
+        };
         // Challenges answered for this request: one, and one more when the registry refuses the
         // token that answered (expired, or too narrow).
         let mut answered = 0;
@@ -297,17 +373,27 @@ impl Http {
             let result = build(req)?.send().await;
             let resp = match result {
                 Ok(resp) => resp,
-                Err(e)
-                    if attempt < ATTEMPTS
-                        && (e.is_connect() || e.is_timeout() || e.is_request()) =>
-                {
-                    backoff(attempt, None).await;
-                    continue;
+                // Connection refused or reset, a timeout, a broken body: worth another attempt.
+                Err(e) if !e.is_builder() => {
+                    if attempt < attempts {
+                        wait(attempt, None, without_url(&e)).await;
+                        continue;
+                    }
+                    let mut reason = without_url(&e);
+                    if attempt > 1 {
+                        reason
+                            .push_str(&format!(" (attempt {attempt} of {attempt}, with backoff)"));
+                    }
+                    return Err(RegistryError::Unreachable {
+                        host: host.to_string(),
+                        url: without_query(url).to_string(),
+                        reason,
+                    });
                 }
                 Err(e) => {
                     return Err(RegistryError::Unreachable {
                         host: host.to_string(),
-                        url: url.to_string(),
+                        url: without_query(url).to_string(),
                         reason: without_url(&e),
                     });
                 }
@@ -350,16 +436,18 @@ impl Http {
                 }
                 return Err(denied(registry, scope, status, url, host, used));
             }
-            if (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
-                && attempt < ATTEMPTS
-            {
+            if retry::transient(status) {
                 let retry_after = resp
                     .headers()
                     .get(header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<u64>().ok());
-                backoff(attempt, retry_after).await;
-                continue;
+                    .and_then(|v| retry::retry_after(v, SystemTime::now()));
+                if attempt < attempts {
+                    wait(attempt, retry_after, format!("it answered {status}")).await;
+                    continue;
+                }
+                let last = format!("it answered {status}");
+                return Err(gave_up(host, &method, url, attempt, last, retry_after));
             }
             return Ok(resp);
         }
@@ -421,11 +509,32 @@ fn token_error(registry: &str, used: Option<&str>, e: TokenError) -> RegistryErr
     }
 }
 
-async fn backoff(attempt: u32, retry_after: Option<u64>) {
-    let wait = retry_after
-        .map(|s| Duration::from_secs(s.min(30)))
-        .unwrap_or_else(|| Duration::from_millis(250 * 2u64.pow(attempt)));
-    tokio::time::sleep(wait).await;
+/// The error after the last attempt of a request that kept failing: the registry, the request (its
+/// path, without a query that may carry upload state) and the last answer.
+pub fn gave_up(
+    host: &str,
+    method: &Method,
+    url: &str,
+    attempts: u32,
+    last: String,
+    retry_after: Option<Duration>,
+) -> RegistryError {
+    RegistryError::GaveUp {
+        host: host.to_string(),
+        request: request_line(method, url),
+        attempts,
+        last,
+        retry_after,
+    }
+}
+
+/// `METHOD /v2/PATH`: a request as messages name it, without the query (upload state).
+pub fn request_line(method: &Method, url: &str) -> String {
+    let path = reqwest::Url::parse(url).map_or_else(
+        |_| url.split('?').next().unwrap_or(url).to_string(),
+        |u| u.path().to_string(),
+    );
+    format!("{method} {path}")
 }
 
 /// The repository a scope is first about (`repository:NAME:pull,push …` → `NAME`): whose credentials
@@ -485,15 +594,44 @@ pub async fn unexpected(
     RegistryError::Status {
         host: host.to_string(),
         method,
-        url: url.to_string(),
+        url: without_query(url).to_string(),
         status,
         body,
     }
 }
 
+/// A URL for a message: without its query, which may hold upload state or a signature.
+pub fn without_query(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(before, _)| before)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn giving_up_names_the_registry_the_request_and_the_last_answer() {
+        let err = gave_up(
+            "registry.example.com",
+            &Method::PUT,
+            "https://registry.example.com/v2/team/app/blobs/uploads/abc?_state=SECRETISH&digest=sha256%3A00",
+            5,
+            "it answered 503 Service Unavailable".into(),
+            None,
+        )
+        .to_string();
+        assert!(
+            err.starts_with(
+                "registry `registry.example.com` kept failing `PUT /v2/team/app/blobs/uploads/abc`: it answered 503 Service Unavailable (attempt 5 of 5"
+            ),
+            "{err}"
+        );
+        assert!(
+            !err.contains("_state"),
+            "no upload state in messages: {err}"
+        );
+        assert!(err.contains("hint:"), "{err}");
+    }
 
     #[test]
     fn denied_names_the_repository_the_action_and_the_credentials() {

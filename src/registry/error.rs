@@ -90,6 +90,19 @@ pub enum RegistryError {
         status: u16,
         body: String,
     },
+    #[error(
+        "registry `{host}` kept failing `{request}`: {last} (attempt {attempts} of {attempts}, with backoff)\nhint: the registry, or a proxy or load balancer in front of it, is failing or limiting requests; try again later, and check the registry's status"
+    )]
+    GaveUp {
+        host: String,
+        /// `METHOD /v2/PATH`, without the query (upload state).
+        request: String,
+        attempts: u32,
+        /// The last answer (`it answered 503 Service Unavailable`) or connection error.
+        last: String,
+        /// The last `Retry-After`, for a caller that retries a larger operation.
+        retry_after: Option<std::time::Duration>,
+    },
     #[error("registry `{host}` sent something hoist cannot read for `{what}`: {reason}")]
     Protocol {
         host: String,

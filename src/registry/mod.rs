@@ -4,9 +4,10 @@
 //! `host` decides scheme and mirrors, `tls` the roots and client certificate per host, `proxy` reads
 //! the proxy variables, `credentials` finds logins (environment, Docker's and podman's files,
 //! credential helpers), `challenge` parses what a registry asks for and `auth` answers it (Basic, or
-//! the token flow), `client` sends hoist's own requests; `pull` goes through `oci-client` (or hoist's
-//! own requests where it falls short), `push` through reqwest (streaming); `login` is `hoist
-//! login`/`logout`.
+//! the token flow), `client` sends hoist's own requests and `retry` decides when a failed one is sent
+//! again; `pull` goes through `oci-client` (or hoist's own requests where it falls short), `push`
+//! through reqwest (streaming, one blob at a time in `upload`), `published` reads a whole index for
+//! `hoist copy --all-platforms`; `login` is `hoist login`/`logout`.
 
 mod auth;
 mod challenge;
@@ -16,9 +17,12 @@ mod error;
 mod host;
 mod login;
 mod proxy;
+mod published;
 mod pull;
 mod push;
+mod retry;
 mod tls;
+mod upload;
 
 use std::sync::Arc;
 
@@ -27,7 +31,9 @@ pub use error::RegistryError;
 pub use login::{Erased, Place, Stored};
 pub use proxy::ProxyEnv;
 
-use crate::image::{BlobStore, Descriptor, Image, Manifest, Platform, Reference, SerializedImage};
+use crate::image::{
+    BlobStore, Descriptor, Image, Manifest, Platform, Reference, Serialized, SerializedImage,
+};
 use crate::progress::Reporter;
 
 /// How to reach registries.
@@ -118,6 +124,27 @@ impl RegistryClient {
                     source,
                 })?;
         SerializedImage::from_raw(manifest_bytes, config_bytes).map_err(|e| protocol(e.to_string()))
+    }
+
+    /// What `reference` names as published: with `all`, a whole index (its bytes unchanged, every
+    /// image it lists); else the image for `platform` (see [`RegistryClient::pull_as_published`]).
+    pub async fn pull_published(
+        &self,
+        reference: &Reference,
+        platform: &Platform,
+        all: bool,
+        blobs: &BlobStore,
+        reporter: &dyn Reporter,
+    ) -> Result<Serialized, RegistryError> {
+        published::pull(self, reference, platform, all, blobs, reporter).await
+    }
+
+    /// The top manifest of `reference` (an image manifest or an index) as stored, and its media type.
+    pub async fn manifest_raw(
+        &self,
+        reference: &Reference,
+    ) -> Result<(Vec<u8>, String), RegistryError> {
+        published::manifest(self, reference).await
     }
 
     /// Pushes the image's blobs and manifest, then tags it with every reference's tag. Returns the

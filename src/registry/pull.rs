@@ -2,7 +2,8 @@
 //! and layers, downloaded with `oci-client` into the blob store, each blob digest-checked before it
 //! becomes visible. Blobs already in the store are not downloaded again. A host that wants a client
 //! certificate (`--registry-client-cert`) is pulled from with hoist's own requests instead: oci-client
-//! cannot present one.
+//! cannot present one. Each request — a manifest, a blob (into a new temporary file) — is sent again
+//! after a transient failure (`retry`; hoist's own requests retry in `client::Http::send`).
 
 use std::io::Write as _;
 use std::pin::Pin;
@@ -14,9 +15,10 @@ use oci_client::errors::{DigestError, OciDistributionError};
 use oci_client::secrets::RegistryAuth;
 
 use super::host::{api_host, pull_registry};
+use super::retry::RetryPolicy;
 use super::{RegistryClient, RegistryError};
 use crate::image::blobs::{BlobError, BlobWriter};
-use crate::image::manifest::AnyManifest;
+use crate::image::manifest::{AnyManifest, media_type};
 use crate::image::{BlobStore, Descriptor, Digest, Image, ImageConfig, Layer, Platform, Reference};
 use crate::progress::{Event, Reporter};
 use transport::Transport;
@@ -29,6 +31,7 @@ const CONCURRENT_DOWNLOADS: usize = 3;
 /// One pull: how its requests go out, the reference on the host, where blobs go.
 struct Puller<'a> {
     transport: Transport<'a>,
+    retry: RetryPolicy,
     reference: &'a Reference,
     remote: oci_client::Reference,
     blobs: &'a BlobStore,
@@ -131,6 +134,7 @@ pub async fn pull(
     };
     let puller = Puller {
         transport,
+        retry: *registry.http.retry_policy(),
         reference,
         remote,
         blobs,
@@ -256,6 +260,15 @@ impl Puller<'_> {
         host: &str,
         base: &str,
     ) -> Result<Vec<u8>, RegistryError> {
+        if let Transport::Oci { client, auth } = &self.transport {
+            let (bytes, _) = self
+                .retrying("GET manifest", || {
+                    client.pull_manifest_raw(remote, auth, media_type::ACCEPT_MANIFESTS)
+                })
+                .await
+                .map_err(|e| client_error(self.reference, host, base, e))?;
+            return Ok(bytes.to_vec());
+        }
         let at = transport::At {
             reference: self.reference,
             remote,
@@ -281,6 +294,43 @@ impl Puller<'_> {
         self.transport.blob(&at, digest, sink).await
     }
 
+    /// `request` (described by `what`) again after transient failures, with backoff.
+    async fn retrying<T, F, Fut>(&self, what: &str, request: F) -> Result<T, OciDistributionError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, OciDistributionError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match request().await {
+                Err(e) if attempt < self.retry.attempts && transient(&e) => {
+                    self.wait(what, attempt, &e).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Tells the reporter about a retry, then waits for it.
+    async fn wait(&self, what: &str, attempt: u32, e: &OciDistributionError) {
+        let wait = self.retry.delay(attempt, None);
+        let reason = match e {
+            OciDistributionError::RequestError(e) => super::auth::without_url(e),
+            OciDistributionError::ServerError { code, .. } => format!("it answered {code}"),
+            other => other.to_string(),
+        };
+        self.reporter.report(Event::Retry {
+            host: self.remote.registry().to_string(),
+            request: what.to_string(),
+            reason,
+            attempt,
+            attempts: self.retry.attempts,
+            wait_ms: wait.as_millis() as u64,
+        });
+        tokio::time::sleep(wait).await;
+    }
+
     fn parse(&self, bytes: &[u8], host: &str) -> Result<AnyManifest, RegistryError> {
         AnyManifest::parse(bytes, None).map_err(|e| RegistryError::Protocol {
             host: host.to_string(),
@@ -300,11 +350,29 @@ impl Puller<'_> {
             });
             return Ok(());
         }
-        let writer = self.blobs.writer().map_err(|e| self.blob_error(e))?;
-        let mut sink = BlobSink {
-            writer: Some(writer),
+        let mut attempt = 0;
+        let mut sink = loop {
+            attempt += 1;
+            let writer = self.blobs.writer().map_err(|e| self.blob_error(e))?;
+            let mut sink = BlobSink {
+                writer: Some(writer),
+            };
+            let Transport::Oci { client, .. } = &self.transport else {
+                self.blob(&d.digest, &mut sink, host, base).await?;
+                break sink;
+            };
+            match client
+                .pull_blob(&self.remote, digest.as_str(), &mut sink)
+                .await
+            {
+                Ok(()) => break sink,
+                // The partial file is dropped with its sink; the next attempt starts from nothing.
+                Err(e) if attempt < self.retry.attempts && transient(&e) => {
+                    self.wait(&format!("GET blob {digest}"), attempt, &e).await;
+                }
+                Err(e) => return Err(client_error(self.reference, host, base, e)),
+            }
         };
-        self.blob(&d.digest, &mut sink, host, base).await?;
         let writer = sink
             .writer
             .take()
@@ -346,6 +414,22 @@ fn check_digest(reference: &Reference, wanted: &Digest, bytes: &[u8]) -> Result<
         });
     }
     Ok(())
+}
+
+/// An error a later attempt may not meet: a lost connection or body, a 408/429/5xx answer.
+fn transient(e: &OciDistributionError) -> bool {
+    match e {
+        OciDistributionError::ServerError { code, .. } => {
+            reqwest::StatusCode::from_u16(*code).is_ok_and(super::retry::transient)
+        }
+        OciDistributionError::RequestError(e) => !e.is_builder(),
+        OciDistributionError::IoError(_) => true,
+        OciDistributionError::RegistryError { envelope, .. } => envelope
+            .errors
+            .iter()
+            .any(|e| format!("{:?}", e.code) == "Toomanyrequests"),
+        _ => false,
+    }
 }
 
 /// Maps oci-client's errors onto ours, keeping the ones with a clear meaning distinct.

@@ -1,6 +1,9 @@
-//! Pushing an image (distribution-spec "Push"): each blob is checked with `HEAD`, uploaded when missing
-//! with `POST` + one streaming monolithic `PUT` (never held whole in memory), then the exact manifest
-//! bytes are `PUT` under every target tag. Targets in several repositories get the blobs in each.
+//! Pushing an image (distribution-spec "Push"): each blob is checked with `HEAD`, mounted from another
+//! repository of the same registry when hoist pulled it from there, else uploaded (`upload`: streamed,
+//! restarted after transient failures, chunked where a registry wants it), a few at once; only then
+//! are the exact manifest bytes `PUT` under every target tag — by tag, without relying on a
+//! `Location` — so a tag never points at an image with missing blobs. Targets in several repositories
+//! get the blobs in each.
 
 use std::collections::BTreeMap;
 
@@ -9,35 +12,12 @@ use reqwest::{Method, StatusCode, Url, header};
 
 use super::client::unexpected;
 use super::host::api_host;
+use super::upload::{self, Repo, Source};
 use super::{RegistryClient, RegistryError};
 use crate::image::{BlobStore, Descriptor, Digest, Reference, SerializedImage, SerializedIndex};
 use crate::progress::{Event, Reporter};
 
 const CONCURRENT_UPLOADS: usize = 4;
-
-/// Where one repository's pushes go.
-struct Repo<'a> {
-    registry: &'a str,
-    host: String,
-    name: &'a str,
-    base: String,
-    verify: bool,
-    scope: String,
-}
-
-/// A blob to push: from the store, or (the config) from memory.
-enum Source<'a> {
-    Store(&'a Descriptor),
-    Bytes(&'a Descriptor, &'a [u8]),
-}
-
-impl Source<'_> {
-    fn descriptor(&self) -> &Descriptor {
-        match self {
-            Source::Store(d) | Source::Bytes(d, _) => d,
-        }
-    }
-}
 
 pub async fn push(
     client: &RegistryClient,
@@ -60,6 +40,7 @@ pub async fn push(
         let host = api_host(registry).to_string();
         let (base, verify) = client.http.base(&host).await;
         let repo = Repo {
+            reporter,
             registry,
             scope: format!("repository:{name}:pull,push"),
             host,
@@ -123,6 +104,7 @@ pub async fn push_index(
         let host = api_host(registry).to_string();
         let (base, verify) = client.http.base(&host).await;
         let repo = Repo {
+            reporter,
             registry,
             scope: format!("repository:{name}:pull,push"),
             host,
@@ -146,7 +128,7 @@ async fn upload(
     let http = &client.http;
     let blob_url = format!("{}/v2/{}/blobs/{}", repo.base, repo.name, d.digest);
     let resp = http
-        .send(
+        .send_reporting(
             repo.registry,
             &repo.host,
             &repo.scope,
@@ -154,6 +136,7 @@ async fn upload(
             &blob_url,
             repo.verify,
             &Ok,
+            repo.reporter,
         )
         .await?;
     if resp.status() == StatusCode::OK {
@@ -164,14 +147,13 @@ async fn upload(
         });
         return Ok(());
     }
-    let start_url = format!("{}/v2/{}/blobs/uploads/", repo.base, repo.name);
     let mounted = match http.origin(&d.digest) {
         Some((registry, from)) if registry == repo.registry && from != repo.name => {
             mount(client, repo, &d.digest, &from).await?
         }
         Some(_) | None => None,
     };
-    let resp = match mounted {
+    let opened = match mounted {
         Some(Mount::Done) => {
             reporter.report(Event::BlobSkipped {
                 verb: "push",
@@ -180,76 +162,18 @@ async fn upload(
             });
             return Ok(());
         }
-        Some(Mount::Upload(resp)) => resp,
-        None => {
-            http.send(
-                repo.registry,
-                &repo.host,
-                &repo.scope,
-                Method::POST,
-                &start_url,
-                repo.verify,
-                &|r| Ok(r.header(header::CONTENT_LENGTH, 0)),
-            )
-            .await?
-        }
+        // The registry opened an upload instead of mounting: the blob goes up in that session.
+        Some(Mount::Upload(resp)) => Some(resp),
+        None => None,
     };
-    if resp.status() != StatusCode::ACCEPTED {
-        return Err(unexpected(&repo.host, "POST", &start_url, resp).await);
-    }
-    let location = resp
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| RegistryError::Protocol {
-            host: repo.host.clone(),
-            what: format!("the upload of {}", d.digest),
-            reason: "the registry did not say where to upload (no `Location` header)".into(),
-        })?;
-    let put_url =
-        upload_url(&start_url, location, &d.digest).map_err(|reason| RegistryError::Protocol {
-            host: repo.host.clone(),
-            what: format!("the upload of {}", d.digest),
-            reason,
-        })?;
-    let size = d.size;
-    let digest = &d.digest;
-    let build = |r: reqwest::RequestBuilder| -> Result<reqwest::RequestBuilder, RegistryError> {
-        let r = r
-            .header(header::CONTENT_TYPE, "application/octet-stream")
-            .header(header::CONTENT_LENGTH, size);
-        Ok(match &source {
-            Source::Bytes(_, bytes) => r.body(bytes.to_vec()),
-            Source::Store(_) => {
-                let file = blobs.open_blob(digest).map_err(|e| RegistryError::Io {
-                    digest: digest.clone(),
-                    source: std::io::Error::other(e.to_string()),
-                })?;
-                let file = tokio::fs::File::from_std(file);
-                let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20);
-                r.body(reqwest::Body::wrap_stream(stream))
-            }
-        })
-    };
-    let resp = http
-        .send(
-            repo.registry,
-            &repo.host,
-            &repo.scope,
-            Method::PUT,
-            &put_url,
-            repo.verify,
-            &build,
-        )
-        .await?;
-    if resp.status() != StatusCode::CREATED {
-        return Err(unexpected(&repo.host, "PUT", &put_url, resp).await);
-    }
+    upload::upload(client, repo, &source, blobs, opened).await?;
+    // The next repository of this registry (another `--name`) mounts it from here.
+    http.remember_origin(&d.digest, repo.registry, repo.name);
     reporter.report(Event::Blob {
         verb: "push",
         digest: d.digest.to_string(),
-        done: size,
-        total: Some(size),
+        done: d.size,
+        total: Some(d.size),
     });
     Ok(())
 }
@@ -277,7 +201,7 @@ async fn mount(
     let scope = format!("{} repository:{from}:pull", repo.scope);
     let sent = client
         .http
-        .send(
+        .send_reporting(
             repo.registry,
             &repo.host,
             &scope,
@@ -285,6 +209,7 @@ async fn mount(
             url.as_str(),
             repo.verify,
             &|r| Ok(r.header(header::CONTENT_LENGTH, 0)),
+            repo.reporter,
         )
         .await;
     Ok(match sent {
@@ -293,17 +218,6 @@ async fn mount(
         Ok(_) | Err(RegistryError::Denied { .. }) => None,
         Err(e) => return Err(e),
     })
-}
-
-/// The `PUT` URL for a monolithic upload: `Location` (maybe relative) plus `digest=`.
-pub fn upload_url(start_url: &str, location: &str, digest: &Digest) -> Result<String, String> {
-    let base = Url::parse(start_url).map_err(|e| e.to_string())?;
-    let mut url = base
-        .join(location)
-        .map_err(|e| format!("bad `Location` `{location}`: {e}"))?;
-    url.query_pairs_mut()
-        .append_pair("digest", &digest.to_string());
-    Ok(url.into())
 }
 
 /// PUTs manifest (or index) `bytes` described by `descriptor` under the target's tag, or its digest.
@@ -322,7 +236,7 @@ async fn put_manifest(
     let media = descriptor.media_type.clone();
     let resp = client
         .http
-        .send(
+        .send_reporting(
             repo.registry,
             &repo.host,
             &repo.scope,
@@ -333,6 +247,7 @@ async fn put_manifest(
                 Ok(r.header(header::CONTENT_TYPE, media.as_str())
                     .body(bytes.to_vec()))
             },
+            repo.reporter,
         )
         .await?;
     let status = resp.status();
@@ -352,25 +267,4 @@ async fn put_manifest(
         });
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn upload_url_handles_relative_and_absolute_locations() {
-        let d = Digest::of(b"x");
-        let start = "http://127.0.0.1:5000/v2/app/blobs/uploads/";
-        let rel = upload_url(start, "/v2/app/blobs/uploads/abc?_state=s", &d).unwrap();
-        assert_eq!(
-            rel,
-            format!(
-                "http://127.0.0.1:5000/v2/app/blobs/uploads/abc?_state=s&digest=sha256%3A{}",
-                d.hex()
-            )
-        );
-        let abs = upload_url(start, "https://cdn.example/u/1", &d).unwrap();
-        assert!(abs.starts_with("https://cdn.example/u/1?digest=sha256%3A"));
-    }
 }

@@ -142,6 +142,25 @@ async fn pull_push_round_trip() {
         )),
         "{seen:?}"
     );
+    // The config went up once, to `other/app`, and was mounted from there into `third`.
+    let config = serialized.config.digest.to_string();
+    let config_events: Vec<&Event> = seen
+        .iter()
+        .filter(|e| matches!(e, Event::Blob { digest, .. } | Event::BlobSkipped { digest, .. } if *digest == config))
+        .collect();
+    assert!(
+        matches!(
+            config_events.as_slice(),
+            [
+                Event::Blob { verb: "push", .. },
+                Event::BlobSkipped {
+                    reason: "mounted",
+                    ..
+                }
+            ]
+        ),
+        "{config_events:?}"
+    );
     assert_eq!(d.digest, serialized.manifest.digest);
     for t in ["other/app:v2", "third:v3"] {
         let info = skopeo_inspect(&format!("docker://{host}/{t}"), Inspect::Info);

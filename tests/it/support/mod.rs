@@ -9,6 +9,7 @@
 pub mod arm64_busybox;
 pub mod base_image;
 pub mod debian_image;
+pub mod fault_proxy;
 pub mod hostile;
 pub mod oci;
 pub mod proxy;
