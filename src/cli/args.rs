@@ -230,6 +230,9 @@ pub struct DetectArgs {
 #[command(after_help = "Examples:\n  \
 hoist build --name registry.example.com/team/app:v1 --dir ./app --push\n  \
 hoist build --name app:v1 --dir ./app --output oci:./out --output docker-archive:./app.tar\n\n\
+Without a Dockerfile in DIR, the app is built with buildpacks (see `hoist detect DIR`):\n  \
+buildpacks/package.sh target/release/cnb   # once, in hoist's source tree\n  \
+hoist build --name registry.example.com/team/web:v1 --dir ./web --push\n\n\
 Exit codes:\n  \
 0  success\n  \
 1  any failure\n  \
@@ -378,7 +381,7 @@ pub struct BuildArgs {
     #[arg(long)]
     pub password_stdin: bool,
 
-    /// Without a Dockerfile: the build image the buildpacks run on [default: per language, e.g.
+    /// The build image the buildpacks run on [default: per language, e.g.
     /// node:22-bookworm, python:3.12; see `hoist detect`]
     #[arg(
         long,
@@ -388,12 +391,12 @@ pub struct BuildArgs {
     )]
     pub builder: Option<String>,
 
-    /// Without a Dockerfile: the image the app runs on [default: per language, e.g.
+    /// The image the app runs on [default: per language, e.g.
     /// node:22-bookworm-slim, python:3.12-slim]
     #[arg(long, value_name = "IMAGE", help_heading = "Without a Dockerfile")]
     pub run_image: Option<String>,
 
-    /// Without a Dockerfile: run this buildpack (hoist/nodejs or nodejs) instead of detecting; repeat
+    /// Run this buildpack (hoist/nodejs or nodejs) instead of detecting; repeat
     /// for a group, in order
     #[arg(
         long = "buildpack",
@@ -403,7 +406,7 @@ pub struct BuildArgs {
     )]
     pub buildpacks: Vec<String>,
 
-    /// Without a Dockerfile: an environment variable for the build (the buildpacks read it from
+    /// An environment variable for the build (the buildpacks read it from
     /// /platform/env), never put in the image; repeatable
     #[arg(
         long = "env",
@@ -413,16 +416,16 @@ pub struct BuildArgs {
     )]
     pub env: Vec<String>,
 
-    /// Without a Dockerfile: KEY=VALUE lines (blank lines and `#` comments skipped) read as --env
+    /// KEY=VALUE lines (blank lines and `#` comments skipped) read as --env
     #[arg(long, value_name = "FILE", help_heading = "Without a Dockerfile")]
     pub env_file: Vec<PathBuf>,
 
-    /// Without a Dockerfile: accepted for `pack`/`cpln image build` compatibility (hoist runs its own
+    /// Accepted for `pack`/`cpln image build` compatibility (hoist runs its own
     /// lifecycle in its sandbox either way)
     #[arg(long, help_heading = "Without a Dockerfile")]
     pub trust_builder: bool,
 
-    /// Without a Dockerfile: the lifecycle and buildpacks, as `buildpacks/package.sh DIR` builds them
+    /// The lifecycle and buildpacks, as `buildpacks/package.sh DIR` builds them
     /// [env: HOIST_CNB_DIR] [default: the `cnb` directory beside the hoist executable]
     #[arg(long, value_name = "DIR", help_heading = "Without a Dockerfile")]
     pub cnb_dir: Option<PathBuf>,
