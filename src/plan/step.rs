@@ -35,6 +35,10 @@ pub struct Location {
 
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Line 0: a step no file line wrote (the buildpack lifecycle's), named by its file alone.
+        if self.line == 0 {
+            return write!(f, "{}", self.file.display());
+        }
         write!(f, "{}:{}", self.file.display(), self.line)
     }
 }

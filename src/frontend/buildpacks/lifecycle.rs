@@ -479,7 +479,7 @@ fn step(text: &str, fs: Option<FsChange>, config: Vec<ConfigChange>) -> Step {
         created_by: format!("{text} # hoist buildpacks"),
         history: true,
         location: Location {
-            file: PathBuf::from("(buildpacks)"),
+            file: PathBuf::from("buildpack build"),
             line: 0,
             end_line: 0,
             text: text.to_string(),
