@@ -91,6 +91,7 @@ pub struct MountSources<'a> {
     pub context: &'a BuildContext,
     /// The plan's named contexts, for `from=` a named context.
     pub named: &'a std::collections::BTreeMap<String, BuildContext>,
+    /// The platform the step's stage is built for (part of the step cache key).
     pub platform: &'a Platform,
     pub blobs: &'a BlobStore,
     /// The index of stage `id` (for `from=stage`) or image (for `from=image`).
