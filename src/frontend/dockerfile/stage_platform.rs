@@ -131,8 +131,8 @@ pub fn check_target(
             ),
         )
         .hint(format!(
-            "build the last stage for the target: drop `--platform` from its FROM (a stage for the build machine, `FROM --platform=$BUILDPLATFORM`, belongs before it, with `COPY --from` taking its output), or build with `--platform {}`",
-            def.platform
+            "remove `{flag}` from line {} so the target stage is built for the target (a stage for the build machine belongs before the target stage, its output taken with `COPY --from`), or build with `--platform {}`",
+            origin.from.node.start_line, def.platform
         )),
     ))
 }
