@@ -8,6 +8,8 @@
 //!   `from=`, and dependency order; `args` scopes build arguments.
 //! - `dispatch` (and `copy` for COPY/ADD, `run_mount` for `RUN --mount`): one stage's instructions →
 //!   plan steps.
+//! - `stage_platform`: the platform each stage is built for (`FROM --platform`, inherited from a base
+//!   stage), and the refusal of a target stage for another platform than the target's.
 //! - `onbuild`: the triggers of a base stage or image, fired first in the stage built on it.
 //! - `dockerignore`: the context filter; `error`: located errors with hints.
 //! - `listing`: the parsed instructions shaped as BuildKit's parser AST, for `hoist parse`.
