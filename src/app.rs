@@ -200,7 +200,7 @@ async fn build_platform(
     };
     fetch::fetch_all(&mut plan, downloads.path(), reporter.as_ref()).await?;
 
-    let run = run_options(req, platform, &plan, registry, reporter.clone())?;
+    let run = run_options(req, &plan, registry, reporter.clone())?;
     let tap = verdict_tap(req);
     let image = {
         let (blobs, reporter) = (blobs.clone(), reporter.clone());
@@ -326,7 +326,6 @@ pub fn rfc3339(secs: i64) -> String {
 /// The RUN sandbox for this build, when the plan runs anything.
 pub(crate) fn run_options(
     req: &BuildRequest,
-    platform: &Platform,
     plan: &crate::plan::BuildPlan,
     registry: &RegistryClient,
     reporter: Arc<dyn Reporter>,
@@ -405,7 +404,6 @@ pub(crate) fn run_options(
         caches.push(Box::new(cache_repo::RegistryCache {
             repo: repo.clone(),
             registry: registry.clone(),
-            platform: platform.clone(),
             runtime: tokio::runtime::Handle::current(),
             reporter,
         }));

@@ -117,7 +117,7 @@ pub async fn build(
         .as_ref()
         .is_some_and(|c| c.env.iter().flatten().any(|e| e.starts_with("PORT=")));
 
-    let run = super::run_options(req, platform, &plan, registry, reporter.clone())?
+    let run = super::run_options(req, &plan, registry, reporter.clone())?
         .expect("the lifecycle plan runs the creator");
     let tap = super::verdict_tap(req);
     let scratch = run.scratch.clone();

@@ -314,7 +314,7 @@ pub fn run(
     let key = super::cache::run_key(image, spec, &bind_digests, &platform, epoch, level);
     if options.use_cache
         && let Some(cache) = &options.cache
-        && let Some(hit) = cache.get(&key, blobs)
+        && let Some(hit) = cache.get(&key, &platform, blobs)
     {
         return Ok(Ran {
             layer: hit.layer.map(|(descriptor, diff_id)| Layer {
@@ -404,6 +404,7 @@ pub fn run(
     if let Some(cache) = &options.cache {
         cache.put(
             &key,
+            &platform,
             &CachedStep {
                 layer: layer.clone(),
             },
