@@ -152,6 +152,13 @@ fn run_for_a_foreign_platform_needs_an_emulator() {
     .failed();
     assert!(run.stderr.contains("binfmt_misc"), "{}", run.stderr);
     assert!(run.stderr.contains("qemu-user"), "{}", run.stderr);
+    // The first RUN of the stage that needs the emulator is named.
+    assert!(
+        run.stderr
+            .contains("Dockerfile:3: stage `0` is built for linux/arm64"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// The fixture busybox for linux/amd64 and linux/arm64 under one index, pushed to `registry` as
