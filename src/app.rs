@@ -131,6 +131,7 @@ async fn build_platform(
         build_args: req.build_args.clone(),
         target: req.target.clone(),
         platform: platform.clone(),
+        build_platform: Platform::host(),
         labels: req.labels.clone(),
         epoch: req.epoch(),
         created: created(req.creation_time),
@@ -151,21 +152,28 @@ async fn build_platform(
     // none is missing.
     let mut pending = dockerfile.external_images();
     while !pending.is_empty() {
-        for reference in pending {
+        for key in pending {
+            let reference = &key.reference;
+            // A stage for another platform than the target's (`FROM --platform`) says which.
+            let shown = if key.platform == *platform {
+                reference.to_string()
+            } else {
+                key.to_string()
+            };
             reporter.report(Event::Resolve {
-                reference: reference.to_string(),
+                reference: shown.clone(),
             });
             let image = registry
-                .pull(&reference, platform, blobs, reporter.as_ref())
+                .pull(reference, &key.platform, blobs, reporter.as_ref())
                 .await
-                .map_err(|err| match dockerfile.used_at(&reference) {
+                .map_err(|err| match dockerfile.used_at(&key) {
                     Some(at) => anyhow::Error::from(err).context(format!(
-                        "{at}: cannot resolve `{reference}`, named here: `{}`",
+                        "{at}: cannot resolve `{shown}`, named here: `{}`",
                         at.text.trim()
                     )),
                     None => err.into(),
                 })?;
-            images.insert(reference, image);
+            images.insert(key, image);
         }
         pending = dockerfile.fire_base_triggers(&images)?;
     }
@@ -192,7 +200,7 @@ async fn build_platform(
     };
     fetch::fetch_all(&mut plan, downloads.path(), reporter.as_ref()).await?;
 
-    let run = run_options(req, platform, &plan, registry, reporter.clone())?;
+    let run = run_options(req, &plan, registry, reporter.clone())?;
     let tap = verdict_tap(req);
     let image = {
         let (blobs, reporter) = (blobs.clone(), reporter.clone());
@@ -318,7 +326,6 @@ pub fn rfc3339(secs: i64) -> String {
 /// The RUN sandbox for this build, when the plan runs anything.
 pub(crate) fn run_options(
     req: &BuildRequest,
-    platform: &Platform,
     plan: &crate::plan::BuildPlan,
     registry: &RegistryClient,
     reporter: Arc<dyn Reporter>,
@@ -335,7 +342,24 @@ pub(crate) fn run_options(
     if !runs {
         return Ok(None);
     }
-    crate::executor::sandbox::binfmt::check(platform).map_err(anyhow::Error::msg)?;
+    // Each stage's RUN steps execute as its own platform: a stage for this machine's platform
+    // (`FROM --platform=$BUILDPLATFORM`) needs no emulator, even when the target is foreign.
+    for stage in &plan.stages {
+        let first_run = stage
+            .steps
+            .iter()
+            .find(|s| matches!(s.fs, Some(crate::plan::FsChange::Run(_))));
+        if let Some(step) = first_run {
+            crate::executor::sandbox::binfmt::check(&stage.platform).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: stage `{}` is built for {}: {e}",
+                    step.location,
+                    stage.name,
+                    stage.platform
+                )
+            })?;
+        }
+    }
     let exe = std::env::current_exe()
         .context("cannot find hoist's own executable for the RUN sandbox")?;
     let isolation = match req.sandbox {
@@ -380,7 +404,6 @@ pub(crate) fn run_options(
         caches.push(Box::new(cache_repo::RegistryCache {
             repo: repo.clone(),
             registry: registry.clone(),
-            platform: platform.clone(),
             runtime: tokio::runtime::Handle::current(),
             reporter,
         }));

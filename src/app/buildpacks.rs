@@ -14,7 +14,7 @@ use crate::frontend::buildpacks::images::{self, short_name};
 use crate::frontend::buildpacks::labels;
 use crate::frontend::buildpacks::lifecycle::{self, Built, LAYERS_DIR};
 use crate::frontend::buildpacks::order::Buildpack;
-use crate::image::{BlobStore, Image, ImageSet, Platform, Reference};
+use crate::image::{BlobStore, Image, ImageKey, ImageSet, Platform, Reference};
 use crate::plan::StageId;
 use crate::progress::{Event, Reporter};
 use crate::registry::RegistryClient;
@@ -104,16 +104,20 @@ pub async fn build(
                     short_name(language)
                 )
             })?;
-        images.insert(reference.clone(), image);
+        images.insert(ImageKey::new(reference, platform), image);
     }
-    let run_config = images.get(&run_image).map(|i| i.config().config.clone());
-    let run_layers = images.get(&run_image).map_or(0, |i| i.layers().len());
+    let run_config = images
+        .get(&run_image, platform)
+        .map(|i| i.config().config.clone());
+    let run_layers = images
+        .get(&run_image, platform)
+        .map_or(0, |i| i.layers().len());
     let run_user = run_config.as_ref().and_then(|c| c.user.clone());
     let run_has_port = run_config
         .as_ref()
         .is_some_and(|c| c.env.iter().flatten().any(|e| e.starts_with("PORT=")));
 
-    let run = super::run_options(req, platform, &plan, registry, reporter.clone())?
+    let run = super::run_options(req, &plan, registry, reporter.clone())?
         .expect("the lifecycle plan runs the creator");
     let tap = super::verdict_tap(req);
     let scratch = run.scratch.clone();

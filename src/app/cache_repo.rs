@@ -16,7 +16,6 @@ use crate::registry::RegistryClient;
 pub struct RegistryCache {
     pub repo: Reference,
     pub registry: RegistryClient,
-    pub platform: Platform,
     pub runtime: tokio::runtime::Handle,
     pub reporter: Arc<dyn Reporter>,
 }
@@ -28,14 +27,11 @@ impl RegistryCache {
 }
 
 impl StepCache for RegistryCache {
-    fn get(&self, key: &Digest, blobs: &BlobStore) -> Option<CachedStep> {
+    fn get(&self, key: &Digest, platform: &Platform, blobs: &BlobStore) -> Option<CachedStep> {
         let reference = self.tagged(key)?;
         let image = self
             .runtime
-            .block_on(
-                self.registry
-                    .pull(&reference, &self.platform, blobs, &Silent),
-            )
+            .block_on(self.registry.pull(&reference, platform, blobs, &Silent))
             .ok()?;
         let layer = image
             .layers()
@@ -44,11 +40,13 @@ impl StepCache for RegistryCache {
         Some(CachedStep { layer })
     }
 
-    fn put(&self, key: &Digest, step: &CachedStep, blobs: &BlobStore) {
+    fn put(&self, key: &Digest, platform: &Platform, step: &CachedStep, blobs: &BlobStore) {
         let Some(reference) = self.tagged(key) else {
             return;
         };
-        let mut image = Image::empty(&self.platform);
+        // Labelled with the step's stage platform: a step of a `FROM --platform=$BUILDPLATFORM` stage
+        // is found again by every target of the build.
+        let mut image = Image::empty(platform);
         if let Some((descriptor, diff_id)) = &step.layer {
             image = image.with_layer(
                 Layer {

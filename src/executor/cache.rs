@@ -26,9 +26,11 @@ pub struct CachedStep {
 /// A store of step results by key.
 pub trait StepCache: Send + Sync {
     /// The result recorded for `key`, with its layer blob present in `blobs` (fetched if needed).
-    fn get(&self, key: &Digest, blobs: &BlobStore) -> Option<CachedStep>;
+    /// `platform` is the platform of the step's stage (already part of `key`; a cache that stores
+    /// images labels them with it).
+    fn get(&self, key: &Digest, platform: &Platform, blobs: &BlobStore) -> Option<CachedStep>;
     /// Records a result; failures only cost a later miss.
-    fn put(&self, key: &Digest, step: &CachedStep, blobs: &BlobStore);
+    fn put(&self, key: &Digest, platform: &Platform, step: &CachedStep, blobs: &BlobStore);
     /// Where the cache lives, for messages.
     fn describe(&self) -> String;
 }
@@ -50,7 +52,7 @@ impl LocalCache {
 }
 
 impl StepCache for LocalCache {
-    fn get(&self, key: &Digest, blobs: &BlobStore) -> Option<CachedStep> {
+    fn get(&self, key: &Digest, _platform: &Platform, blobs: &BlobStore) -> Option<CachedStep> {
         let bytes = std::fs::read(self.file(key)).ok()?;
         let step: CachedStep = serde_json::from_slice(&bytes).ok()?;
         match &step.layer {
@@ -59,7 +61,7 @@ impl StepCache for LocalCache {
         }
     }
 
-    fn put(&self, key: &Digest, step: &CachedStep, _blobs: &BlobStore) {
+    fn put(&self, key: &Digest, _platform: &Platform, step: &CachedStep, _blobs: &BlobStore) {
         let _ = std::fs::create_dir_all(&self.dir);
         let path = self.file(key);
         let tmp = path.with_extension("tmp");
@@ -78,12 +80,12 @@ impl StepCache for LocalCache {
 pub struct Caches(pub Vec<Box<dyn StepCache>>);
 
 impl StepCache for Caches {
-    fn get(&self, key: &Digest, blobs: &BlobStore) -> Option<CachedStep> {
+    fn get(&self, key: &Digest, platform: &Platform, blobs: &BlobStore) -> Option<CachedStep> {
         for (i, cache) in self.0.iter().enumerate() {
-            if let Some(hit) = cache.get(key, blobs) {
+            if let Some(hit) = cache.get(key, platform, blobs) {
                 // Remember a remote hit locally.
                 for earlier in &self.0[..i] {
-                    earlier.put(key, &hit, blobs);
+                    earlier.put(key, platform, &hit, blobs);
                 }
                 return Some(hit);
             }
@@ -91,9 +93,9 @@ impl StepCache for Caches {
         None
     }
 
-    fn put(&self, key: &Digest, step: &CachedStep, blobs: &BlobStore) {
+    fn put(&self, key: &Digest, platform: &Platform, step: &CachedStep, blobs: &BlobStore) {
         for cache in &self.0 {
-            cache.put(key, step, blobs);
+            cache.put(key, platform, step, blobs);
         }
     }
 

@@ -26,7 +26,7 @@ mod forked;
 use std::collections::BTreeMap;
 
 use crate::image::tap::TapFactory;
-use crate::image::{BlobStore, History, Image, ImageSet, Reference};
+use crate::image::{BlobStore, History, Image, ImageKey, ImageSet};
 use crate::plan::{Base, BuildPlan, CopySource, FsChange, Location, MountFrom, StageId, Step};
 use crate::progress::{Event, Reporter};
 
@@ -106,7 +106,7 @@ pub struct Execution<'a> {
     done: Vec<(Image, StageFs)>,
     /// Each built stage's root directory, while a later stage may still take it over.
     roots: Vec<Option<StageRoot>>,
-    image_fs: BTreeMap<Reference, StageFs>,
+    image_fs: BTreeMap<ImageKey, StageFs>,
     /// The number of stages progress reports, when the plan will grow (see [`Self::expecting`]).
     stages: Option<usize>,
 }
@@ -169,15 +169,18 @@ impl<'a> Execution<'a> {
         };
         let (base_text, (mut image, mut fs)) = match &stage.base {
             Base::Scratch => {
-                let image = Image::empty(&plan.platform);
+                let image = Image::empty(&stage.platform);
                 let fs = StageFs::of_image(&image, blobs).map_err(base_err)?;
                 ("scratch".to_string(), (image, fs))
             }
             Base::Image(r) => {
-                let image = images.get(r).ok_or_else(|| ExecError::MissingImage {
-                    reference: r.to_string(),
-                    stage: stage.name.clone(),
-                })?;
+                let image =
+                    images
+                        .get(r, &stage.platform)
+                        .ok_or_else(|| ExecError::MissingImage {
+                            reference: ImageKey::new(r, &stage.platform).to_string(),
+                            stage: stage.name.clone(),
+                        })?;
                 let fs = StageFs::of_image(image, blobs).map_err(base_err)?;
                 (r.to_string(), (image.clone(), fs))
             }
@@ -223,14 +226,14 @@ impl<'a> Execution<'a> {
                             MountFrom::Context | MountFrom::Named(_) => None,
                             MountFrom::Stage(StageId(id)) => done.get(*id).map(|d| d.1.clone()),
                             MountFrom::Image(r) => images
-                                .get(r)
+                                .get(r, &plan.platform)
                                 .and_then(|img| StageFs::of_image(img, blobs).ok()),
                         }
                     };
                     let sources = run::MountSources {
                         context: &plan.context,
                         named: &plan.named_contexts,
-                        platform: &plan.platform,
+                        platform: &stage.platform,
                         blobs,
                         lookup: &mut lookup,
                     };
@@ -299,15 +302,19 @@ impl<'a> Execution<'a> {
                                 .1,
                         ),
                         CopySource::Image(r) => {
-                            if !image_fs.contains_key(r) {
-                                let img = images.get(r).ok_or_else(|| ExecError::MissingImage {
-                                    reference: r.to_string(),
-                                    stage: stage.name.clone(),
+                            // `COPY --from=IMAGE` reads the image for the target platform.
+                            let key = ImageKey::new(r, &plan.platform);
+                            if !image_fs.contains_key(&key) {
+                                let img = images.get(r, &plan.platform).ok_or_else(|| {
+                                    ExecError::MissingImage {
+                                        reference: key.to_string(),
+                                        stage: stage.name.clone(),
+                                    }
                                 })?;
                                 let ifs = StageFs::of_image(img, blobs).map_err(base_err)?;
-                                image_fs.insert(r.clone(), ifs);
+                                image_fs.insert(key.clone(), ifs);
                             }
-                            image_fs.get_mut(r)
+                            image_fs.get_mut(&key)
                         }
                     };
                     let context = match &spec.source {

@@ -91,6 +91,7 @@ pub struct MountSources<'a> {
     pub context: &'a BuildContext,
     /// The plan's named contexts, for `from=` a named context.
     pub named: &'a std::collections::BTreeMap<String, BuildContext>,
+    /// The platform the step's stage is built for (part of the step cache key).
     pub platform: &'a Platform,
     pub blobs: &'a BlobStore,
     /// The index of stage `id` (for `from=stage`) or image (for `from=image`).
@@ -313,7 +314,7 @@ pub fn run(
     let key = super::cache::run_key(image, spec, &bind_digests, &platform, epoch, level);
     if options.use_cache
         && let Some(cache) = &options.cache
-        && let Some(hit) = cache.get(&key, blobs)
+        && let Some(hit) = cache.get(&key, &platform, blobs)
     {
         return Ok(Ran {
             layer: hit.layer.map(|(descriptor, diff_id)| Layer {
@@ -403,6 +404,7 @@ pub fn run(
     if let Some(cache) = &options.cache {
         cache.put(
             &key,
+            &platform,
             &CachedStep {
                 layer: layer.clone(),
             },

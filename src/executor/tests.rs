@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::layer::{Entry, EntryKind, FileContent, LayerWriter};
 use super::*;
-use crate::image::{Layer, Platform};
+use crate::image::{Layer, Platform, Reference};
 use crate::plan::{
     BuildContext, Chmod, ContextFilter, CopySpec, IdSpec, InlineFile, MkdirSpec, Owner, RunSpec,
     Stage,
@@ -93,7 +93,7 @@ fn fixture() -> Fixture {
     b.append_data(&mut h, "x/y", &b"hi"[..]).unwrap();
     b.into_inner().unwrap().finish().unwrap();
     let mut images = ImageSet::new();
-    images.insert(base_ref(), base);
+    images.insert(ImageKey::new(&base_ref(), &Platform::linux_amd64()), base);
     Fixture {
         _dir: dir,
         blobs,
@@ -142,6 +142,7 @@ fn plan(f: &Fixture, stages: Vec<(Base, Vec<Step>)>) -> BuildPlan {
             .map(|(i, (base, steps))| Stage {
                 name: i.to_string(),
                 base,
+                platform: Platform::linux_amd64(),
                 steps,
             })
             .collect(),

@@ -23,8 +23,53 @@ pub use naming::Naming;
 pub use platform::Platform;
 pub use reference::Reference;
 
-/// Registry images resolved for a build, by the reference the build definition named.
-pub type ImageSet = std::collections::BTreeMap<Reference, Image>;
+/// A registry image as a build needs it: a reference pulled for one platform. The same reference
+/// can be needed for two platforms (a stage `FROM --platform=$BUILDPLATFORM alpine` and a plain
+/// `FROM alpine` in a build for another architecture): those are two images.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ImageKey {
+    pub reference: Reference,
+    pub platform: Platform,
+}
+
+impl ImageKey {
+    pub fn new(reference: &Reference, platform: &Platform) -> ImageKey {
+        ImageKey {
+            reference: reference.clone(),
+            platform: platform.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ImageKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.reference, self.platform)
+    }
+}
+
+/// Registry images resolved for a build, by the reference the build definition named and the
+/// platform it was pulled for.
+#[derive(Clone, Debug, Default)]
+pub struct ImageSet(std::collections::BTreeMap<ImageKey, Image>);
+
+impl ImageSet {
+    pub fn new() -> ImageSet {
+        ImageSet::default()
+    }
+
+    pub fn insert(&mut self, key: ImageKey, image: Image) {
+        self.0.insert(key, image);
+    }
+
+    /// `reference` as pulled for `platform`.
+    pub fn get(&self, reference: &Reference, platform: &Platform) -> Option<&Image> {
+        self.0.get(&ImageKey::new(reference, platform))
+    }
+
+    pub fn contains(&self, key: &ImageKey) -> bool {
+        self.0.contains_key(key)
+    }
+}
 
 /// One filesystem layer: the compressed blob's descriptor and the digest of the uncompressed tar.
 #[derive(Clone, Debug, PartialEq, Eq)]

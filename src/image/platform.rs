@@ -30,6 +30,11 @@ impl Platform {
         }
     }
 
+    /// The platform of this machine, as BuildKit's `BUILDPLATFORM` names it.
+    pub fn host() -> Platform {
+        Platform::normalized("linux", std::env::consts::ARCH, None)
+    }
+
     /// Normalises a platform as read from a manifest or config.
     pub fn normalized(os: &str, architecture: &str, variant: Option<&str>) -> Platform {
         let os = os.to_ascii_lowercase();

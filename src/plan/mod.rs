@@ -12,7 +12,7 @@ pub mod step;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::image::{Platform, Reference};
+use crate::image::{ImageKey, Platform, Reference};
 
 pub use context::ContextFilter;
 pub use step::{
@@ -26,7 +26,8 @@ pub struct StageId(pub usize);
 
 #[derive(Clone, Debug)]
 pub struct BuildPlan {
-    /// The platform every stage builds for (its config's os/architecture/variant).
+    /// The build's target platform: the result's os/architecture/variant, and the platform registry
+    /// images read by `COPY --from` and RUN mounts are pulled for (as BuildKit does).
     pub platform: Platform,
     /// Stages to build, dependencies first; the last one is the result.
     pub stages: Vec<Stage>,
@@ -54,6 +55,10 @@ pub struct Stage {
     /// The stage's name for messages: its `AS` name, or its position.
     pub name: String,
     pub base: Base,
+    /// The platform the stage is built for: its base image is pulled for it, its RUN steps execute
+    /// as it (natively or through an emulator). The target's unless the build definition says
+    /// otherwise (a Dockerfile's `FROM --platform=$BUILDPLATFORM`).
+    pub platform: Platform,
     pub steps: Vec<Step>,
 }
 
@@ -89,18 +94,21 @@ impl BuildPlan {
             .flatten()
     }
 
-    /// Every registry image the plan reads (bases and copy sources), each once, in first-use order.
-    pub fn external_images(&self) -> Vec<Reference> {
-        let mut out: Vec<Reference> = Vec::new();
-        let mut add = |r: &Reference| {
-            if !out.contains(r) {
-                out.push(r.clone());
+    /// Every registry image the plan reads, each once, in first-use order: bases for their stage's
+    /// platform, copy and mount sources for the target platform.
+    pub fn external_images(&self) -> Vec<ImageKey> {
+        let mut out: Vec<ImageKey> = Vec::new();
+        let mut add_for = |r: &Reference, platform: &Platform| {
+            let key = ImageKey::new(r, platform);
+            if !out.contains(&key) {
+                out.push(key);
             }
         };
         for stage in &self.stages {
             if let Base::Image(r) = &stage.base {
-                add(r);
+                add_for(r, &stage.platform);
             }
+            let mut add = |r: &Reference| add_for(r, &self.platform);
             for step in &stage.steps {
                 match &step.fs {
                     Some(FsChange::Copy(CopySpec {

@@ -185,6 +185,7 @@ pub fn build_plan(input: &Input) -> BuildPlan {
         stages: vec![Stage {
             name: "build".into(),
             base: Base::Image(input.builder.clone()),
+            platform: input.platform.clone(),
             steps,
         }],
         context: BuildContext {
@@ -446,6 +447,7 @@ pub fn export_stage(
     plan.stages.push(Stage {
         name: "export".into(),
         base: Base::Image(input.run_image.clone()),
+        platform: input.platform.clone(),
         steps,
     });
 }

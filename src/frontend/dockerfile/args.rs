@@ -3,8 +3,6 @@
 //! re-declared there, and the automatic ARGs (`TARGETARCH`, `BUILDPLATFORM`, ..., and `TARGETSTAGE`,
 //! the name of the stage being built).
 
-use crate::image::Platform;
-
 use super::expand;
 use super::instruction::ArgDecl;
 
@@ -28,7 +26,11 @@ pub fn set(list: &mut Vec<(String, String)>, key: &str, value: String) {
 impl Args {
     /// `stage` is the target stage's name for `TARGETSTAGE` (`--target` as given, else the last
     /// stage's name, else `default`).
-    pub fn new(build_args: &[(String, Option<String>)], target: &Platform, stage: &str) -> Args {
+    pub fn new(
+        build_args: &[(String, Option<String>)],
+        platforms: super::convert::Platforms<'_>,
+        stage: &str,
+    ) -> Args {
         let overrides = build_args
             .iter()
             .filter_map(|(k, v)| {
@@ -36,9 +38,8 @@ impl Args {
                 Some((k.clone(), value))
             })
             .collect();
-        let build = Platform::normalized("linux", std::env::consts::ARCH, None);
         let mut automatic = Vec::new();
-        for (prefix, p) in [("TARGET", target), ("BUILD", &build)] {
+        for (prefix, p) in [("TARGET", platforms.target), ("BUILD", platforms.build)] {
             automatic.push((format!("{prefix}PLATFORM"), p.to_string()));
             automatic.push((format!("{prefix}OS"), p.os.clone()));
             automatic.push((format!("{prefix}ARCH"), p.architecture.clone()));

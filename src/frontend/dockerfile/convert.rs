@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::image::{ImageSet, Platform, Reference};
+use crate::image::{ImageKey, ImageSet, Platform, Reference};
 use crate::plan::{
     Base, BuildContext, BuildPlan, ConfigChange, ContextFilter, FsChange, Stage, StageId,
 };
@@ -22,6 +22,7 @@ use super::lint::{self, Check, Linter, Rule, from_rules};
 use super::onbuild;
 use super::parser::Ast;
 use super::run_mount;
+use super::stage_platform;
 
 /// What a stage starts from, resolved at load time.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +47,8 @@ pub struct StageDef {
     /// The base as the FROM line names it, variables expanded (`alpine`), for messages.
     pub base_name: String,
     pub base: BaseDef,
+    /// The platform the stage is built for (see [`stage_platform`]).
+    pub platform: Platform,
     pub instructions: Vec<Instruction>,
     /// For each instruction, the resolved `COPY --from` source.
     pub copy_from: Vec<Option<SourceDef>>,
@@ -88,6 +91,8 @@ pub struct Stages {
     /// Indices into `defs`, dependencies first, the target last.
     pub needed: Vec<usize>,
     pub args: Args,
+    /// The build's target platform (`COPY --from` images are pulled for it).
+    pub target_platform: Platform,
     pub warnings: Vec<String>,
     /// Findings of the parse-time and FROM-line checks; dispatch adds its own when planning.
     pub lint: Linter,
@@ -100,14 +105,23 @@ pub(super) fn expand_err(inst: &Instruction, file: &Path, e: expand::ExpandError
     )
 }
 
+/// The platforms a build knows before reading the Dockerfile: BuildKit's `TARGETPLATFORM` and
+/// `BUILDPLATFORM`.
+#[derive(Clone, Copy, Debug)]
+pub struct Platforms<'a> {
+    pub target: &'a Platform,
+    pub build: &'a Platform,
+}
+
 /// Splits instructions into stages, resolves bases and `COPY --from`, and selects the target's stages.
 pub fn stages(
     ast: &Ast,
     instructions: Vec<Instruction>,
     build_args: &[(String, Option<String>)],
-    platform: &Platform,
+    platforms: Platforms<'_>,
     target: Option<&str>,
 ) -> Result<Stages, FrontendError> {
+    let platform = platforms.target;
     let file = ast.file.as_path();
     let escape = ast.escape;
     // `--build-arg BUILDKIT_DOCKERFILE_CHECK=…` replaces the `# check=` directive (BuildKit's dockerui).
@@ -148,9 +162,9 @@ pub fn stages(
             })?
         })
         .unwrap_or_else(|| "default".to_string());
-    let mut args = Args::new(build_args, platform, &target_stage);
+    let mut args = Args::new(build_args, platforms, &target_stage);
     // The global ARGs with their defaults only, as BuildKit's `InvalidDefaultArgInFrom` sees them.
-    let mut defaults = Args::new(&[], platform, &target_stage);
+    let mut defaults = Args::new(&[], platforms, &target_stage);
     let mut declared: BTreeSet<String> = BTreeSet::new();
     let mut warnings = Vec::new();
     let mut defs: Vec<StageDef> = Vec::new();
@@ -184,9 +198,10 @@ pub fn stages(
                     line,
                     known: &known,
                 };
-                if let Some(p) = &from.platform {
+                let mut own_platform = None;
+                if let Some(raw) = &from.platform {
                     let lookup = |k: &str| args.global(k);
-                    let (p, matched, unmatched) = expand::word_with_matches(p, escape, &lookup)
+                    let (p, matched, unmatched) = expand::word_with_matches(raw, escape, &lookup)
                         .map_err(|e| expand_err(&inst, file, e))?;
                     from_lint.undeclared(&mut lint, &unmatched);
                     from_lint.platform(
@@ -198,13 +213,21 @@ pub fn stages(
                         args.global("TARGETPLATFORM").as_deref(),
                         from.name.as_deref(),
                     );
-                    if p.parse::<Platform>().ok().as_ref() != Some(platform) {
-                        warnings.push(format!(
-                            "{}:{}: `FROM --platform={p}` is ignored: hoist builds every stage for `{platform}`",
-                            file.display(),
-                            inst.node.start_line
+                    if p.is_empty() {
+                        return Err(FrontendError::stage(
+                            inst.node
+                                .located(file, format!("empty platform value from expression {raw}"))
+                                .hint("give the ARG a value (a global ARG before the first FROM, or `--build-arg`), or use an automatic one such as `$BUILDPLATFORM`"),
                         ));
                     }
+                    let parsed = stage_platform::parse(&p, platforms.build).map_err(|e| {
+                        FrontendError::stage(
+                            inst.node
+                                .located(file, format!("failed to parse platform {raw}: {e}"))
+                                .hint("write `os/arch[/variant]`, for example `linux/arm64`, or `$BUILDPLATFORM` for the machine the build runs on"),
+                        )
+                    })?;
+                    own_platform = Some(parsed);
                 }
                 let lookup = |k: &str| defaults.global(k);
                 if let Ok(by_default) = expand::word(&from.image, escape, &lookup)
@@ -243,6 +266,7 @@ pub fn stages(
                     BaseDef::Image(parse_reference(&image, &inst, file)?)
                 };
                 lint.scope(&[]);
+                let stage_platform = stage_platform::of_stage(&base, own_platform, &defs, platform);
                 defs.push(StageDef {
                     index: defs.len(),
                     name: from.name.clone(),
@@ -250,6 +274,7 @@ pub fn stages(
                     base_name: image.clone(),
                     fired_triggers: false,
                     base,
+                    platform: stage_platform,
                     instructions: Vec::new(),
                     copy_from: Vec::new(),
                     mount_from: Vec::new(),
@@ -299,6 +324,7 @@ pub fn stages(
                     .join(", "),
             })?,
     };
+    stage_platform::check_target(&defs, target_index, platform, file)?;
     let needed = graph::order(&defs, target_index, file)?;
     check_reads(&defs, &needed, file, escape)?;
     for (name, _) in build_args {
@@ -316,6 +342,7 @@ pub fn stages(
         target: target_index,
         needed,
         args,
+        target_platform: platform.clone(),
         warnings,
         lint,
     })
@@ -433,38 +460,42 @@ fn parse_reference(
 }
 
 impl Stages {
-    /// Registry images the needed stages read, each once, in first-use order.
-    pub fn external_images(&self) -> Vec<Reference> {
-        let mut out: Vec<Reference> = Vec::new();
+    /// Registry images the needed stages read, each once, in first-use order: a base for its
+    /// stage's platform, a `COPY --from` or RUN mount image for the target platform (BuildKit resolves
+    /// those as stages without `--platform`).
+    pub fn external_images(&self) -> Vec<ImageKey> {
+        let mut out: Vec<ImageKey> = Vec::new();
         for &i in &self.needed {
             let def = &self.defs[i];
             let base = match &def.base {
-                BaseDef::Image(r) => Some(r),
+                BaseDef::Image(r) => Some(ImageKey::new(r, &def.platform)),
                 BaseDef::Scratch | BaseDef::Stage(_) => None,
             };
             let copies = def.reads().filter_map(|s| match s {
-                SourceDef::Image(r) => Some(r),
+                SourceDef::Image(r) => Some(ImageKey::new(r, &self.target_platform)),
                 SourceDef::Stage(_) => None,
             });
-            for r in base.into_iter().chain(copies) {
-                if !out.contains(r) {
-                    out.push(r.clone());
+            for key in base.into_iter().chain(copies) {
+                if !out.contains(&key) {
+                    out.push(key);
                 }
             }
         }
         out
     }
 
-    /// Where the target's stages first name registry image `reference` (a FROM, a `COPY --from`, a RUN
+    /// Where the target's stages first name registry image `key` (a FROM, a `COPY --from`, a RUN
     /// mount's `from=`).
-    pub fn used_at(
-        &self,
-        reference: &Reference,
-        file: &std::path::Path,
-    ) -> Option<crate::plan::Location> {
+    pub fn used_at(&self, key: &ImageKey, file: &std::path::Path) -> Option<crate::plan::Location> {
+        let reference = &key.reference;
         self.needed.iter().map(|&i| &self.defs[i]).find_map(|def| {
-            if matches!(&def.base, BaseDef::Image(r) if r == reference) {
+            if matches!(&def.base, BaseDef::Image(r) if r == reference)
+                && def.platform == key.platform
+            {
                 return Some(def.from.node.location(file));
+            }
+            if key.platform != self.target_platform {
+                return None;
             }
             def.instruction_reads().find_map(|(ins, reads)| {
                 reads
@@ -482,14 +513,14 @@ impl Stages {
     pub fn fire_image_triggers(
         &mut self,
         images: &ImageSet,
-    ) -> Result<Vec<Reference>, FrontendError> {
+    ) -> Result<Vec<ImageKey>, FrontendError> {
         loop {
             let mut fired_any = false;
             for i in self.needed.clone() {
                 let BaseDef::Image(r) = &self.defs[i].base else {
                     continue;
                 };
-                let triggers = match images.get(r) {
+                let triggers = match images.get(r, &self.defs[i].platform) {
                     Some(image) if !self.defs[i].fired_triggers => {
                         image.config().config.on_build.clone().unwrap_or_default()
                     }
@@ -529,7 +560,7 @@ impl Stages {
         Ok(self
             .external_images()
             .into_iter()
-            .filter(|r| images.get(r).is_none())
+            .filter(|key| !images.contains(key))
             .collect())
     }
 
@@ -550,18 +581,15 @@ impl Stages {
             let (base, state) = match &def.base {
                 BaseDef::Scratch => (Base::Scratch, State::default()),
                 BaseDef::Image(r) => {
-                    let image = images
-                        .get(r)
-                        .ok_or_else(|| FrontendError::UnresolvedImage {
-                            reference: r.to_string(),
-                        })?;
-                    // BuildKit's `validateBaseImagePlatform`.
+                    let image = images.get(r, &def.platform).ok_or_else(|| {
+                        FrontendError::UnresolvedImage {
+                            reference: ImageKey::new(r, &def.platform).to_string(),
+                        }
+                    })?;
+                    // BuildKit's `validateBaseImagePlatform`: against the stage's platform.
                     let ic = image.config();
                     if (ic.os.as_str(), ic.architecture.as_str())
-                        != (
-                            input.platform.os.as_str(),
-                            input.platform.architecture.as_str(),
-                        )
+                        != (def.platform.os.as_str(), def.platform.architecture.as_str())
                     {
                         let actual =
                             Platform::normalized(&ic.os, &ic.architecture, ic.variant.as_deref());
@@ -571,7 +599,7 @@ impl Stages {
                             def.from.node.start_line,
                             format!(
                                 "Base image {} was pulled with platform \"{actual}\", expected \"{}\" for current build",
-                                def.base_name, input.platform
+                                def.base_name, def.platform
                             ),
                         );
                         lint.scope(&[]);
@@ -619,6 +647,7 @@ impl Stages {
             stages.push(Stage {
                 name: def.display_name(),
                 base,
+                platform: def.platform.clone(),
                 steps,
             });
         }

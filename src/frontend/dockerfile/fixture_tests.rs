@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::image::Reference;
+use crate::image::{ImageKey, Platform};
 use crate::plan::{
     Base, BuildPlan, Chmod, ContextFilter, CopySource, CopySpec, FsChange, IdSpec, MountFrom,
     Owner, RunMount, Step,
@@ -15,7 +15,8 @@ use super::{dockerignore, from_text};
 /// Every case directory under `fixtures/frontend`.
 ///
 /// A Dockerfile case has `Dockerfile`, optionally `build-args` (`NAME=VALUE` a line, or `NAME` to take
-/// the value from the environment) and `target`, and expects either `error.txt` (the error, exactly) or
+/// the value from the environment), `target` and `platform` (the build's target platform, default
+/// `linux/amd64`; the build machine is always `linux/amd64` here), and expects either `error.txt` (the error, exactly) or
 /// `history.txt` (the `created_by` of every step of the result), with, when present, `plan.txt` (images,
 /// stages, RUN networks and mounts: [`describe_plan`]), `steps.txt` (each step's filesystem and config
 /// change: [`describe_step`]), `checks.txt` (the build checks' findings; none when absent) and
@@ -74,6 +75,12 @@ fn dockerfile_case(dir: &Path) {
             .collect();
     }
     input.target = read(dir, "target").map(|t| t.trim().to_string());
+    if let Some(platform) = read(dir, "platform") {
+        input.platform = platform
+            .trim()
+            .parse::<Platform>()
+            .unwrap_or_else(|e| panic!("{}: platform: {e}", dir.display()));
+    }
     let result = from_text(&text, &input).and_then(|mut df| {
         if let Some(ignore) = read(dir, ".dockerignore") {
             df.filter = ContextFilter::new(dockerignore::patterns(&ignore)).unwrap();
@@ -254,9 +261,10 @@ fn describe_copy(plan: &BuildPlan, c: &CopySpec) -> String {
     text
 }
 
-/// The parts of a plan the fixtures pin, one fact a line: `images: …`, then per stage
-/// `stage NAME from BASE`, and per RUN step `  LINE: RUN network=…` and one line per mount.
-fn describe_plan(images: &[Reference], plan: &BuildPlan) -> String {
+/// The parts of a plan the fixtures pin, one fact a line: `images: …` (each with its platform when it
+/// is not the target's), then per stage `stage NAME from BASE` (and `for PLATFORM` when the stage is
+/// not built for the target), and per RUN step `  LINE: RUN network=…` and one line per mount.
+fn describe_plan(images: &[ImageKey], plan: &BuildPlan) -> String {
     let source = |f: &MountFrom| match f {
         MountFrom::Context => "context".to_string(),
         MountFrom::Named(name) => format!("context {name}"),
@@ -267,7 +275,11 @@ fn describe_plan(images: &[Reference], plan: &BuildPlan) -> String {
         "images: {}",
         images
             .iter()
-            .map(|r| r.to_string())
+            .map(|key| if key.platform == plan.platform {
+                key.reference.to_string()
+            } else {
+                key.to_string()
+            })
             .collect::<Vec<_>>()
             .join(", ")
     )];
@@ -277,7 +289,14 @@ fn describe_plan(images: &[Reference], plan: &BuildPlan) -> String {
             Base::Image(r) => r.to_string(),
             Base::Stage(id) => format!("stage {}", plan.stages[id.0].name),
         };
-        out.push(format!("stage {} from {base}", stage.name));
+        if stage.platform == plan.platform {
+            out.push(format!("stage {} from {base}", stage.name));
+        } else {
+            out.push(format!(
+                "stage {} from {base} for {}",
+                stage.name, stage.platform
+            ));
+        }
         for step in &stage.steps {
             let Some(FsChange::Run(run)) = &step.fs else {
                 continue;

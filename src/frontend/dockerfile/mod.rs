@@ -8,6 +8,8 @@
 //!   `from=`, and dependency order; `args` scopes build arguments.
 //! - `dispatch` (and `copy` for COPY/ADD, `run_mount` for `RUN --mount`): one stage's instructions →
 //!   plan steps.
+//! - `stage_platform`: the platform each stage is built for (`FROM --platform`, inherited from a base
+//!   stage), and the refusal of a target stage for another platform than the target's.
 //! - `onbuild`: the triggers of a base stage or image, fired first in the stage built on it.
 //! - `dockerignore`: the context filter; `error`: located errors with hints.
 //! - `listing`: the parsed instructions shaped as BuildKit's parser AST, for `hoist parse`.
@@ -35,11 +37,12 @@ mod plan_tests;
 #[cfg(test)]
 mod run_flags_tests;
 pub mod run_mount;
+pub mod stage_platform;
 pub mod suggest;
 
 use std::path::PathBuf;
 
-use crate::image::{ImageSet, Platform, Reference};
+use crate::image::{ImageKey, ImageSet, Platform};
 use crate::plan::BuildPlan;
 
 pub use error::FrontendError;
@@ -52,7 +55,11 @@ pub struct Input {
     /// `--build-arg NAME=VALUE` (value `None`: `--build-arg NAME`, taken from the environment if set).
     pub build_args: Vec<(String, Option<String>)>,
     pub target: Option<String>,
+    /// The build's target platform (`TARGETPLATFORM`): the result's, and every stage's unless its
+    /// FROM says `--platform`.
     pub platform: Platform,
+    /// The machine the build runs on (`BUILDPLATFORM`).
+    pub build_platform: Platform,
     /// `--label` values, applied to the final image.
     pub labels: Vec<(String, String)>,
     pub epoch: i64,
@@ -112,7 +119,10 @@ pub fn from_text(text: &str, input: &Input) -> Result<Dockerfile, FrontendError>
         &ast,
         instructions,
         &input.build_args,
-        &input.platform,
+        convert::Platforms {
+            target: &input.platform,
+            build: &input.build_platform,
+        },
         input.target.as_deref(),
     )?;
     let warnings = stages.warnings.clone();
@@ -128,14 +138,15 @@ pub fn from_text(text: &str, input: &Input) -> Result<Dockerfile, FrontendError>
 }
 
 impl Dockerfile {
-    /// Registry images the target needs (FROM bases, `COPY --from` and RUN mount `from=` images), each once.
-    pub fn external_images(&self) -> Vec<Reference> {
+    /// Registry images the target needs (FROM bases, `COPY --from` and RUN mount `from=` images), each
+    /// once, with the platform to pull each for (a base: its stage's; the others: the target's).
+    pub fn external_images(&self) -> Vec<ImageKey> {
         self.stages.external_images()
     }
 
-    /// Where the Dockerfile first names registry image `reference`, for error messages.
-    pub fn used_at(&self, reference: &Reference) -> Option<crate::plan::Location> {
-        self.stages.used_at(reference, &self.input.dockerfile)
+    /// Where the Dockerfile first names registry image `key`, for error messages.
+    pub fn used_at(&self, key: &ImageKey) -> Option<crate::plan::Location> {
+        self.stages.used_at(key, &self.input.dockerfile)
     }
 
     /// The plan, given the resolved registry images.
@@ -149,7 +160,7 @@ impl Dockerfile {
     pub fn fire_base_triggers(
         &mut self,
         images: &ImageSet,
-    ) -> Result<Vec<Reference>, FrontendError> {
+    ) -> Result<Vec<ImageKey>, FrontendError> {
         self.stages.fire_image_triggers(images)
     }
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::image::{Image, ImageConfig, ImageSet, Platform, Reference};
+use crate::image::{Image, ImageConfig, ImageKey, ImageSet, Platform, Reference};
 use crate::plan::{
     Base, BuildPlan, ConfigChange, CopySource, FsChange, IdSpec, Owner, StageId, Step,
 };
@@ -16,6 +16,7 @@ pub(super) fn input() -> Input {
         build_args: Vec::new(),
         target: None,
         platform: Platform::linux_amd64(),
+        build_platform: Platform::linux_amd64(),
         labels: Vec::new(),
         epoch: 0,
         created: "1970-01-01T00:00:00Z".into(),
@@ -29,16 +30,19 @@ pub(super) fn images(df: &mut Dockerfile) -> Result<ImageSet, FrontendError> {
     let mut set = ImageSet::new();
     let mut pending = df.external_images();
     while !pending.is_empty() {
-        for r in pending {
-            set.insert(r.clone(), stand_in(&r));
+        for key in pending {
+            let image = stand_in(&key);
+            set.insert(key, image);
         }
         pending = df.fire_base_triggers(&set)?;
     }
     Ok(set)
 }
 
-fn stand_in(r: &Reference) -> Image {
-    let mut config = ImageConfig::empty(&Platform::linux_amd64());
+/// An image for `key`'s platform (tag `arm64only`: always linux/arm64).
+fn stand_in(key: &ImageKey) -> Image {
+    let r = &key.reference;
+    let mut config = ImageConfig::empty(&key.platform);
     config.config.env = Some(vec!["PATH=/usr/bin".into()]);
     config.config.working_dir = Some("/base".into());
     config.config.cmd = Some(vec!["sh".into()]);
@@ -347,9 +351,14 @@ fn env_overrides_arg_in_expansion() {
 fn stages_target_and_dependencies() {
     let text = "FROM alpine AS base\nRUN a\nFROM golang AS build\nCOPY --from=base /a /a\nFROM scratch AS unused\nFROM base\nCOPY --from=build /out /out\nCOPY --from=1 /x /y\nCOPY --from=busybox /bin/sh /sh\n";
     let mut df = from_text(text, &input()).unwrap();
+    let amd64 = Platform::linux_amd64();
     assert_eq!(
         df.external_images(),
-        vec![r("alpine"), r("golang"), r("busybox")]
+        vec![
+            ImageKey::new(&r("alpine"), &amd64),
+            ImageKey::new(&r("golang"), &amd64),
+            ImageKey::new(&r("busybox"), &amd64)
+        ]
     );
     let set = images(&mut df).unwrap();
     let p = df.plan(&set).unwrap();
@@ -470,15 +479,92 @@ fn expansion_error_names_the_line() {
     );
 }
 
+fn arm64_target() -> Input {
+    let mut input = input();
+    input.platform = "linux/arm64".parse().unwrap();
+    input
+}
+
 #[test]
-fn from_platform_other_than_target_warns() {
-    let df = from_text(
-        "FROM --platform=$TARGETPLATFORM alpine\nFROM --platform=linux/arm64 alpine\n",
-        &input(),
+fn from_platform_builds_the_stage_for_that_platform() {
+    let text = "FROM --platform=$BUILDPLATFORM golang AS build\nARG TARGETARCH\nRUN go build\nFROM build AS more\nFROM --platform=$BUILDPLATFORM scratch AS empty\nFROM alpine\nCOPY --from=more /out /app\nCOPY --from=empty / /\nCOPY --from=busybox /bin/sh /sh\n";
+    let mut df = from_text(text, &arm64_target()).unwrap();
+    assert!(df.warnings.is_empty(), "{:?}", df.warnings);
+    let (amd64, arm64) = (Platform::linux_amd64(), arm64_target().platform);
+    // Bases for their stage's platform; `COPY --from=IMAGE` for the target's, as BuildKit.
+    assert_eq!(
+        df.external_images(),
+        vec![
+            ImageKey::new(&r("golang"), &amd64),
+            ImageKey::new(&r("alpine"), &arm64),
+            ImageKey::new(&r("busybox"), &arm64),
+        ]
+    );
+    let set = images(&mut df).unwrap();
+    let p = df.plan(&set).unwrap();
+    let platforms: Vec<(&str, String)> = p
+        .stages
+        .iter()
+        .map(|s| (s.name.as_str(), s.platform.to_string()))
+        .collect();
+    // A stage on a stage inherits its platform; scratch is the target's whatever the flag says.
+    assert_eq!(
+        platforms,
+        vec![
+            ("build", "linux/amd64".to_string()),
+            ("more", "linux/amd64".to_string()),
+            ("empty", "linux/arm64".to_string()),
+            ("3", "linux/arm64".to_string()),
+        ]
+    );
+    assert_eq!(p.platform, arm64);
+    // TARGETARCH stays the build's target inside a stage for the build machine.
+    assert_eq!(p.stages[0].steps[0].created_by, "ARG TARGETARCH=arm64");
+}
+
+#[test]
+fn same_image_for_two_platforms_is_two_images() {
+    let text = "FROM --platform=$BUILDPLATFORM alpine AS build\nRUN make\nFROM alpine\nCOPY --from=build /out /out\n";
+    let df = from_text(text, &arm64_target()).unwrap();
+    let keys: Vec<String> = df.external_images().iter().map(|k| k.to_string()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "docker.io/library/alpine:latest (linux/amd64)",
+            "docker.io/library/alpine:latest (linux/arm64)"
+        ]
+    );
+}
+
+#[test]
+fn target_stage_for_another_platform_is_refused() {
+    let e = plan_with(
+        "FROM --platform=$BUILDPLATFORM alpine AS build\nFROM build\n",
+        &arm64_target(),
     )
-    .unwrap();
-    assert_eq!(df.warnings.len(), 1, "{:?}", df.warnings);
-    assert!(df.warnings[0].starts_with("Dockerfile:2: `FROM --platform=linux/arm64` is ignored"));
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("Dockerfile:2: the target stage `1` is built for `linux/amd64` (it is built on stage `build`, whose `--platform=$BUILDPLATFORM` at line 1 chose it), but the build's target platform is `linux/arm64`"),
+        "{e}"
+    );
+    assert!(e.contains("\nhint: "), "{e}");
+    // The same Dockerfile is fine when the target is the build machine's platform.
+    plan("FROM --platform=$BUILDPLATFORM alpine AS build\nFROM build\n");
+}
+
+#[test]
+fn from_platform_that_is_not_a_platform_is_an_error() {
+    let e = err("ARG P\nFROM --platform=$P alpine\n");
+    assert!(
+        e.starts_with("Dockerfile:2: empty platform value from expression $P"),
+        "{e}"
+    );
+    let e = err("FROM --platform=linux/arm64/v8/x alpine\n");
+    assert!(
+        e.starts_with("Dockerfile:1: failed to parse platform linux/arm64/v8/x: "),
+        "{e}"
+    );
 }
 
 #[test]
@@ -532,7 +618,10 @@ fn base_image_onbuild_triggers_fire_first() {
     let mut set = ImageSet::new();
     let mut config = ImageConfig::empty(&Platform::linux_amd64());
     config.config.on_build = Some(vec!["RUN x".into()]);
-    set.insert(r("alpine"), Image::from_parts(config, Vec::new()).unwrap());
+    set.insert(
+        ImageKey::new(&r("alpine"), &Platform::linux_amd64()),
+        Image::from_parts(config, Vec::new()).unwrap(),
+    );
     let p = df.plan(&set).unwrap();
     let steps = &p.stages[0].steps;
     assert_eq!(steps[0].created_by, "RUN /bin/sh -c x # buildkit");
