@@ -2,17 +2,17 @@
 //! host (scheme chosen once per host), the request-with-auth loop (401 → answer the challenge → retry;
 //! a token refused in turn — expired, or `insufficient_scope` — is fetched again once, for the scopes
 //! the new challenge names too), retries of transient failures (`retry`: backoff with jitter,
-//! `Retry-After`), and the login check (`GET /v2/`). TLS is verified with the system roots, plus a
+//! `Retry-After`) — of token requests and `GET /v2/` probes too — and the login check (`GET /v2/`). TLS is verified with the system roots, plus a
 //! host's own CAs and client certificate (a client per such host); proxies come from `proxy`.
 //! Credentials are resolved once per (registry, repository) and only when a registry asks for them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 
-use super::auth::{TokenCache, TokenError, without_url};
+use super::auth::{TokenCache, TokenClient, TokenError, without_url};
 use super::challenge::Challenge;
 use super::credentials::{Credentials, Found, Resolver};
 use super::host::{Security, security};
@@ -162,24 +162,12 @@ impl Http {
         let host = super::host::api_host(registry).to_string();
         let (base, verify) = self.base(&host).await;
         let url = format!("{base}/v2/");
-        let get = |auth: Option<&str>| {
-            let mut req = self.client(&host, verify).get(&url);
-            if let Some(auth) = auth {
-                req = req.header(header::AUTHORIZATION, auth);
-            }
-            async {
-                req.send().await.map_err(|e| RegistryError::Unreachable {
-                    host: host.clone(),
-                    url: url.clone(),
-                    reason: without_url(&e),
-                })
-            }
-        };
         let rejected = || RegistryError::LoginRejected {
             registry: registry.to_string(),
             username: credentials.username.clone(),
         };
-        let resp = get(None).await?;
+        // `hoist login` shows no progress: its retries go untold, its last failure names them.
+        let resp = self.probe(&host, &url, verify, None, &Silent).await?;
         match resp.status() {
             StatusCode::OK => return Ok(None),
             StatusCode::UNAUTHORIZED => {}
@@ -196,8 +184,8 @@ impl Http {
                 reason: "it answered 401 without a `WWW-Authenticate` challenge hoist knows".into(),
             })?;
         // Nothing of a login is cached: nothing of a refused one stays behind.
-        let (answer, refresh) =
-            super::auth::login(self.client(&host, verify), &challenge, credentials)
+        let client = self.token_client(&host, verify, &Silent);
+        let (answer, refresh) = super::auth::login(client, &challenge, credentials)
                 .await
                 .map_err(|e| match e {
                     TokenError::Refused { .. } => rejected(),
@@ -207,7 +195,9 @@ impl Http {
                     },
                 })?
                 .ok_or_else(rejected)?;
-        let resp = get(Some(&answer)).await?;
+        let resp = self
+            .probe(&host, &url, verify, Some(&answer), &Silent)
+            .await?;
         match resp.status() {
             StatusCode::OK => Ok(refresh),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(rejected()),
@@ -217,7 +207,8 @@ impl Http {
 
     /// An `Authorization` value for `scope` on `host` obtained ahead of the requests (for pulls through
     /// oci-client, so that tokens come and fail the same way everywhere): `GET /v2/`, then its
-    /// challenge answered with `found`'s credentials. `registry` names the registry in errors.
+    /// challenge answered with `found`'s credentials. `registry` names the registry in errors;
+    /// `reporter` is told about retries.
     pub async fn authorize(
         &self,
         registry: &str,
@@ -225,22 +216,14 @@ impl Http {
         scope: &str,
         verify: bool,
         found: &Found,
+        reporter: &dyn Reporter,
     ) -> Result<Option<String>, RegistryError> {
         if let Some(auth) = self.tokens.get(host, scope) {
             return Ok(Some(auth));
         }
         let (base, _) = self.base(host).await;
         let url = format!("{base}/v2/");
-        let resp = self
-            .client(host, verify)
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| RegistryError::Unreachable {
-                host: host.to_string(),
-                url: url.clone(),
-                reason: without_url(&e),
-            })?;
+        let resp = self.probe(host, &url, verify, None, reporter).await?;
         let Some(challenge) = resp
             .headers()
             .get(header::WWW_AUTHENTICATE)
@@ -252,7 +235,7 @@ impl Http {
         let used = found.origin.to_string();
         self.tokens
             .answer(
-                self.client(host, verify),
+                self.token_client(host, verify, reporter),
                 host,
                 scope,
                 &challenge,
@@ -260,6 +243,56 @@ impl Http {
             )
             .await
             .map_err(|e| token_error(registry, Some(&used), e))
+    }
+
+    /// `GET url` (a registry's `/v2/`) with `auth` if any, again after connection errors and transient
+    /// answers (told to `reporter`). The last of those is an error naming the registry and the
+    /// attempts: [`RegistryError::GaveUp`] for an answer, [`RegistryError::Unreachable`] for a
+    /// connection error.
+    async fn probe(
+        &self,
+        host: &str,
+        url: &str,
+        verify: bool,
+        auth: Option<&str>,
+        reporter: &dyn Reporter,
+    ) -> Result<Response, RegistryError> {
+        let method = Method::GET;
+        let request = request_line(&method, url);
+        let (sent, attempts) = retry::send(&self.retry, reporter, host, &request, || {
+            let req = self.client(host, verify).get(url);
+            match auth {
+                Some(auth) => req.header(header::AUTHORIZATION, auth),
+                None => req,
+            }
+        })
+        .await;
+        let resp = sent.map_err(|e| RegistryError::Unreachable {
+            host: host.to_string(),
+            url: url.to_string(),
+            reason: format!("{}{}", without_url(&e), retry::after_attempts(attempts)),
+        })?;
+        let status = resp.status();
+        if retry::transient(status) {
+            let last = format!("it answered {status}");
+            let retry_after = retry::retry_after_of(&resp);
+            return Err(gave_up(host, &method, url, attempts, last, retry_after));
+        }
+        Ok(resp)
+    }
+
+    /// How token requests for `host`'s challenges go out: its client, this client's retries.
+    fn token_client<'a>(
+        &'a self,
+        host: &str,
+        verify: bool,
+        reporter: &'a dyn Reporter,
+    ) -> TokenClient<'a> {
+        TokenClient {
+            http: self.client(host, verify),
+            retry: &self.retry,
+            reporter,
+        }
     }
 
     /// The client for `host`: its own when it has CAs or a client certificate, else the shared one.
@@ -413,7 +446,7 @@ impl Http {
                 let answer = self
                     .tokens
                     .answer(
-                        self.client(host, verify),
+                        self.token_client(host, verify, reporter),
                         host,
                         scope,
                         &challenge,
@@ -437,11 +470,7 @@ impl Http {
                 return Err(denied(registry, scope, status, url, host, used));
             }
             if retry::transient(status) {
-                let retry_after = resp
-                    .headers()
-                    .get(header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| retry::retry_after(v, SystemTime::now()));
+                let retry_after = retry::retry_after_of(&resp);
                 if attempt < attempts {
                     wait(attempt, retry_after, format!("it answered {status}")).await;
                     continue;
