@@ -186,15 +186,15 @@ impl Http {
         // Nothing of a login is cached: nothing of a refused one stays behind.
         let client = self.token_client(&host, verify, &Silent);
         let (answer, refresh) = super::auth::login(client, &challenge, credentials)
-                .await
-                .map_err(|e| match e {
-                    TokenError::Refused { .. } => rejected(),
-                    TokenError::Failed(reason) => RegistryError::TokenServer {
-                        registry: registry.to_string(),
-                        reason,
-                    },
-                })?
-                .ok_or_else(rejected)?;
+            .await
+            .map_err(|e| match e {
+                TokenError::Refused { .. } => rejected(),
+                TokenError::Failed(reason) => RegistryError::TokenServer {
+                    registry: registry.to_string(),
+                    reason,
+                },
+            })?
+            .ok_or_else(rejected)?;
         let resp = self
             .probe(&host, &url, verify, Some(&answer), &Silent)
             .await?;

@@ -218,9 +218,7 @@ async fn mount(
         Ok(resp) if resp.status() == StatusCode::CREATED => Some(Mount::Done),
         Ok(resp) if resp.status() == StatusCode::ACCEPTED => Some(Mount::Upload(resp)),
         Ok(_) | Err(RegistryError::Denied { .. }) => None,
-        Err(RegistryError::GaveUp {
-            attempts, last, ..
-        }) => {
+        Err(RegistryError::GaveUp { attempts, last, .. }) => {
             repo.reporter.report(Event::Info {
                 message: format!(
                     "registry `{}` kept failing the mount of {digest} from `{from}` into `{}` ({last}, {attempts} attempts): uploading the blob instead",
