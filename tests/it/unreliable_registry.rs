@@ -1,7 +1,8 @@
 //! Pushing to a registry that fails: a real `docker-registry` behind mitmproxy injecting 5xx, 429 (with
 //! and without `Retry-After`) and connection resets. The push completes with the right digest (read
-//! back by skopeo straight from the registry), a manifest that cannot be stored tags nothing, and a
-//! registry that refuses whole-blob `PUT`s gets `PATCH` chunks no larger than 4 MiB (or its minimum).
+//! back by skopeo straight from the registry), a manifest that cannot be stored tags nothing, a
+//! registry that refuses whole-blob `PUT`s gets `PATCH` chunks no larger than 4 MiB (or its minimum),
+//! and a cross-repository mount that keeps failing gives way to a plain upload.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -422,4 +423,77 @@ fn a_registry_naming_another_digest_for_a_blob_stops_the_push() {
         .args(["inspect", "--raw", "--tls-verify=false"])
         .arg(format!("docker://{}/lying/app:v1", registry.host())));
     assert!(!inspect.status.success(), "nothing may be tagged");
+}
+
+#[test]
+fn a_mount_that_keeps_failing_falls_back_to_an_upload() {
+    let registry = Registry::start();
+    // Every cross-repository mount answered 503; plain upload sessions go through.
+    let proxy = FaultProxy::start(
+        &registry,
+        &Faults {
+            always: vec![("POST", "?mount=", 503, None)],
+            ..Faults::default()
+        },
+    );
+    let sandbox = Sandbox::new();
+    let (layout, digest) = multi_layer_layout(&sandbox);
+    crate::support::oci::push_layout(&registry, &layout, "v1", "src/app", "v1");
+    let from = format!("{}/src/app:v1", proxy.host());
+    let to = format!("{}/dst/app:v1", proxy.host());
+    let copied = hoist_run(&mut hoist(
+        &sandbox,
+        &["copy", "--progress", "json", &from, &to],
+    ))
+    .ok();
+    assert_eq!(copied.line(), format!("{to}@{digest}"));
+
+    // Each layer's mount was tried five times, with backoff, then given up for an upload.
+    let mounts = proxy
+        .log()
+        .iter()
+        .filter(|e| e["kind"] == "status" && e["method"] == "POST")
+        .count();
+    assert_eq!(mounts, 4 * 5, "{:#?}", proxy.log());
+    let events: Vec<Value> = copied
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let fallbacks = events
+        .iter()
+        .filter(|e| {
+            e["event"] == "info"
+                && e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("uploading the blob instead"))
+        })
+        .count();
+    assert_eq!(fallbacks, 4, "{events:#?}");
+    assert!(
+        !events.iter().any(|e| e["reason"] == "mounted"),
+        "{events:#?}"
+    );
+    // Every layer went up whole: pushed, and read back from the registry itself, digests verified.
+    let direct = format!("docker://{}/dst/app:v1", registry.host());
+    let info = skopeo_inspect(&direct, Inspect::Info);
+    assert_eq!(info["Digest"], digest.as_str());
+    for layer in info["Layers"].as_array().unwrap() {
+        assert!(
+            events
+                .iter()
+                .any(|e| e["event"] == "blob" && e["verb"] == "push" && e["digest"] == *layer),
+            "{layer} was not uploaded: {events:#?}"
+        );
+    }
+    let out = sandbox.path("pulled");
+    let check = run(skopeo()
+        .args(["copy", "--quiet", "--src-tls-verify=false"])
+        .arg(&direct)
+        .arg(format!("oci:{}:v1", out.display())));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
 }

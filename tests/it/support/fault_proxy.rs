@@ -144,7 +144,8 @@ pub struct Faults {
     /// Among: `"500"`, `"503"`, `"429"`, `"429+1"` (with `Retry-After: 1`), `"kill"` (before the
     /// registry sees the request), `"kill_after"` (after the registry answered).
     pub kinds: Vec<&'static str>,
-    /// `(method, path fragment, status, Retry-After)`: requests answered so every time.
+    /// `(method, path fragment, status, Retry-After)`: requests answered so every time. The path
+    /// includes the query: `("POST", "?mount=", 503, None)` fails every cross-repository mount.
     pub always: Vec<(&'static str, &'static str, u16, Option<&'static str>)>,
     /// Answer 413 to every blob `PUT` that carries a body: only chunked uploads get through.
     pub refuse_put_with_body: bool,
