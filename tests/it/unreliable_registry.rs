@@ -2,7 +2,8 @@
 //! and without `Retry-After`) and connection resets. The push completes with the right digest (read
 //! back by skopeo straight from the registry), a manifest that cannot be stored tags nothing, a
 //! registry that refuses whole-blob `PUT`s gets `PATCH` chunks no larger than 4 MiB (or its minimum),
-//! and a cross-repository mount that keeps failing gives way to a plain upload.
+//! a cross-repository mount that keeps failing gives way to a plain upload, and a login's `GET /v2/`
+//! check is retried like the rest.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -496,4 +497,68 @@ fn a_mount_that_keeps_failing_falls_back_to_an_upload() {
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
+}
+
+#[test]
+fn a_login_check_is_retried_and_a_registry_that_keeps_failing_it_is_named() {
+    let key = "s3cret-login-key-5150";
+    let registry = Registry::start_with_token(key);
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.path("docker")).unwrap();
+    let key_file = sandbox.path("key");
+    std::fs::write(&key_file, key).unwrap();
+    let login = |proxy: &FaultProxy| {
+        let mut cmd = hoist(&sandbox, &["login", &proxy.host(), "--password-stdin"]);
+        cmd.env("DOCKER_CONFIG", sandbox.path("docker"))
+            .stdin(std::fs::File::open(&key_file).unwrap());
+        let run = hoist_run(&mut cmd);
+        assert!(
+            !run.stdout.contains(key) && !run.stderr.contains(key),
+            "the key leaked:\n{}",
+            run.stderr
+        );
+        run
+    };
+    let probes = |proxy: &FaultProxy| {
+        proxy
+            .log()
+            .iter()
+            .filter(|e| e["probe"] == true && e["path"] == "/v2/")
+            .count()
+    };
+    let config = || std::fs::read_to_string(sandbox.path("docker/config.json")).unwrap_or_default();
+
+    // `GET /v2/` answered 503 twice: the check goes on, the login is stored.
+    let flaky = FaultProxy::start(
+        &registry,
+        &Faults {
+            fail_probes: 2,
+            ..Faults::default()
+        },
+    );
+    login(&flaky).ok();
+    assert_eq!(probes(&flaky), 2, "{:#?}", flaky.log());
+    assert!(config().contains(&flaky.host()), "{}", config());
+
+    // Always 503: five attempts, then an error naming the registry and the request; nothing stored.
+    let down = FaultProxy::start(
+        &registry,
+        &Faults {
+            fail_probes: 100,
+            ..Faults::default()
+        },
+    );
+    let failed = login(&down).failed();
+    for needle in [
+        format!("registry `{}` kept failing `GET /v2/`", down.host()),
+        "503 Service Unavailable (attempt 5 of 5, with backoff)".to_string(),
+    ] {
+        assert!(
+            failed.stderr.contains(&needle),
+            "no {needle:?} in:\n{}",
+            failed.stderr
+        );
+    }
+    assert_eq!(probes(&down), 5, "{:#?}", down.log());
+    assert!(!config().contains(&down.host()), "{}", config());
 }
