@@ -1,10 +1,11 @@
 //! The HTTP side of the distribution-spec for hoist's own requests (push, probes): the base URL of each
 //! host (scheme chosen once per host), the request-with-auth loop (401 → answer the challenge → retry;
 //! a token refused in turn — expired, or `insufficient_scope` — is fetched again once, for the scopes
-//! the new challenge names too), retries of transient failures (`retry`: backoff with jitter,
-//! `Retry-After`) — of token requests and `GET /v2/` probes too — and the login check (`GET /v2/`). TLS is verified with the system roots, plus a
-//! host's own CAs and client certificate (a client per such host); proxies come from `proxy`.
-//! Credentials are resolved once per (registry, repository) and only when a registry asks for them.
+//! the new challenge names too) and retries of transient failures (`retry`: backoff with jitter,
+//! `Retry-After`), token requests included. The `GET /v2/` probes (the login check, a pull's
+//! authorization) are in `probe`. TLS is verified with the system roots, plus a host's own CAs and
+//! client certificate (a client per such host); proxies come from `proxy`. Credentials are resolved
+//! once per (registry, repository) and only when a registry asks for them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -148,137 +149,6 @@ impl Http {
             .await?;
         resolved.insert(key, found.clone());
         Ok(found)
-    }
-
-    /// Checks `credentials` against `registry` the way `docker login` does: `GET /v2/`, answering its
-    /// challenge (Basic, or a token for no scope, offline), then `GET /v2/` again with the answer. An
-    /// open registry accepts anything. Returns the refresh token a token server gave, if any: docker
-    /// stores it (`identitytoken`) instead of the password.
-    pub async fn verify_login(
-        &self,
-        registry: &str,
-        credentials: &Credentials,
-    ) -> Result<Option<String>, RegistryError> {
-        let host = super::host::api_host(registry).to_string();
-        let (base, verify) = self.base(&host).await;
-        let url = format!("{base}/v2/");
-        let rejected = || RegistryError::LoginRejected {
-            registry: registry.to_string(),
-            username: credentials.username.clone(),
-        };
-        // `hoist login` shows no progress: its retries go untold, its last failure names them.
-        let resp = self.probe(&host, &url, verify, None, &Silent).await?;
-        match resp.status() {
-            StatusCode::OK => return Ok(None),
-            StatusCode::UNAUTHORIZED => {}
-            _ => return Err(unexpected(&host, "GET", &url, resp).await),
-        }
-        let challenge = resp
-            .headers()
-            .get(header::WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(Challenge::parse)
-            .ok_or_else(|| RegistryError::Protocol {
-                host: host.clone(),
-                what: "the login".into(),
-                reason: "it answered 401 without a `WWW-Authenticate` challenge hoist knows".into(),
-            })?;
-        // Nothing of a login is cached: nothing of a refused one stays behind.
-        let client = self.token_client(&host, verify, &Silent);
-        let (answer, refresh) = super::auth::login(client, &challenge, credentials)
-            .await
-            .map_err(|e| match e {
-                TokenError::Refused { .. } => rejected(),
-                TokenError::Failed(reason) => RegistryError::TokenServer {
-                    registry: registry.to_string(),
-                    reason,
-                },
-            })?
-            .ok_or_else(rejected)?;
-        let resp = self
-            .probe(&host, &url, verify, Some(&answer), &Silent)
-            .await?;
-        match resp.status() {
-            StatusCode::OK => Ok(refresh),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(rejected()),
-            _ => Err(unexpected(&host, "GET", &url, resp).await),
-        }
-    }
-
-    /// An `Authorization` value for `scope` on `host` obtained ahead of the requests (for pulls through
-    /// oci-client, so that tokens come and fail the same way everywhere): `GET /v2/`, then its
-    /// challenge answered with `found`'s credentials. `registry` names the registry in errors;
-    /// `reporter` is told about retries.
-    pub async fn authorize(
-        &self,
-        registry: &str,
-        host: &str,
-        scope: &str,
-        verify: bool,
-        found: &Found,
-        reporter: &dyn Reporter,
-    ) -> Result<Option<String>, RegistryError> {
-        if let Some(auth) = self.tokens.get(host, scope) {
-            return Ok(Some(auth));
-        }
-        let (base, _) = self.base(host).await;
-        let url = format!("{base}/v2/");
-        let resp = self.probe(host, &url, verify, None, reporter).await?;
-        let Some(challenge) = resp
-            .headers()
-            .get(header::WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(Challenge::parse)
-        else {
-            return Ok(None);
-        };
-        let used = found.origin.to_string();
-        self.tokens
-            .answer(
-                self.token_client(host, verify, reporter),
-                host,
-                scope,
-                &challenge,
-                Some(&found.credentials),
-            )
-            .await
-            .map_err(|e| token_error(registry, Some(&used), e))
-    }
-
-    /// `GET url` (a registry's `/v2/`) with `auth` if any, again after connection errors and transient
-    /// answers (told to `reporter`). The last of those is an error naming the registry and the
-    /// attempts: [`RegistryError::GaveUp`] for an answer, [`RegistryError::Unreachable`] for a
-    /// connection error.
-    async fn probe(
-        &self,
-        host: &str,
-        url: &str,
-        verify: bool,
-        auth: Option<&str>,
-        reporter: &dyn Reporter,
-    ) -> Result<Response, RegistryError> {
-        let method = Method::GET;
-        let request = request_line(&method, url);
-        let (sent, attempts) = retry::send(&self.retry, reporter, host, &request, || {
-            let req = self.client(host, verify).get(url);
-            match auth {
-                Some(auth) => req.header(header::AUTHORIZATION, auth),
-                None => req,
-            }
-        })
-        .await;
-        let resp = sent.map_err(|e| RegistryError::Unreachable {
-            host: host.to_string(),
-            url: url.to_string(),
-            reason: format!("{}{}", without_url(&e), retry::after_attempts(attempts)),
-        })?;
-        let status = resp.status();
-        if retry::transient(status) {
-            let last = format!("it answered {status}");
-            let retry_after = retry::retry_after_of(&resp);
-            return Err(gave_up(host, &method, url, attempts, last, retry_after));
-        }
-        Ok(resp)
     }
 
     /// How token requests for `host`'s challenges go out: its client, this client's retries.
@@ -633,6 +503,8 @@ pub async fn unexpected(
 pub fn without_query(url: &str) -> &str {
     url.split_once('?').map_or(url, |(before, _)| before)
 }
+
+mod probe;
 
 #[cfg(test)]
 mod tests {
