@@ -5,7 +5,9 @@
 //! identity token (OAuth2 refresh token) is exchanged with a POST first (`spec/auth/oauth`), falling
 //! back to the GET. A login asks for an offline token too (`offline_token=true`, as docker does): a
 //! refresh token, when the server gives one, is what gets stored instead of the password. A token
-//! server's refusal keeps its own message; the secret never enters an error.
+//! server's refusal keeps its own message and is final; its connection errors and transient answers
+//! (5xx, 429, 408) are retried as every registry request is (`retry`). The secret never enters an
+//! error.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,6 +15,49 @@ use std::time::{Duration, Instant};
 
 use super::challenge::Challenge;
 use super::credentials::{Credentials, Secret};
+use super::retry::{self, RetryPolicy};
+use crate::progress::Reporter;
+
+/// How token requests go out: the HTTP client, and how transient failures are retried and told.
+#[derive(Clone, Copy)]
+pub struct TokenClient<'a> {
+    pub http: &'a reqwest::Client,
+    pub retry: &'a RetryPolicy,
+    pub reporter: &'a dyn Reporter,
+}
+
+impl TokenClient<'_> {
+    /// Sends what `make` builds to the token server at `realm`, retrying as [`retry::send`] does.
+    /// A connection error after the last attempt names the realm only: the request carries
+    /// credentials.
+    async fn send(
+        &self,
+        realm: &str,
+        method: reqwest::Method,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<(reqwest::Response, u32), TokenError> {
+        let host = reqwest::Url::parse(realm)
+            .ok()
+            .and_then(|u| {
+                let host = u.host_str()?.to_string();
+                Some(match u.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                })
+            })
+            .unwrap_or_else(|| realm.to_string());
+        let request = super::client::request_line(&method, realm);
+        let (sent, attempts) = retry::send(self.retry, self.reporter, &host, &request, make).await;
+        match sent {
+            Ok(resp) => Ok((resp, attempts)),
+            Err(e) => Err(TokenError::Failed(format!(
+                "token request to `{realm}` failed: {}{}",
+                without_url(&e),
+                retry::after_attempts(attempts)
+            ))),
+        }
+    }
+}
 
 /// Why no token came from a token server.
 #[derive(Debug)]
@@ -53,7 +98,7 @@ impl TokenCache {
     /// when there are no credentials and the challenge wants some (the caller reports access denied).
     pub async fn answer(
         &self,
-        http: &reqwest::Client,
+        client: TokenClient<'_>,
         host: &str,
         scope: &str,
         challenge: &Challenge,
@@ -77,11 +122,11 @@ impl TokenCache {
                             secret: Secret::IdentityToken(refresh),
                             ..
                         },
-                    ) => match oauth(http, realm, service, &wanted, refresh).await? {
+                    ) => match oauth(client, realm, service, &wanted, refresh).await? {
                         Some(token) => Some(token),
-                        None => get_token(http, realm, service, &wanted, Some(c), false).await?,
+                        None => get_token(client, realm, service, &wanted, Some(c), false).await?,
                     },
-                    _ => get_token(http, realm, service, &wanted, credentials, false).await?,
+                    _ => get_token(client, realm, service, &wanted, credentials, false).await?,
                 };
                 let Some(token) = token else {
                     return Ok(None);
@@ -98,7 +143,7 @@ impl TokenCache {
 /// token server for an offline token too. Returns the `Authorization` value, and the refresh token
 /// when the server gave one; `None` when the challenge wants credentials it did not get.
 pub async fn login(
-    http: &reqwest::Client,
+    client: TokenClient<'_>,
     challenge: &Challenge,
     credentials: &Credentials,
 ) -> Result<Option<(String, Option<String>)>, TokenError> {
@@ -106,7 +151,7 @@ pub async fn login(
         Challenge::Basic => Ok(Some((basic(credentials), None))),
         Challenge::Bearer { realm, service, .. } => {
             let service = service.as_deref();
-            let token = get_token(http, realm, service, "", Some(credentials), true).await?;
+            let token = get_token(client, realm, service, "", Some(credentials), true).await?;
             Ok(token.map(|t| (format!("Bearer {}", t.token), t.refresh)))
         }
     }
@@ -131,7 +176,7 @@ struct TokenResponse {
 /// and `offline_token=true` (a refresh token wanted) when `offline`. `Ok(None)` when the server refuses
 /// an anonymous request; an error when it refuses credentials.
 async fn get_token(
-    http: &reqwest::Client,
+    client: TokenClient<'_>,
     realm: &str,
     service: Option<&str>,
     scope: &str,
@@ -149,17 +194,15 @@ async fn get_token(
     for s in scope.split(' ').filter(|s| !s.is_empty()) {
         query.push(("scope", s));
     }
-    let mut req = http.get(realm).query(&query);
-    if let Some(c) = credentials {
-        req = req.basic_auth(&c.username, Some(c.secret.expose()));
-    }
-    // The error names the realm only: the request carries credentials.
-    let resp = req.send().await.map_err(|e| {
-        TokenError::Failed(format!(
-            "token request to `{realm}` failed: {}",
-            without_url(&e)
-        ))
-    })?;
+    let (resp, attempts) = client
+        .send(realm, reqwest::Method::GET, || {
+            let req = client.http.get(realm).query(&query);
+            match credentials {
+                Some(c) => req.basic_auth(&c.username, Some(c.secret.expose())),
+                None => req,
+            }
+        })
+        .await?;
     let status = resp.status();
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
         let Some(c) = credentials else {
@@ -168,9 +211,11 @@ async fn get_token(
         return Err(refused(realm, resp, c).await);
     }
     if !status.is_success() {
-        let message = server_message(resp, None).await;
+        let secret = credentials.map(|c| c.secret.expose());
+        let message = server_message(resp, secret).await;
         return Err(TokenError::Failed(format!(
-            "token server `{realm}` answered {status}{message}"
+            "token server `{realm}` answered {status}{message}{}",
+            gave_up_after(status, attempts)
         )));
     }
     read_token(realm, resp).await.map(Some)
@@ -226,7 +271,7 @@ async fn server_message(resp: reqwest::Response, secret: Option<&str>) -> String
 /// server does not take it (400, 401, 403, 404 or 405: many token servers only speak the GET flow), so
 /// the caller falls back to the GET.
 async fn oauth(
-    http: &reqwest::Client,
+    client: TokenClient<'_>,
     realm: &str,
     service: Option<&str>,
     scope: &str,
@@ -243,12 +288,11 @@ async fn oauth(
     if !scope.is_empty() {
         form.push(("scope", scope));
     }
-    let resp = http.post(realm).form(&form).send().await.map_err(|e| {
-        TokenError::Failed(format!(
-            "token request to `{realm}` failed: {}",
-            without_url(&e)
-        ))
-    })?;
+    let (resp, attempts) = client
+        .send(realm, reqwest::Method::POST, || {
+            client.http.post(realm).form(&form)
+        })
+        .await?;
     let status = resp.status().as_u16();
     if matches!(status, 400 | 401 | 403 | 404 | 405) {
         return Ok(None);
@@ -257,10 +301,20 @@ async fn oauth(
         let status = resp.status();
         let message = server_message(resp, Some(refresh_token)).await;
         return Err(TokenError::Failed(format!(
-            "token server `{realm}` answered {status} to the OAuth2 request{message}"
+            "token server `{realm}` answered {status} to the OAuth2 request{message}{}",
+            gave_up_after(status, attempts)
         )));
     }
     read_token(realm, resp).await.map(Some)
+}
+
+/// How many attempts a failing answer came after, when it was a transient one retried.
+fn gave_up_after(status: reqwest::StatusCode, attempts: u32) -> String {
+    if retry::transient(status) {
+        retry::after_attempts(attempts)
+    } else {
+        String::new()
+    }
 }
 
 async fn read_token(realm: &str, resp: reqwest::Response) -> Result<Token, TokenError> {

@@ -1,18 +1,19 @@
 //! The HTTP side of the distribution-spec for hoist's own requests (push, probes): the base URL of each
 //! host (scheme chosen once per host), the request-with-auth loop (401 → answer the challenge → retry;
 //! a token refused in turn — expired, or `insufficient_scope` — is fetched again once, for the scopes
-//! the new challenge names too), retries of transient failures (`retry`: backoff with jitter,
-//! `Retry-After`), and the login check (`GET /v2/`). TLS is verified with the system roots, plus a
-//! host's own CAs and client certificate (a client per such host); proxies come from `proxy`.
-//! Credentials are resolved once per (registry, repository) and only when a registry asks for them.
+//! the new challenge names too) and retries of transient failures (`retry`: backoff with jitter,
+//! `Retry-After`), token requests included. The `GET /v2/` probes (the login check, a pull's
+//! authorization) are in `probe`. TLS is verified with the system roots, plus a host's own CAs and
+//! client certificate (a client per such host); proxies come from `proxy`. Credentials are resolved
+//! once per (registry, repository) and only when a registry asks for them.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 
-use super::auth::{TokenCache, TokenError, without_url};
+use super::auth::{TokenCache, TokenClient, TokenError, without_url};
 use super::challenge::Challenge;
 use super::credentials::{Credentials, Found, Resolver};
 use super::host::{Security, security};
@@ -150,116 +151,18 @@ impl Http {
         Ok(found)
     }
 
-    /// Checks `credentials` against `registry` the way `docker login` does: `GET /v2/`, answering its
-    /// challenge (Basic, or a token for no scope, offline), then `GET /v2/` again with the answer. An
-    /// open registry accepts anything. Returns the refresh token a token server gave, if any: docker
-    /// stores it (`identitytoken`) instead of the password.
-    pub async fn verify_login(
-        &self,
-        registry: &str,
-        credentials: &Credentials,
-    ) -> Result<Option<String>, RegistryError> {
-        let host = super::host::api_host(registry).to_string();
-        let (base, verify) = self.base(&host).await;
-        let url = format!("{base}/v2/");
-        let get = |auth: Option<&str>| {
-            let mut req = self.client(&host, verify).get(&url);
-            if let Some(auth) = auth {
-                req = req.header(header::AUTHORIZATION, auth);
-            }
-            async {
-                req.send().await.map_err(|e| RegistryError::Unreachable {
-                    host: host.clone(),
-                    url: url.clone(),
-                    reason: without_url(&e),
-                })
-            }
-        };
-        let rejected = || RegistryError::LoginRejected {
-            registry: registry.to_string(),
-            username: credentials.username.clone(),
-        };
-        let resp = get(None).await?;
-        match resp.status() {
-            StatusCode::OK => return Ok(None),
-            StatusCode::UNAUTHORIZED => {}
-            _ => return Err(unexpected(&host, "GET", &url, resp).await),
-        }
-        let challenge = resp
-            .headers()
-            .get(header::WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(Challenge::parse)
-            .ok_or_else(|| RegistryError::Protocol {
-                host: host.clone(),
-                what: "the login".into(),
-                reason: "it answered 401 without a `WWW-Authenticate` challenge hoist knows".into(),
-            })?;
-        // Nothing of a login is cached: nothing of a refused one stays behind.
-        let (answer, refresh) =
-            super::auth::login(self.client(&host, verify), &challenge, credentials)
-                .await
-                .map_err(|e| match e {
-                    TokenError::Refused { .. } => rejected(),
-                    TokenError::Failed(reason) => RegistryError::TokenServer {
-                        registry: registry.to_string(),
-                        reason,
-                    },
-                })?
-                .ok_or_else(rejected)?;
-        let resp = get(Some(&answer)).await?;
-        match resp.status() {
-            StatusCode::OK => Ok(refresh),
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(rejected()),
-            _ => Err(unexpected(&host, "GET", &url, resp).await),
-        }
-    }
-
-    /// An `Authorization` value for `scope` on `host` obtained ahead of the requests (for pulls through
-    /// oci-client, so that tokens come and fail the same way everywhere): `GET /v2/`, then its
-    /// challenge answered with `found`'s credentials. `registry` names the registry in errors.
-    pub async fn authorize(
-        &self,
-        registry: &str,
+    /// How token requests for `host`'s challenges go out: its client, this client's retries.
+    fn token_client<'a>(
+        &'a self,
         host: &str,
-        scope: &str,
         verify: bool,
-        found: &Found,
-    ) -> Result<Option<String>, RegistryError> {
-        if let Some(auth) = self.tokens.get(host, scope) {
-            return Ok(Some(auth));
+        reporter: &'a dyn Reporter,
+    ) -> TokenClient<'a> {
+        TokenClient {
+            http: self.client(host, verify),
+            retry: &self.retry,
+            reporter,
         }
-        let (base, _) = self.base(host).await;
-        let url = format!("{base}/v2/");
-        let resp = self
-            .client(host, verify)
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| RegistryError::Unreachable {
-                host: host.to_string(),
-                url: url.clone(),
-                reason: without_url(&e),
-            })?;
-        let Some(challenge) = resp
-            .headers()
-            .get(header::WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(Challenge::parse)
-        else {
-            return Ok(None);
-        };
-        let used = found.origin.to_string();
-        self.tokens
-            .answer(
-                self.client(host, verify),
-                host,
-                scope,
-                &challenge,
-                Some(&found.credentials),
-            )
-            .await
-            .map_err(|e| token_error(registry, Some(&used), e))
     }
 
     /// The client for `host`: its own when it has CAs or a client certificate, else the shared one.
@@ -413,7 +316,7 @@ impl Http {
                 let answer = self
                     .tokens
                     .answer(
-                        self.client(host, verify),
+                        self.token_client(host, verify, reporter),
                         host,
                         scope,
                         &challenge,
@@ -437,11 +340,7 @@ impl Http {
                 return Err(denied(registry, scope, status, url, host, used));
             }
             if retry::transient(status) {
-                let retry_after = resp
-                    .headers()
-                    .get(header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| retry::retry_after(v, SystemTime::now()));
+                let retry_after = retry::retry_after_of(&resp);
                 if attempt < attempts {
                     wait(attempt, retry_after, format!("it answered {status}")).await;
                     continue;
@@ -604,6 +503,8 @@ pub async fn unexpected(
 pub fn without_query(url: &str) -> &str {
     url.split_once('?').map_or(url, |(before, _)| before)
 }
+
+mod probe;
 
 #[cfg(test)]
 mod tests {

@@ -112,7 +112,7 @@ pub async fn pull(
                 let scope = format!("repository:{}:pull", reference.repository());
                 let answer = registry
                     .http
-                    .authorize(name, &host, &scope, verify, &found)
+                    .authorize(name, &host, &scope, verify, &found, reporter)
                     .await?;
                 let c = found.credentials;
                 match answer.as_deref().and_then(|v| v.strip_prefix("Bearer ")) {

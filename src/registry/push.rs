@@ -1,5 +1,6 @@
 //! Pushing an image (distribution-spec "Push"): each blob is checked with `HEAD`, mounted from another
-//! repository of the same registry when hoist pulled it from there, else uploaded (`upload`: streamed,
+//! repository of the same registry when hoist pulled it from there (a mount that keeps failing is
+//! given up for a plain upload: it is an optimisation), else uploaded (`upload`: streamed,
 //! restarted after transient failures, chunked where a registry wants it), a few at once; only then
 //! are the exact manifest bytes `PUT` under every target tag — by tag, without relying on a
 //! `Location` — so a tag never points at an image with missing blobs. Targets in several repositories
@@ -186,7 +187,8 @@ enum Mount {
 }
 
 /// Tries a cross-repository mount of `digest` from `from` (same registry). `None` when the registry
-/// answers anything else, or refuses the wider token: the caller then uploads normally.
+/// answers anything else, refuses the wider token, or keeps failing the mount with transient answers
+/// (told to the reporter): the caller then uploads normally, as a mount is only a shortcut.
 async fn mount(
     client: &RegistryClient,
     repo: &Repo<'_>,
@@ -216,6 +218,15 @@ async fn mount(
         Ok(resp) if resp.status() == StatusCode::CREATED => Some(Mount::Done),
         Ok(resp) if resp.status() == StatusCode::ACCEPTED => Some(Mount::Upload(resp)),
         Ok(_) | Err(RegistryError::Denied { .. }) => None,
+        Err(RegistryError::GaveUp { attempts, last, .. }) => {
+            repo.reporter.report(Event::Info {
+                message: format!(
+                    "registry `{}` kept failing the mount of {digest} from `{from}` into `{}` ({last}, {attempts} attempts): uploading the blob instead",
+                    repo.host, repo.name
+                ),
+            });
+            None
+        }
         Err(e) => return Err(e),
     })
 }

@@ -2,11 +2,14 @@
 //! and 5xx other than 501/505, as the distribution-spec's error codes and RFC 9110 §15 class them) and
 //! connection or I/O errors are retried with exponential backoff and full jitter, capped; a
 //! `Retry-After` (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) is honoured, capped too. The number
-//! of attempts is bounded.
+//! of attempts is bounded. [`send`] is the loop for requests that need nothing between attempts
+//! (token requests, `GET /v2/` probes); the registry requests with challenges have theirs in `client`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reqwest::StatusCode;
+use reqwest::{RequestBuilder, Response, StatusCode, header};
+
+use crate::progress::{Event, Reporter};
 
 /// How often and how long to retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +49,62 @@ impl RetryPolicy {
             .min(self.cap);
         ceiling.mul_f64(fastrand::f64())
     }
+}
+
+/// Sends the request `make` builds (once per attempt), again after a connection error or a transient
+/// answer, waiting as `policy` says (a `Retry-After` honoured) and telling `reporter` about each retry
+/// of `request` (`METHOD /PATH`, no query) on `host`. Returns the first answer that is not transient —
+/// or the last one, transient, when no attempt is left — or the last attempt's connection error, with
+/// the number of attempts made. A request that cannot be built is not sent again.
+pub async fn send(
+    policy: &RetryPolicy,
+    reporter: &dyn Reporter,
+    host: &str,
+    request: &str,
+    make: impl Fn() -> RequestBuilder,
+) -> (Result<Response, reqwest::Error>, u32) {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (reason, retry_after) = match make().send().await {
+            Ok(resp) if transient(resp.status()) && attempt < policy.attempts => {
+                let retry_after = retry_after_of(&resp);
+                (format!("it answered {}", resp.status()), retry_after)
+            }
+            Err(e) if !e.is_builder() && attempt < policy.attempts => {
+                (super::auth::without_url(&e), None)
+            }
+            done => return (done, attempt),
+        };
+        let wait = policy.delay(attempt, retry_after);
+        reporter.report(Event::Retry {
+            host: host.to_string(),
+            request: request.to_string(),
+            reason,
+            attempt,
+            attempts: policy.attempts,
+            wait_ms: wait.as_millis() as u64,
+        });
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// ` (attempt N of N, with backoff)` after a failure that was retried, for the message that gives up;
+/// empty after one attempt.
+pub fn after_attempts(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" (attempt {attempts} of {attempts}, with backoff)")
+    } else {
+        String::new()
+    }
+}
+
+/// The `Retry-After` of an answer, as a wait from now.
+pub fn retry_after_of(resp: &Response) -> Option<Duration> {
+    resp.headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry_after(v, SystemTime::now()))
 }
 
 /// A status worth another attempt: the registry (or something in front of it) may answer differently
@@ -143,6 +202,12 @@ mod tests {
             assert!(waits.iter().any(|w| *w > ceiling / 2), "attempt {attempt}");
         }
         assert!(policy.delay(40, None) <= policy.cap);
+    }
+
+    #[test]
+    fn giving_up_says_how_often_it_tried_only_after_retries() {
+        assert_eq!(after_attempts(1), "");
+        assert_eq!(after_attempts(5), " (attempt 5 of 5, with backoff)");
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! push scope and the mount source's pull scope (cross-repository mount), tokens are reused until
 //! they expire, an identity token from `config.json` goes through the OAuth2 POST, a refused token
 //! request names the registry and the token server, and a token refused mid-push (expired, or too
-//! narrow: `insufficient_scope`) is fetched again, once. No secret is ever printed.
+//! narrow: `insufficient_scope`) is fetched again, once. A token server failing transiently (503, 429,
+//! a closed connection) is asked again with backoff — the GET flow, the OAuth2 POST and a login's
+//! check alike — while a refusal is final and a server that keeps failing is named after the last
+//! attempt. No secret is ever printed.
 
 use std::process::Command;
 use std::time::Duration;
@@ -14,6 +17,7 @@ use hoist::image::{BlobStore, Descriptor, Digest, History, Image, Layer, Platfor
 use hoist::progress::Silent;
 use hoist::registry::{CredentialEnv, RegistryClient, RegistryOptions};
 
+use crate::support::token_issuer::Failure;
 use crate::support::{HoistRun, Registry, Sandbox, TokenIssuer, hoist_run, seed_busybox, skopeo};
 
 const USER: &str = "tok-user";
@@ -215,6 +219,10 @@ fn a_refused_token_request_names_the_registry_and_the_token_server() {
     ]);
     assert_no_secret(&refused, &[wrong]);
     let refused = refused.failed();
+    // A refusal is final: asking again would get the same answer.
+    let requests = world.issuer.requests();
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert_eq!(requests[0].status, 401, "{requests:#?}");
     let realm = world.issuer.realm();
     for needle in [
         format!("`{host}`"),
@@ -245,6 +253,7 @@ fn a_failing_token_server_is_reported_with_its_own_words() {
         format!("`{}`", world.issuer.realm()),
         "503".to_string(),
         "token service down for maintenance".to_string(),
+        "(attempt 5 of 5, with backoff)".to_string(),
     ] {
         assert!(
             failed.stderr.contains(&needle),
@@ -252,6 +261,84 @@ fn a_failing_token_server_is_reported_with_its_own_words() {
             failed.stderr
         );
     }
+    // Asked five times, with backoff, before giving up.
+    let requests = world.issuer.requests();
+    assert_eq!(requests.len(), 5, "{requests:#?}");
+    assert!(requests.iter().all(|r| r.status == 503), "{requests:#?}");
+}
+
+#[test]
+fn token_requests_failing_transiently_are_retried_and_the_push_completes() {
+    let world = World::new();
+    let host = world.host();
+    world.login_as(USER, PASSWORD);
+    // The GET flow: a 503, a 429 with `Retry-After`, a connection closed without an answer.
+    world.issuer.fail_with(&[
+        Failure::Unavailable,
+        Failure::TooManyRequests,
+        Failure::Closed,
+    ]);
+    let copied = world
+        .hoist(&[
+            "copy",
+            "--progress",
+            "plain",
+            &format!("{host}/library/busybox:latest"),
+            &format!("{host}/team/retried:v1"),
+        ])
+        .ok();
+    let digest = world.skopeo_digest("library/busybox:latest");
+    assert_eq!(copied.line(), format!("{host}/team/retried:v1@{digest}"));
+    let requests = world.issuer.requests();
+    let statuses: Vec<u16> = requests.iter().map(|r| r.status).collect();
+    assert_eq!(statuses[..4], [503, 429, 0, 200], "{requests:#?}");
+    assert!(requests.iter().all(|r| r.method == "GET"), "{requests:#?}");
+    // Each retry told on stderr, naming the token server and the request without its query.
+    let issuer = world.issuer.realm();
+    let issuer_host = issuer
+        .trim_start_matches("http://")
+        .trim_end_matches("/token");
+    let retries: Vec<&str> = copied
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with(&format!("retrying `GET /token` on `{issuer_host}`")))
+        .collect();
+    assert_eq!(retries.len(), 3, "{}", copied.stderr);
+    assert!(retries[1].contains("429"), "{}", copied.stderr);
+
+    // The OAuth2 POST of an identity token, likewise.
+    let refresh = world.issuer.refresh_token_for(USER);
+    world.docker_config(serde_json::json!({ "identitytoken": refresh }));
+    world.issuer.forget();
+    world
+        .issuer
+        .fail_with(&[Failure::Unavailable, Failure::Closed]);
+    let copied = world.hoist(&[
+        "copy",
+        &format!("{host}/library/busybox:latest"),
+        &format!("{host}/team/refreshed:v1"),
+    ]);
+    assert_no_secret(&copied, &[&refresh]);
+    copied.ok();
+    let requests = world.issuer.requests();
+    let posts: Vec<u16> = requests
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(posts[..3], [503, 0, 200], "{requests:#?}");
+    assert!(
+        requests.iter().all(|r| r.method == "POST"),
+        "no fallback to the GET flow: {requests:#?}"
+    );
+
+    // A login's check too.
+    world.issuer.forget();
+    world.issuer.fail_with(&[Failure::Unavailable]);
+    world.login(USER, PASSWORD).ok();
+    let requests = world.issuer.requests();
+    let statuses: Vec<u16> = requests.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [503, 200], "{requests:#?}");
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Pushing to a registry that fails: a real `docker-registry` behind mitmproxy injecting 5xx, 429 (with
 //! and without `Retry-After`) and connection resets. The push completes with the right digest (read
-//! back by skopeo straight from the registry), a manifest that cannot be stored tags nothing, and a
-//! registry that refuses whole-blob `PUT`s gets `PATCH` chunks no larger than 4 MiB (or its minimum).
+//! back by skopeo straight from the registry), a manifest that cannot be stored tags nothing, a
+//! registry that refuses whole-blob `PUT`s gets `PATCH` chunks no larger than 4 MiB (or its minimum),
+//! a cross-repository mount that keeps failing gives way to a plain upload, and a login's `GET /v2/`
+//! check is retried like the rest.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -422,4 +424,141 @@ fn a_registry_naming_another_digest_for_a_blob_stops_the_push() {
         .args(["inspect", "--raw", "--tls-verify=false"])
         .arg(format!("docker://{}/lying/app:v1", registry.host())));
     assert!(!inspect.status.success(), "nothing may be tagged");
+}
+
+#[test]
+fn a_mount_that_keeps_failing_falls_back_to_an_upload() {
+    let registry = Registry::start();
+    // Every cross-repository mount answered 503; plain upload sessions go through.
+    let proxy = FaultProxy::start(
+        &registry,
+        &Faults {
+            always: vec![("POST", "?mount=", 503, None)],
+            ..Faults::default()
+        },
+    );
+    let sandbox = Sandbox::new();
+    let (layout, digest) = multi_layer_layout(&sandbox);
+    crate::support::oci::push_layout(&registry, &layout, "v1", "src/app", "v1");
+    let from = format!("{}/src/app:v1", proxy.host());
+    let to = format!("{}/dst/app:v1", proxy.host());
+    let copied = hoist_run(&mut hoist(
+        &sandbox,
+        &["copy", "--progress", "json", &from, &to],
+    ))
+    .ok();
+    assert_eq!(copied.line(), format!("{to}@{digest}"));
+
+    // Each layer's mount was tried five times, with backoff, then given up for an upload.
+    let mounts = proxy
+        .log()
+        .iter()
+        .filter(|e| e["kind"] == "status" && e["method"] == "POST")
+        .count();
+    assert_eq!(mounts, 4 * 5, "{:#?}", proxy.log());
+    let events: Vec<Value> = copied
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let fallbacks = events
+        .iter()
+        .filter(|e| {
+            e["event"] == "info"
+                && e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("uploading the blob instead"))
+        })
+        .count();
+    assert_eq!(fallbacks, 4, "{events:#?}");
+    assert!(
+        !events.iter().any(|e| e["reason"] == "mounted"),
+        "{events:#?}"
+    );
+    // Every layer went up whole: pushed, and read back from the registry itself, digests verified.
+    let direct = format!("docker://{}/dst/app:v1", registry.host());
+    let info = skopeo_inspect(&direct, Inspect::Info);
+    assert_eq!(info["Digest"], digest.as_str());
+    for layer in info["Layers"].as_array().unwrap() {
+        assert!(
+            events
+                .iter()
+                .any(|e| e["event"] == "blob" && e["verb"] == "push" && e["digest"] == *layer),
+            "{layer} was not uploaded: {events:#?}"
+        );
+    }
+    let out = sandbox.path("pulled");
+    let check = run(skopeo()
+        .args(["copy", "--quiet", "--src-tls-verify=false"])
+        .arg(&direct)
+        .arg(format!("oci:{}:v1", out.display())));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn a_login_check_is_retried_and_a_registry_that_keeps_failing_it_is_named() {
+    let key = "s3cret-login-key-5150";
+    let registry = Registry::start_with_token(key);
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.path("docker")).unwrap();
+    let key_file = sandbox.path("key");
+    std::fs::write(&key_file, key).unwrap();
+    let login = |proxy: &FaultProxy| {
+        let mut cmd = hoist(&sandbox, &["login", &proxy.host(), "--password-stdin"]);
+        cmd.env("DOCKER_CONFIG", sandbox.path("docker"))
+            .stdin(std::fs::File::open(&key_file).unwrap());
+        let run = hoist_run(&mut cmd);
+        assert!(
+            !run.stdout.contains(key) && !run.stderr.contains(key),
+            "the key leaked:\n{}",
+            run.stderr
+        );
+        run
+    };
+    let probes = |proxy: &FaultProxy| {
+        proxy
+            .log()
+            .iter()
+            .filter(|e| e["probe"] == true && e["path"] == "/v2/")
+            .count()
+    };
+    let config = || std::fs::read_to_string(sandbox.path("docker/config.json")).unwrap_or_default();
+
+    // `GET /v2/` answered 503 twice: the check goes on, the login is stored.
+    let flaky = FaultProxy::start(
+        &registry,
+        &Faults {
+            fail_probes: 2,
+            ..Faults::default()
+        },
+    );
+    login(&flaky).ok();
+    assert_eq!(probes(&flaky), 2, "{:#?}", flaky.log());
+    assert!(config().contains(&flaky.host()), "{}", config());
+
+    // Always 503: five attempts, then an error naming the registry and the request; nothing stored.
+    let down = FaultProxy::start(
+        &registry,
+        &Faults {
+            fail_probes: 100,
+            ..Faults::default()
+        },
+    );
+    let failed = login(&down).failed();
+    for needle in [
+        format!("registry `{}` kept failing `GET /v2/`", down.host()),
+        "503 Service Unavailable (attempt 5 of 5, with backoff)".to_string(),
+    ] {
+        assert!(
+            failed.stderr.contains(&needle),
+            "no {needle:?} in:\n{}",
+            failed.stderr
+        );
+    }
+    assert_eq!(probes(&down), 5, "{:#?}", down.log());
+    assert!(!config().contains(&down.host()), "{}", config());
 }

@@ -6,8 +6,8 @@
 //! more than `max_failures` times. Rules can fail chosen requests always, refuse blob `PUT`s that carry
 //! a body (a registry that wants chunks), announce an `OCI-Chunk-Min-Length`, turn mounts into
 //! plain upload sessions (a registry answering a mount with 202), lose each blob's first session, drop
-//! manifest `Location`s or lie about a stored blob's digest. Every fault and every
-//! `PATCH` is written to a JSON-lines log the test reads.
+//! manifest `Location`s, lie about a stored blob's digest, or answer hoist's first `GET /v2/` probes
+//! with 503. Every fault and every `PATCH` is written to a JSON-lines log the test reads.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -87,7 +87,13 @@ class Faults:
                 flow.response = http.Response.make(status, error_body(status), headers)
                 return
         if req.path == "/v2/":
-            return  # the readiness probe
+            # hoist's probe (a login's check, a pull's challenge), not the test's readiness probe.
+            if req.headers.get("User-Agent", "").startswith("hoist/") \
+                    and self.failed.get("probe", 0) < CONFIG.get("fail_probes", 0):
+                self.failed["probe"] = self.failed.get("probe", 0) + 1
+                log("status", flow, status=503, probe=True)
+                flow.response = http.Response.make(503, error_body(503), {"Content-Type": "application/json"})
+            return  # the readiness probe is never failed
         key = key_of(flow)
         n = self.seen.get(key, 0)
         self.seen[key] = n + 1
@@ -144,7 +150,8 @@ pub struct Faults {
     /// Among: `"500"`, `"503"`, `"429"`, `"429+1"` (with `Retry-After: 1`), `"kill"` (before the
     /// registry sees the request), `"kill_after"` (after the registry answered).
     pub kinds: Vec<&'static str>,
-    /// `(method, path fragment, status, Retry-After)`: requests answered so every time.
+    /// `(method, path fragment, status, Retry-After)`: requests answered so every time. The path
+    /// includes the query: `("POST", "?mount=", 503, None)` fails every cross-repository mount.
     pub always: Vec<(&'static str, &'static str, u16, Option<&'static str>)>,
     /// Answer 413 to every blob `PUT` that carries a body: only chunked uploads get through.
     pub refuse_put_with_body: bool,
@@ -161,6 +168,8 @@ pub struct Faults {
     pub strip_manifest_location: bool,
     /// Answer every stored blob with a wrong `Docker-Content-Digest`.
     pub wrong_blob_digest: bool,
+    /// Answer the first this many `GET /v2/` from hoist (not the readiness probe) with 503.
+    pub fail_probes: u32,
 }
 
 impl Default for Faults {
@@ -177,6 +186,7 @@ impl Default for Faults {
             lose_sessions: false,
             strip_manifest_location: false,
             wrong_blob_digest: false,
+            fail_probes: 0,
         }
     }
 }
@@ -215,6 +225,7 @@ impl FaultProxy {
             "lose_sessions": faults.lose_sessions,
             "strip_manifest_location": faults.strip_manifest_location,
             "wrong_blob_digest": faults.wrong_blob_digest,
+            "fail_probes": faults.fail_probes,
         });
         let config_path = dir.path().join("faults.json");
         std::fs::write(&config_path, config.to_string()).unwrap();

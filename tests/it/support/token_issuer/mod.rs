@@ -10,12 +10,14 @@
 //! its self-signed certificate (`rootcertbundle`), and each token carries that certificate in its
 //! `x5c` header. The `access` claim grants exactly the requested actions — all of them to a known
 //! user, none to anonymous — unless the issuer is told to hand out narrower (pull only) or already
-//! expired tokens next. Every request is logged, so tests can count token fetches and see their scopes.
+//! expired tokens next, or to fail the next requests transiently (503, 429 with `Retry-After`, a
+//! connection closed without an answer) or for good. Every request is logged, so tests can count
+//! token fetches, their retries and their scopes.
 
 mod jwt;
 mod request;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::Write as _;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -48,8 +50,19 @@ pub struct TokenRequest {
     pub scopes: Vec<String>,
     /// `type:name:actions` per granted access entry.
     pub granted: Vec<String>,
-    /// The HTTP status answered.
+    /// The HTTP status answered; 0 when the connection was closed without an answer.
     pub status: u16,
+}
+
+/// How the issuer fails a request, as an overloaded or restarting token server does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// `503 Service Unavailable` with a distribution-style error body.
+    Unavailable,
+    /// `429 Too Many Requests` with `Retry-After: 1`.
+    TooManyRequests,
+    /// The connection closed once the request was read, without an answer.
+    Closed,
 }
 
 #[derive(Default)]
@@ -64,6 +77,8 @@ struct State {
     expired_next: AtomicUsize,
     /// How many of the next requests are answered 503.
     fail_next: AtomicUsize,
+    /// How the next requests fail, one each, before `fail_next` counts.
+    failures: Mutex<VecDeque<Failure>>,
     issued: AtomicUsize,
     /// Every token and refresh token handed out, to check that none is ever printed.
     secrets: Mutex<Vec<String>>,
@@ -175,6 +190,15 @@ impl TokenIssuer {
         self.state.fail_next.store(n, Ordering::SeqCst);
     }
 
+    /// The next requests fail as `failures` say, one each, in order (then `fail_next` applies).
+    pub fn fail_with(&self, failures: &[Failure]) {
+        self.state
+            .failures
+            .lock()
+            .unwrap()
+            .extend(failures.iter().copied());
+    }
+
     /// A refresh token (an `identitytoken` in Docker's config) for `user`, as an OAuth2 POST with
     /// `access_type=offline` would give.
     pub fn refresh_token_for(&self, user: &str) -> String {
@@ -222,20 +246,52 @@ fn serve(state: &State, mut stream: TcpStream) {
     let Some(req) = read_request(&stream) else {
         return;
     };
-    let (status, body, entry) = answer(state, &req);
+    let failure = state.failures.lock().unwrap().pop_front();
+    let (status, body, entry) = match failure {
+        Some(failure) => failed(failure, &req),
+        None => answer(state, &req),
+    };
     state.log.lock().unwrap().push(entry);
+    if status == 0 {
+        return; // closed without an answer
+    }
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
         401 => "Unauthorized",
+        429 => "Too Many Requests",
         503 => "Service Unavailable",
         _ => "Error",
     };
+    let retry_after = if status == 429 {
+        "Retry-After: 1\r\n"
+    } else {
+        ""
+    };
     let _ = write!(
         stream,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n{retry_after}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
+}
+
+/// A request failed as `failure` says: the status (0: no answer), the body, the log entry.
+fn failed(failure: Failure, req: &Request) -> (u16, String, TokenRequest) {
+    let (status, code, message) = match failure {
+        Failure::Unavailable => (503, "UNAVAILABLE", "token service restarting"),
+        Failure::TooManyRequests => (429, "TOOMANYREQUESTS", "slow down"),
+        Failure::Closed => (0, "", ""),
+    };
+    let entry = TokenRequest {
+        method: req.method.clone(),
+        grant: String::new(),
+        user: None,
+        scopes: Vec::new(),
+        granted: Vec::new(),
+        status,
+    };
+    let body = serde_json::json!({ "errors": [{ "code": code, "message": message }] });
+    (status, body.to_string(), entry)
 }
 
 fn answer(state: &State, req: &Request) -> (u16, String, TokenRequest) {
