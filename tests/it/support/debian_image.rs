@@ -99,6 +99,45 @@ pub fn buildpack_images() -> (PathBuf, PathBuf) {
         .clone()
 }
 
+/// The build image of the Go, Ruby and PHP buildpack tests (pushed as `golang:1.23`, `ruby:3.3`,
+/// `php:8.3-cli`): Debian's Go (1.24), Ruby with Bundler, PHP with Composer, busybox (`wget` for the
+/// probes) and this machine's CA bundle. Composer and Bundler are told where it is.
+pub const LANG_BUILD: Recipe = Recipe {
+    name: "cnb-lang-build-13",
+    packages: &[
+        "golang-go",
+        "ruby",
+        "ruby-bundler",
+        "php-cli",
+        "composer",
+        "ca-certificates",
+        "busybox",
+    ],
+    env: &[
+        "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+        "COMPOSER_CAFILE=/etc/ssl/certs/ca-certificates.crt",
+    ],
+    host_ca: true,
+};
+
+/// The run image of the Ruby buildpack tests (pushed as `ruby:3.3-slim`): Ruby and busybox. PHP's
+/// default run image is its build image (`php:8.3-cli` for both), Go's (`debian:bookworm-slim`)
+/// is [`BUILDPACK_RUN`].
+pub const LANG_RUN: Recipe = Recipe {
+    name: "cnb-lang-run-13",
+    packages: &["ruby", "busybox"],
+    env: &[],
+    host_ca: false,
+};
+
+/// The cached layouts of [`LANG_BUILD`] and [`LANG_RUN`], tag [`DEBIAN_TAG`].
+pub fn lang_images() -> (PathBuf, PathBuf) {
+    static LAYOUTS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    LAYOUTS
+        .get_or_init(|| (build_or_reuse(&LANG_BUILD), build_or_reuse(&LANG_RUN)))
+        .clone()
+}
+
 /// Used when no Debian mirror is found in apt's sources.
 const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 
