@@ -4,12 +4,13 @@
 //! `pip install` from PyPI), tagged `13` (config: `PATH`, `Cmd ["bash"]`). [`buildpack_images`]: a
 //! build image (Node.js with npm, Python with venv and pip, and this machine's CA bundle so the
 //! package managers reach their registries through its proxy) and a run image (Node.js with npm,
-//! Python, busybox).
+//! Python, busybox). [`lang_images`]: the same pair for Go, Ruby and PHP (Debian's `golang-go`,
+//! `ruby` with `ruby-bundler`, `php-cli` with `composer`, busybox; the run image Ruby and busybox).
 //!
 //! Cached under `~/.cache/hoist-fixtures/<name>-<hash of recipe>/` (the recipe: the mmdebstrap
 //! command line, its `SOURCE_DATE_EPOCH`, the config, the CA bundle's digest when it is copied in, and
-//! [`RECIPE_VERSION`]); the first build takes a minute or two on 2 cores, later calls only look at
-//! the cache.
+//! [`RECIPE_VERSION`]); the first build takes a minute or two on 2 cores (the Go/Ruby/PHP build
+//! image about four: 145 MB compressed, Go's toolchain most of it), later calls only look at the cache.
 //!
 //! The layer is rewritten from mmdebstrap's tar: same order, paths without `./`, owners, modes and
 //! link targets kept, mtimes clamped to 0 by mmdebstrap (`SOURCE_DATE_EPOCH=0`; Debian's Python byte
