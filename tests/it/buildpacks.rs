@@ -323,8 +323,17 @@ fn go_app_with_a_vendored_module_is_built_offline_and_its_binary_answers() {
         stderr.contains("$ go build -trimpath -mod=vendor -o /layers/hoist_go/app/bin/greeter ."),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("cached layer `hoist_go/cache`"),
+        "Go's build cache is kept: {stderr}"
+    );
     let answer = answer(&registry, &sandbox, &image, 5126, WGET_CLIENT);
     assert_eq!(answer, "hello from go, greet v1.0.0 from vendor/");
+
+    // Unchanged app, second build: the creator step comes from the cache, the digest stays.
+    let (again, stderr) = build_app(&registry, &sandbox, "go-vendored-real", &[]);
+    assert_eq!(again, image);
+    assert!(stderr.contains("CACHED"), "{stderr}");
 }
 
 #[test]
@@ -334,6 +343,10 @@ fn ruby_app_is_bundle_installed_and_its_procfile_web_answers() {
     let (image, stderr) = build_app(&registry, &sandbox, "ruby-bundler-real", &[]);
     assert!(stderr.contains("$ bundle install"), "{stderr}");
     assert!(stderr.contains("Bundle complete!"), "{stderr}");
+    assert!(
+        stderr.contains("Bundled gems are installed into `/layers/hoist_ruby/gems`"),
+        "{stderr}"
+    );
     let answer = answer(&registry, &sandbox, &image, 5127, WGET_CLIENT);
     assert_eq!(answer, "hello from ruby, bundler bundled");
 }
@@ -344,6 +357,10 @@ fn php_app_is_composer_installed_and_its_procfile_web_answers() {
     let sandbox = Sandbox::new();
     let (image, stderr) = build_app(&registry, &sandbox, "php-composer-real", &[]);
     assert!(stderr.contains("$ composer install --no-dev"), "{stderr}");
+    assert!(
+        stderr.contains("Verifying lock file contents can be installed on current platform."),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("Generating optimized autoload files"),
         "{stderr}"
