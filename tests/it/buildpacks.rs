@@ -1,11 +1,20 @@
 //! Builds without a Dockerfile, end to end: `hoist build` on fixture apps (`fixtures/apps/`:
-//! `nodejs-npm-real`, `python-pip-real`, `procfile-only`, also the lifecycle crate's) detects
-//! the language, pulls the build and run images (Debian 13 made with mmdebstrap, pushed to a loopback
-//! registry as the official names and reached through `--registry-mirror`), runs the static lifecycle
-//! and buildpacks (`buildpacks/package.sh`) in the RUN sandbox — npm and pip reach the npm registry and
-//! PyPI for real — and exports onto the run image. Then the image's `web` process is started in the
-//! RUN sandbox with `PORT` set and must answer HTTP on that port; skopeo reads the labels `pack
-//! inspect` reads.
+//! `nodejs-npm-real`, `python-pip-real`, `go-vendored-real`, `ruby-bundler-real`,
+//! `php-composer-real`, `procfile-only`, also the lifecycle crate's) detects the language, pulls the
+//! build and run images (Debian 13 made with mmdebstrap, pushed to a loopback registry as the official
+//! names and reached through `--registry-mirror`), runs the static lifecycle and buildpacks
+//! (`buildpacks/package.sh`) in the RUN sandbox with the languages' real tools, and exports onto the
+//! run image. Then the image's `web` process is started in the RUN sandbox with `PORT` set and must
+//! answer HTTP on that port; skopeo reads the labels `pack inspect` reads.
+//!
+//! Per language: Node.js — `npm ci` from the npm registry, dev dependencies pruned, `npm start`;
+//! Python — `pip` from PyPI, a Procfile `web`; Go — `go build -mod=vendor` with Debian's Go 1.24
+//! (`GOTOOLCHAIN=local`, the dependency only vendored: no module proxy), the binary is `web`; Ruby —
+//! `bundle install` in deployment mode (Bundler 2.6, an empty lock), a Procfile `web` through
+//! `bundler/setup`; PHP — `composer install` (Composer 2.8, PHP 8.4, no packages, the autoloader
+//! generated), `php -S` from the Procfile; a Procfile alone. Java is tested to detection only
+//! (`fixtures/apps/java-*` in `detect.rs`): Maven and Gradle need plugins from Maven Central, which
+//! is not reachable here.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +23,8 @@ use std::sync::OnceLock;
 use crate::support::debian_image::DEBIAN_TAG;
 use crate::support::oci::push_layout;
 use crate::support::{
-    Inspect, Registry, Sandbox, buildpack_images, hoist_run, mirror, run_ok, skopeo_inspect,
+    Inspect, Registry, Sandbox, buildpack_images, hoist_run, lang_images, mirror, run_ok,
+    skopeo_inspect,
 };
 
 /// The lifecycle directory `buildpacks/package.sh` builds (static binaries), once per test run
@@ -81,6 +91,31 @@ fn world() -> Registry {
     ] {
         push_layout(&registry, &run, DEBIAN_TAG, repository, tag);
     }
+    registry
+}
+
+/// A registry holding the Go, Ruby and PHP fixture images under hoist's default names: the
+/// languages' build image as `golang:1.23`, `ruby:3.3` and `php:8.3-cli` (PHP's run image too),
+/// Ruby's run image as `ruby:3.3-slim`, and [`world`]'s run image as `debian:bookworm-slim` (Go's).
+fn lang_world() -> Registry {
+    let registry = Registry::start();
+    let (build, run) = lang_images();
+    for (repository, tag) in [
+        ("library/golang", "1.23"),
+        ("library/ruby", "3.3"),
+        ("library/php", "8.3-cli"),
+    ] {
+        push_layout(&registry, &build, DEBIAN_TAG, repository, tag);
+    }
+    push_layout(&registry, &run, DEBIAN_TAG, "library/ruby", "3.3-slim");
+    let (_, debian_run) = buildpack_images();
+    push_layout(
+        &registry,
+        &debian_run,
+        DEBIAN_TAG,
+        "library/debian",
+        "bookworm-slim",
+    );
     registry
 }
 
@@ -175,6 +210,9 @@ fn probe(
 const NODE_CLIENT: &str = "node -e 'require(\"http\").get(\"http://127.0.0.1:\"+process.env.PORT, r => { let b=\"\"; r.on(\"data\", d => b+=d); r.on(\"end\", () => { process.stdout.write(b); process.exit(r.statusCode === 200 ? 0 : 1) }) }).on(\"error\", () => process.exit(1))'";
 
 const PYTHON_CLIENT: &str = "python3 -c 'import os,urllib.request; print(urllib.request.urlopen(\"http://127.0.0.1:\"+os.environ[\"PORT\"]).read().decode().strip())'";
+
+/// busybox's `wget`, in every run image of these tests.
+const WGET_CLIENT: &str = "busybox wget -qO- http://127.0.0.1:$PORT/";
 
 fn labels(image: &str) -> serde_json::Value {
     skopeo_inspect(&format!("docker://{image}"), Inspect::Info)["Labels"].clone()
@@ -274,6 +312,61 @@ fn procfile_only_app_runs_its_web_command() {
         .unwrap()
         .trim()
     );
+}
+
+#[test]
+fn go_app_with_a_vendored_module_is_built_offline_and_its_binary_answers() {
+    let registry = lang_world();
+    let sandbox = Sandbox::new();
+    let (image, stderr) = build_app(&registry, &sandbox, "go-vendored-real", &[]);
+    assert!(
+        stderr.contains("$ go build -trimpath -mod=vendor -o /layers/hoist_go/app/bin/greeter ."),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cached layer `hoist_go/cache`"),
+        "Go's build cache is kept: {stderr}"
+    );
+    let answer = answer(&registry, &sandbox, &image, 5126, WGET_CLIENT);
+    assert_eq!(answer, "hello from go, greet v1.0.0 from vendor/");
+
+    // Unchanged app, second build: the creator step comes from the cache, the digest stays.
+    let (again, stderr) = build_app(&registry, &sandbox, "go-vendored-real", &[]);
+    assert_eq!(again, image);
+    assert!(stderr.contains("CACHED"), "{stderr}");
+}
+
+#[test]
+fn ruby_app_is_bundle_installed_and_its_procfile_web_answers() {
+    let registry = lang_world();
+    let sandbox = Sandbox::new();
+    let (image, stderr) = build_app(&registry, &sandbox, "ruby-bundler-real", &[]);
+    assert!(stderr.contains("$ bundle install"), "{stderr}");
+    assert!(stderr.contains("Bundle complete!"), "{stderr}");
+    assert!(
+        stderr.contains("Bundled gems are installed into `/layers/hoist_ruby/gems`"),
+        "{stderr}"
+    );
+    let answer = answer(&registry, &sandbox, &image, 5127, WGET_CLIENT);
+    assert_eq!(answer, "hello from ruby, bundler bundled");
+}
+
+#[test]
+fn php_app_is_composer_installed_and_its_procfile_web_answers() {
+    let registry = lang_world();
+    let sandbox = Sandbox::new();
+    let (image, stderr) = build_app(&registry, &sandbox, "php-composer-real", &[]);
+    assert!(stderr.contains("$ composer install --no-dev"), "{stderr}");
+    assert!(
+        stderr.contains("Verifying lock file contents can be installed on current platform."),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Generating optimized autoload files"),
+        "{stderr}"
+    );
+    let answer = answer(&registry, &sandbox, &image, 5128, WGET_CLIENT);
+    assert_eq!(answer, "hello from php, Greeting autoloaded by composer");
 }
 
 #[test]

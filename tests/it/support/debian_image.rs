@@ -4,12 +4,13 @@
 //! `pip install` from PyPI), tagged `13` (config: `PATH`, `Cmd ["bash"]`). [`buildpack_images`]: a
 //! build image (Node.js with npm, Python with venv and pip, and this machine's CA bundle so the
 //! package managers reach their registries through its proxy) and a run image (Node.js with npm,
-//! Python, busybox).
+//! Python, busybox). [`lang_images`]: the same pair for Go, Ruby and PHP (Debian's `golang-go`,
+//! `ruby` with `ruby-bundler`, `php-cli` with `composer`, busybox; the run image Ruby and busybox).
 //!
 //! Cached under `~/.cache/hoist-fixtures/<name>-<hash of recipe>/` (the recipe: the mmdebstrap
 //! command line, its `SOURCE_DATE_EPOCH`, the config, the CA bundle's digest when it is copied in, and
-//! [`RECIPE_VERSION`]); the first build takes a minute or two on 2 cores, later calls only look at
-//! the cache.
+//! [`RECIPE_VERSION`]); the first build takes a minute or two on 2 cores (the Go/Ruby/PHP build
+//! image about four: 145 MB compressed, Go's toolchain most of it), later calls only look at the cache.
 //!
 //! The layer is rewritten from mmdebstrap's tar: same order, paths without `./`, owners, modes and
 //! link targets kept, mtimes clamped to 0 by mmdebstrap (`SOURCE_DATE_EPOCH=0`; Debian's Python byte
@@ -96,6 +97,45 @@ pub fn buildpack_images() -> (PathBuf, PathBuf) {
                 build_or_reuse(&BUILDPACK_RUN),
             )
         })
+        .clone()
+}
+
+/// The build image of the Go, Ruby and PHP buildpack tests (pushed as `golang:1.23`, `ruby:3.3`,
+/// `php:8.3-cli`): Debian's Go (1.24), Ruby with Bundler, PHP with Composer, busybox (`wget` for the
+/// probes) and this machine's CA bundle. Composer and Bundler are told where it is.
+pub const LANG_BUILD: Recipe = Recipe {
+    name: "cnb-lang-build-13",
+    packages: &[
+        "golang-go",
+        "ruby",
+        "ruby-bundler",
+        "php-cli",
+        "composer",
+        "ca-certificates",
+        "busybox",
+    ],
+    env: &[
+        "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
+        "COMPOSER_CAFILE=/etc/ssl/certs/ca-certificates.crt",
+    ],
+    host_ca: true,
+};
+
+/// The run image of the Ruby buildpack tests (pushed as `ruby:3.3-slim`): Ruby and busybox. PHP's
+/// default run image is its build image (`php:8.3-cli` for both), Go's (`debian:bookworm-slim`)
+/// is [`BUILDPACK_RUN`].
+pub const LANG_RUN: Recipe = Recipe {
+    name: "cnb-lang-run-13",
+    packages: &["ruby", "busybox"],
+    env: &[],
+    host_ca: false,
+};
+
+/// The cached layouts of [`LANG_BUILD`] and [`LANG_RUN`], tag [`DEBIAN_TAG`].
+pub fn lang_images() -> (PathBuf, PathBuf) {
+    static LAYOUTS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    LAYOUTS
+        .get_or_init(|| (build_or_reuse(&LANG_BUILD), build_or_reuse(&LANG_RUN)))
         .clone()
 }
 
