@@ -683,27 +683,11 @@ mod tests {
     use clap::Parser;
 
     fn request(extra: &[&str]) -> Result<BuildRequest, RequestError> {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
-        let mut argv = vec!["hoist", "build", "--dir", dir.path().to_str().unwrap()];
-        argv.extend_from_slice(extra);
-        let Command::Build(args) = Cli::try_parse_from(argv).unwrap().command else {
-            panic!("`hoist build` parses as `Command::Build`")
-        };
-        let env = Environment {
-            home: Some("/home/u".into()),
-            set_vars: BTreeSet::from(["GH_TOKEN".to_string()]),
-            ..Default::default()
-        };
-        BuildRequest::from_args(args, &env, &mut "k3y\n".as_bytes())
+        request_in(extra, &[("Dockerfile", "FROM scratch\n")])
     }
 
-    fn error(extra: &[&str]) -> String {
-        request(extra).unwrap_err().to_string()
-    }
-
-    /// `hoist build` on a context without a Dockerfile.
-    fn app_request(extra: &[&str], files: &[(&str, &str)]) -> Result<BuildRequest, RequestError> {
+    /// `hoist build` on a context holding `files`: without a Dockerfile, a buildpack build.
+    fn request_in(extra: &[&str], files: &[(&str, &str)]) -> Result<BuildRequest, RequestError> {
         let dir = tempfile::tempdir().unwrap();
         for (name, text) in files {
             std::fs::write(dir.path().join(name), text).unwrap();
@@ -715,15 +699,20 @@ mod tests {
         };
         let env = Environment {
             home: Some("/home/u".into()),
+            set_vars: BTreeSet::from(["GH_TOKEN".to_string()]),
             cnb_dir: Some("/opt/cnb".into()),
             ..Default::default()
         };
-        BuildRequest::from_args(args, &env, &mut "".as_bytes())
+        BuildRequest::from_args(args, &env, &mut "k3y\n".as_bytes())
+    }
+
+    fn error(extra: &[&str]) -> String {
+        request(extra).unwrap_err().to_string()
     }
 
     #[test]
     fn without_a_dockerfile_the_build_uses_buildpacks_with_their_flags() {
-        let r = app_request(
+        let r = request_in(
             &[
                 "-B",
                 "b:1",
@@ -759,13 +748,11 @@ mod tests {
             err.contains("--builder is for builds without a Dockerfile"),
             "{err}"
         );
-        let err = app_request(&["--dockerfile", "nope"], &[])
+        let err = request_in(&["--dockerfile", "nope"], &[])
             .unwrap_err()
             .to_string();
         assert!(err.contains("does not exist"), "{err}");
-        let err = app_request(&["--env", "1X=2"], &[])
-            .unwrap_err()
-            .to_string();
+        let err = request_in(&["--env", "1X=2"], &[]).unwrap_err().to_string();
         assert!(err.contains("--env"), "{err}");
     }
 
@@ -774,7 +761,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("build.env");
         std::fs::write(&file, "# comment\n\nexport A=1\nB=x=y\n").unwrap();
-        let r = app_request(&["--env-file", file.to_str().unwrap(), "--env", "A=3"], &[]).unwrap();
+        let r = request_in(&["--env-file", file.to_str().unwrap(), "--env", "A=3"], &[]).unwrap();
         assert_eq!(
             r.buildpacks.unwrap().env,
             [
@@ -783,7 +770,7 @@ mod tests {
             ]
         );
         std::fs::write(&file, "A=1\nnot a pair\n").unwrap();
-        let err = app_request(&["--env-file", file.to_str().unwrap()], &[])
+        let err = request_in(&["--env-file", file.to_str().unwrap()], &[])
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2"), "{err}");
