@@ -95,7 +95,8 @@ fn world() -> Registry {
 }
 
 /// A registry holding the Go, Ruby and PHP fixture images under hoist's default names: the
-/// languages' build image as `golang:1.23`, `ruby:3.3` and `php:8.3-cli` (PHP's run image too),
+/// languages' build image as `golang:1.23`, `ruby:3.3` and `composer:2` (and as PHP's run image
+/// `php:8.3-cli`),
 /// Ruby's run image as `ruby:3.3-slim`, and [`world`]'s run image as `debian:bookworm-slim` (Go's).
 fn lang_world() -> Registry {
     let registry = Registry::start();
@@ -103,6 +104,7 @@ fn lang_world() -> Registry {
     for (repository, tag) in [
         ("library/golang", "1.23"),
         ("library/ruby", "3.3"),
+        ("library/composer", "2"),
         ("library/php", "8.3-cli"),
     ] {
         push_layout(&registry, &build, DEBIAN_TAG, repository, tag);

@@ -27,7 +27,8 @@ pub fn defaults(language: Buildpack) -> (&'static str, &'static str) {
         Buildpack::Go => ("golang:1.23", "debian:bookworm-slim"),
         Buildpack::Java => ("maven:3-eclipse-temurin-21", "eclipse-temurin:21-jre"),
         Buildpack::Ruby => ("ruby:3.3", "ruby:3.3-slim"),
-        Buildpack::Php => ("php:8.3-cli", "php:8.3-cli"),
+        // php:8.3-cli has no Composer; the official composer image is PHP's CLI with it.
+        Buildpack::Php => ("composer:2", "php:8.3-cli"),
         Buildpack::Procfile => ("debian:bookworm", "debian:bookworm-slim"),
     }
 }

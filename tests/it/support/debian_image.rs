@@ -101,7 +101,7 @@ pub fn buildpack_images() -> (PathBuf, PathBuf) {
 }
 
 /// The build image of the Go, Ruby and PHP buildpack tests (pushed as `golang:1.23`, `ruby:3.3`,
-/// `php:8.3-cli`): Debian's Go (1.24), Ruby with Bundler, PHP with Composer, busybox (`wget` for the
+/// `composer:2`, and as PHP's run image `php:8.3-cli`): Debian's Go (1.24), Ruby with Bundler, PHP with Composer, busybox (`wget` for the
 /// probes) and this machine's CA bundle. Composer and Bundler are told where it is.
 pub const LANG_BUILD: Recipe = Recipe {
     name: "cnb-lang-build-13",
@@ -122,7 +122,7 @@ pub const LANG_BUILD: Recipe = Recipe {
 };
 
 /// The run image of the Ruby buildpack tests (pushed as `ruby:3.3-slim`): Ruby and busybox. PHP's
-/// default run image is its build image (`php:8.3-cli` for both), Go's (`debian:bookworm-slim`)
+/// run image (`php:8.3-cli`) is the build image, Go's (`debian:bookworm-slim`)
 /// is [`BUILDPACK_RUN`].
 pub const LANG_RUN: Recipe = Recipe {
     name: "cnb-lang-run-13",
