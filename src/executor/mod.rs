@@ -112,12 +112,6 @@ pub struct Execution<'a> {
 }
 
 impl<'a> Execution<'a> {
-    /// Reports progress as `[i/stages]` although the plan has fewer stages yet.
-    pub fn expecting(mut self, stages: usize) -> Self {
-        self.stages = Some(stages);
-        self
-    }
-
     pub fn new(
         images: &'a ImageSet,
         blobs: &'a BlobStore,
@@ -136,6 +130,12 @@ impl<'a> Execution<'a> {
             image_fs: BTreeMap::new(),
             stages: None,
         }
+    }
+
+    /// Reports progress as `[i/stages]` although the plan has fewer stages yet.
+    pub fn expecting(mut self, stages: usize) -> Self {
+        self.stages = Some(stages);
+        self
     }
 
     /// The image and filesystem of a built stage.
