@@ -69,11 +69,11 @@ pub fn labels(
         .iter()
         .map(|p| {
             json!({
-                "type": p.kind,
+                "type": p.r#type,
                 "command": p.command,
                 "args": p.args,
-                "direct": p.direct.unwrap_or(true),
-                "buildpackID": p.buildpack_id.clone().unwrap_or_default(),
+                "direct": p.direct,
+                "buildpackID": p.buildpack_id,
             })
         })
         .collect();

@@ -24,8 +24,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::image::{Platform, Reference};
 use crate::plan::{
     Base, BuildContext, BuildPlan, CacheSharing, ConfigChange, ContextFilter, CopySource, CopySpec,
@@ -33,7 +31,9 @@ use crate::plan::{
     RunSpec, Stage, StageId, Step,
 };
 
-use super::order::Buildpack;
+use cnb_lifecycle::metadata::{LaunchLayer, LaunchLayers, Metadata, Process};
+
+use super::order::{self, Buildpack, Entry};
 
 /// The build user's uid and gid (the CNB convention hoist follows; run images without a user get it).
 pub const CNB_USER: u32 = 1000;
@@ -201,15 +201,14 @@ pub fn build_plan(input: &Input) -> BuildPlan {
 
 /// `/layers/order.toml`: one group, the buildpacks hoist chose (CNB platform spec, `order.toml`).
 pub fn order_toml(group: &[(Buildpack, bool)]) -> String {
-    let mut out = String::from("[[order]]\n");
-    for (buildpack, optional) in group {
-        out.push_str(&format!(
-            "\n[[order.group]]\nid = \"{}\"\nversion = \"{}\"\noptional = {optional}\n",
-            buildpack.id(),
-            buildpack.version()
-        ));
-    }
-    out
+    let entries: Vec<Entry> = group
+        .iter()
+        .map(|&(buildpack, optional)| Entry {
+            buildpack,
+            optional,
+        })
+        .collect();
+    order::groups_toml(&[&entries])
 }
 
 /// What the creator left: `/layers/config/metadata.toml` and `/layers/config/launch-layers.toml`.
@@ -220,55 +219,6 @@ pub struct Built {
     pub launch_layers: Vec<LaunchLayer>,
     /// The text of `metadata.toml`, copied into the image as is.
     pub metadata_toml: String,
-}
-
-/// `/layers/config/metadata.toml`, the parts hoist reads (the lifecycle's format).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-pub struct Metadata {
-    #[serde(default)]
-    pub buildpacks: Vec<GroupEntry>,
-    #[serde(default)]
-    pub processes: Vec<ProcessEntry>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-pub struct GroupEntry {
-    pub id: String,
-    pub version: String,
-    #[serde(default)]
-    pub api: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct ProcessEntry {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub command: Vec<String>,
-    #[serde(default)]
-    pub args: Vec<String>,
-    #[serde(default)]
-    pub direct: Option<bool>,
-    #[serde(default)]
-    pub default: bool,
-    #[serde(default)]
-    pub working_dir: Option<String>,
-    #[serde(default)]
-    pub buildpack_id: Option<String>,
-}
-
-/// One entry of `/layers/config/launch-layers.toml`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct LaunchLayer {
-    pub buildpack: String,
-    pub name: String,
-    pub path: String,
-}
-
-#[derive(Deserialize)]
-struct LaunchLayers {
-    #[serde(default)]
-    layers: Vec<LaunchLayer>,
 }
 
 /// The creator's output is not what hoist expects.
@@ -330,11 +280,11 @@ impl Built {
 
     /// The process the image starts: `web` when there is one, else the one marked default, else
     /// the first.
-    pub fn default_process(&self) -> Option<&ProcessEntry> {
+    pub fn default_process(&self) -> Option<&Process> {
         let processes = &self.metadata.processes;
         processes
             .iter()
-            .find(|p| p.kind == "web")
+            .find(|p| p.r#type == "web")
             .or_else(|| processes.iter().find(|p| p.default))
             .or_else(|| processes.first())
     }
@@ -353,7 +303,7 @@ pub fn launch_context(cnb_dir: &Path, built: &Built, scratch: &Path) -> std::io:
         lifecycle.join("launcher"),
     )?;
     for p in &built.metadata.processes {
-        std::os::unix::fs::symlink("/cnb/lifecycle/launcher", process.join(&p.kind))?;
+        std::os::unix::fs::symlink("/cnb/lifecycle/launcher", process.join(&p.r#type))?;
     }
     Ok(root)
 }
@@ -427,7 +377,7 @@ pub fn export_stage(
         }
     };
     let entrypoint = match built.default_process() {
-        Some(p) => vec![format!("/cnb/process/{}", p.kind)],
+        Some(p) => vec![format!("/cnb/process/{}", p.r#type)],
         None => vec!["/cnb/lifecycle/launcher".to_string()],
     };
     steps.push(step(
@@ -517,10 +467,12 @@ api = "0.10"
 type = "worker"
 command = ["bash", "-c", "node worker.js"]
 default = true
+buildpack-id = "hoist/nodejs"
 
 [[processes]]
 type = "web"
 command = ["bash", "-c", "npm start"]
+buildpack-id = "hoist/nodejs"
 "#;
         let layers = br#"
 [[layers]]
@@ -529,7 +481,7 @@ name = "deps"
 path = "/layers/hoist_nodejs/deps"
 "#;
         let built = Built::parse(Some(metadata), Some(layers)).unwrap();
-        assert_eq!(built.default_process().unwrap().kind, "web");
+        assert_eq!(built.default_process().unwrap().r#type, "web");
         assert_eq!(built.launch_layers[0].name, "deps");
 
         let outside = br#"

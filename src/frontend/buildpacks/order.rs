@@ -132,11 +132,17 @@ pub const DEFAULT_ORDER: &[&[Entry]] = &[
 /// `order` as a CNB `order.toml` (platform spec 0.13, "order.toml"): what the lifecycle's detector
 /// reads. `buildpacks/order.toml` is this text for [`DEFAULT_ORDER`].
 pub fn order_toml(order: &[&[Entry]]) -> String {
-    let mut text = String::from(
+    String::from(
         "# The default order of hoist's builder (CNB platform spec 0.13, \"order.toml\"), installed as\n\
          # /cnb/order.toml. Generated from src/frontend/buildpacks/order.rs (`order_toml`); a unit test\n\
          # there keeps the two equal.\n",
-    );
+    ) + &groups_toml(order)
+}
+
+/// The `[[order]]` tables of `order`, one a group (what [`order_toml`] writes after its header; a
+/// build's own one-group order too).
+pub fn groups_toml(order: &[&[Entry]]) -> String {
+    let mut text = String::new();
     for group in order {
         text.push_str("\n[[order]]\n");
         for entry in group.iter() {
