@@ -28,8 +28,7 @@ pub async fn build(
     registry: &RegistryClient,
     reporter: Arc<dyn Reporter>,
 ) -> anyhow::Result<Image> {
-    let amd64: Platform = "linux/amd64".parse().expect("a valid platform");
-    if *platform != amd64 {
+    if *platform != Platform::linux_amd64() {
         anyhow::bail!(
             "buildpack builds make linux/amd64 images only, and --platform asks for {platform}\nhint: build other platforms from a Dockerfile"
         );
@@ -106,16 +105,12 @@ pub async fn build(
             })?;
         images.insert(ImageKey::new(reference, platform), image);
     }
-    let run_config = images
+    let run_base = images
         .get(&run_image, platform)
-        .map(|i| i.config().config.clone());
-    let run_layers = images
-        .get(&run_image, platform)
-        .map_or(0, |i| i.layers().len());
-    let run_user = run_config.as_ref().and_then(|c| c.user.clone());
-    let run_has_port = run_config
-        .as_ref()
-        .is_some_and(|c| c.env.iter().flatten().any(|e| e.starts_with("PORT=")));
+        .expect("the run image was just pulled");
+    let run_layers = run_base.layers().len();
+    let run_user = run_base.config().config.user.clone();
+    let run_has_port = run_base.config().config.env_var("PORT").is_some();
 
     let run = super::run_options(req, &plan, registry, reporter.clone())?
         .expect("the lifecycle plan runs the creator");
