@@ -435,6 +435,7 @@ pub(crate) fn run_options(
             })
             .collect(),
         exclude,
+        cache_seeds: None,
     }))
 }
 

@@ -7,14 +7,16 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use super::cache_repo::BuildpackCache;
 use crate::cli::{BuildRequest, BuildpackRequest};
 use crate::executor::Execution;
+use crate::executor::run::CacheSeeds;
 use crate::frontend::buildpacks::detect;
 use crate::frontend::buildpacks::images::{self, short_name};
 use crate::frontend::buildpacks::labels;
 use crate::frontend::buildpacks::lifecycle::{self, Built, LAYERS_DIR};
 use crate::frontend::buildpacks::order::Buildpack;
-use crate::image::{BlobStore, Image, ImageKey, ImageSet, Platform, Reference};
+use crate::image::{BlobStore, Image, ImageKey, ImageSet, Layer, Platform, Reference};
 use crate::plan::StageId;
 use crate::progress::{Event, Reporter};
 use crate::registry::RegistryClient;
@@ -81,6 +83,7 @@ pub async fn build(
             .first()
             .map(|n| format!("{}/{}", n.registry(), n.repository()))
             .unwrap_or_else(|| req.context.display().to_string()),
+        copy_cache: req.cache_repo.is_some(),
         platform: platform.clone(),
         epoch: req.epoch(),
         created: super::created(req.creation_time),
@@ -112,21 +115,34 @@ pub async fn build(
     let run_user = run_base.config().config.user.clone();
     let run_has_port = run_base.config().config.env_var("PORT").is_some();
 
-    let run = super::run_options(req, &plan, registry, reporter.clone())?
+    let mut run = super::run_options(req, &plan, registry, reporter.clone())?
         .expect("the lifecycle plan runs the creator");
+    let cache = req.cache_repo.as_ref().map(|repo| {
+        Arc::new(BuildpackCache {
+            repo: repo.clone(),
+            id: lifecycle::cache_id(&input),
+            platform: platform.clone(),
+            registry: registry.clone(),
+            blobs: blobs.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            reporter: reporter.clone(),
+        })
+    });
+    run.cache_seeds = cache.clone().map(|c| c as Arc<dyn CacheSeeds>);
     let tap = super::verdict_tap(req);
     let scratch = run.scratch.clone();
-    let image = {
+    let (image, cache_layer) = {
         let (blobs, reporter) = (blobs.clone(), reporter.clone());
-        tokio::task::spawn_blocking(move || -> anyhow::Result<Image> {
+        tokio::task::spawn_blocking(move || -> anyhow::Result<(Image, Option<Layer>)> {
             let result = (|| {
                 let mut execution =
                     Execution::new(&images, &blobs, reporter.as_ref(), Some(&run), Some(&tap))
                         .expecting(2);
                 execution.build_stage(&plan, StageId(0))?;
-                let (_, fs) = execution
+                let (stage, fs) = execution
                     .stage(StageId(0))
                     .expect("the build stage was just built");
+                let cache_layer = input.copy_cache.then(|| cache_copy(stage)).flatten();
                 let metadata = fs.read(&format!("{LAYERS_DIR}/config/metadata.toml"))?;
                 let layers = fs.read(&format!("{LAYERS_DIR}/config/launch-layers.toml"))?;
                 let built = Built::parse(metadata.as_deref(), layers.as_deref())?;
@@ -143,9 +159,10 @@ pub async fn build(
                 execution.build_stage(&plan, StageId(1))?;
                 let image = execution.result(&plan);
                 let labels = labels::labels(&image, run_layers, &input.run_image, &built);
-                Ok(image.with_config(|c| {
+                let image = image.with_config(|c| {
                     c.labels.get_or_insert_default().extend(labels);
-                }))
+                });
+                Ok((image, cache_layer))
             })();
             crate::executor::sandbox::remove_tree(&run.sandbox, &run.scratch);
             result
@@ -153,7 +170,22 @@ pub async fn build(
         .await
         .context("the build thread panicked")??
     };
+    if let (Some(cache), Some(layer)) = (cache, cache_layer) {
+        cache.store(layer).await;
+    }
     Ok(image)
+}
+
+/// The layer of the build stage's last step, the copy of the cache ([`lifecycle::CACHE_COPY`]).
+fn cache_copy(stage: &Image) -> Option<Layer> {
+    let last = stage.config().history.iter().rfind(|h| !h.empty_layer)?;
+    let copies_cache = last
+        .created_by
+        .as_deref()
+        .is_some_and(|c| c.contains(lifecycle::CACHE_COPY));
+    copies_cache
+        .then(|| stage.layers().last().cloned())
+        .flatten()
 }
 
 /// The buildpacks to run: `--buildpack` ids, else detection (whose warnings are reported; nothing

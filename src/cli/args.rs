@@ -357,8 +357,9 @@ pub struct BuildArgs {
     #[arg(long)]
     pub no_cache: bool,
 
-    /// Registry repository where RUN step results are stored and looked up, shared between machines,
-    /// e.g. registry.example.com/team/app-cache: a repository, without tag or digest (kaniko's flag)
+    /// Registry repository where RUN step results (and a buildpack build's cache layers) are stored
+    /// and looked up, shared between machines, e.g. registry.example.com/team/app-cache: a repository,
+    /// without tag or digest (kaniko's flag)
     #[arg(long, value_name = "REPO")]
     pub cache_repo: Option<String>,
 

@@ -19,8 +19,8 @@ use crate::plan::{
 use super::cache::{CachedStep, StepCache};
 use super::layer::{Entry, EntryKind, FileContent};
 use super::sandbox::{
-    BaseDir, Isolation, LayerTarget, Mount, MountKind, Process, Request, Sandbox, StepRequest,
-    StepResult,
+    BaseDir, Isolation, LayerTarget, Mount, MountKind, Process, Request, Sandbox, Seed,
+    StepRequest, StepResult,
 };
 use super::stage_fs::StageFs;
 
@@ -52,6 +52,18 @@ pub struct RunOptions {
     pub secrets: Vec<(String, SecretSource)>,
     /// Paths never snapshotted (in-container mode: mount points, hoist's own files).
     pub exclude: Vec<String>,
+    /// Where a cache mount this machine does not have yet can start from (`None`: empty).
+    pub cache_seeds: Option<std::sync::Arc<dyn CacheSeeds>>,
+}
+
+/// What a cache mount this machine does not have yet starts with — asked only when a step that
+/// mounts it runs (`--cache-repo` keeps buildpack caches this way: a CI runner without a disk still
+/// starts with the packages the last build downloaded). A seed is not part of the step's cache key:
+/// like the cache itself it may speed a step up, never change what the step means.
+pub trait CacheSeeds: Send + Sync {
+    /// A directory made under `scratch` holding what cache `id` starts with; `None`: start empty.
+    /// Its entries are given the cache's owner when copied in.
+    fn seed(&self, id: &str, scratch: &Path) -> Option<PathBuf>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +151,7 @@ pub fn run(
     let mut locks = Vec::new();
     let mut mounts = Vec::new();
     let mut bind_digests = Vec::new();
+    let mut unseeded: Vec<(usize, String)> = Vec::new();
     let mut secrets_dir: Option<std::io::Result<tempfile::TempDir>> = None;
     let mut sources = sources;
     for (n, mount) in spec.mounts.iter().enumerate() {
@@ -184,7 +197,10 @@ pub fn run(
                         bind_digests.push(super::cache::tree_digest(&host).map_err(|e| {
                             setup(format!("cannot read the cache mount's seed: {e}"))
                         })?);
-                        Some(host)
+                        Some(Seed {
+                            dir: host,
+                            chown: false,
+                        })
                     }
                     None => None,
                 };
@@ -208,6 +224,10 @@ pub fn run(
                         // sharing=private and the cache is busy: a fresh one for this step.
                         Err(_) => dir = step_dir.path().join(format!("cache-{n}")),
                     }
+                }
+                if seed.is_none() && !dir.exists() {
+                    // Asked for a seed once the step is known to run (below).
+                    unseeded.push((mounts.len(), id.clone()));
                 }
                 mounts.push(Mount {
                     target: target.clone(),
@@ -323,6 +343,15 @@ pub fn run(
             }),
             cached: true,
         });
+    }
+    if let Some(seeds) = &options.cache_seeds {
+        for (index, id) in unseeded {
+            if let MountKind::Bind { seed, .. } = &mut mounts[index].kind {
+                *seed = seeds
+                    .seed(&id, step_dir.path())
+                    .map(|dir| Seed { dir, chown: true });
+            }
+        }
     }
     if root.is_none() {
         *root = Some(

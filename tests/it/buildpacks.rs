@@ -338,6 +338,59 @@ fn go_app_with_a_vendored_module_is_built_offline_and_its_binary_answers() {
     assert!(stderr.contains("CACHED"), "{stderr}");
 }
 
+/// `--cache-repo` keeps the buildpacks' cache layers too: a runner with an empty disk builds an
+/// unchanged app from the stored step result without downloading the cache, and a changed app starts
+/// from the cache the last build left (restored into the cache mount, owned by the build user: the
+/// lifecycle restores it and saves over it).
+#[test]
+fn cache_repo_keeps_the_buildpacks_cache_for_runners_without_a_disk() {
+    let registry = lang_world();
+    let sandbox = Sandbox::new();
+    let app = sandbox.path("go-vendored-real");
+    crate::support::copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/apps/go-vendored-real"),
+        &app,
+    );
+    let repo = format!("{}/cache/go", registry.host());
+    let runner = |name: &str| {
+        hoist_run(
+            sandbox
+                .hoist_with_cache(&sandbox.path(&format!("cache-{name}")))
+                .args(mirror(&registry))
+                .args(["--name", &format!("{}/go-app:v1", registry.host())])
+                .args(["--cache-repo", &repo, "--dir"])
+                .arg(&app)
+                .arg("--cnb-dir")
+                .arg(cnb_dir()),
+        )
+        .ok()
+        .stderr
+    };
+    let restored = "restored the buildpacks' cache from";
+    let first = runner("a");
+    assert!(first.contains("cached layer `hoist_go/cache`"), "{first}");
+    assert!(!first.contains(restored), "{first}");
+
+    let unchanged = runner("b");
+    assert!(unchanged.contains("CACHED"), "{unchanged}");
+    assert!(
+        !unchanged.contains(restored),
+        "the step result is enough: {unchanged}"
+    );
+
+    std::fs::write(app.join("extra.go"), "package main\n\nconst extra = 1\n").unwrap();
+    let changed = runner("c");
+    assert!(changed.contains(restored), "{changed}");
+    assert!(
+        changed.contains("restored cache layer `hoist_go/cache`"),
+        "the lifecycle found the restored cache: {changed}"
+    );
+    assert!(
+        changed.contains("cached layer `hoist_go/cache`"),
+        "{changed}"
+    );
+}
+
 #[test]
 fn ruby_app_is_bundle_installed_and_its_procfile_web_answers() {
     let registry = lang_world();

@@ -16,8 +16,8 @@ use crate::image::tap::LayerTap;
 
 use super::user::{self, ExecUser};
 use super::{
-    BaseDir, Isolation, MountKind, RESULT_PREFIX, Request, StepRequest, StepResult, in_container,
-    linux,
+    BaseDir, Isolation, MountKind, RESULT_PREFIX, Request, Seed, StepRequest, StepResult,
+    in_container, linux,
 };
 
 /// Makes the tap a RUN layer is shown to, for a directory named in the request (main.rs passes the
@@ -346,7 +346,7 @@ fn prepare_and_run(
                         seed,
                         ..
                     } if !source.exists() => {
-                        make_cache_dir(source, *uid, *gid, *mode, seed.as_deref())?
+                        make_cache_dir(source, *uid, *gid, *mode, seed.as_ref())?
                     }
                     MountKind::Secret {
                         source,
@@ -384,24 +384,29 @@ fn make_cache_dir(
     uid: u32,
     gid: u32,
     mode: u32,
-    seed: Option<&Path>,
+    seed: Option<&Seed>,
 ) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
     let err = |e: std::io::Error| format!("cannot create the cache mount {}: {e}", path.display());
     std::fs::create_dir_all(path).map_err(err)?;
     if let Some(seed) = seed {
-        copy_tree(seed, path).map_err(err)?;
+        copy_tree(&seed.dir, path, seed.chown.then_some((uid, gid))).map_err(err)?;
     }
     std::os::unix::fs::lchown(path, Some(uid), Some(gid)).map_err(err)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(err)
 }
 
-/// Copies the contents of `from` into the existing directory `to` (files, directories, symlinks).
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Copies the contents of `from` into the existing directory `to` (files, directories, symlinks),
+/// each copy owned by `owner` when given.
+fn copy_tree(from: &Path, to: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
+    let own = |path: &Path| match owner {
+        Some((uid, gid)) => std::os::unix::fs::lchown(path, Some(uid), Some(gid)),
+        None => Ok(()),
+    };
     if from.is_file() {
-        let name = from.file_name().unwrap_or_default();
-        std::fs::copy(from, to.join(name))?;
-        return Ok(());
+        let dest = to.join(from.file_name().unwrap_or_default());
+        std::fs::copy(from, &dest)?;
+        return own(&dest);
     }
     for entry in walkdir::WalkDir::new(from).min_depth(1) {
         let entry = entry.map_err(std::io::Error::other)?;
@@ -415,6 +420,7 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         } else {
             std::fs::copy(entry.path(), &dest)?;
         }
+        own(&dest)?;
     }
     Ok(())
 }

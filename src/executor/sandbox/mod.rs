@@ -283,8 +283,8 @@ pub enum MountKind {
         /// Create `source` as a directory owned by uid:gid with `mode` inside the namespace if missing
         /// (cache mounts).
         create: Option<(u32, u32, u32)>,
-        /// What a newly created `source` starts with (a cache mount's `from=`).
-        seed: Option<PathBuf>,
+        /// What a newly created `source` starts with.
+        seed: Option<Seed>,
     },
     /// A secret: a private copy of its value, given its owner and mode inside the namespace, then
     /// bound read-only.
@@ -297,6 +297,15 @@ pub enum MountKind {
     Tmpfs {
         size: Option<u64>,
     },
+}
+
+/// What a new cache directory starts with: a copy of `dir`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Seed {
+    pub dir: PathBuf,
+    /// Give every copied entry the cache directory's uid:gid (a cache restored from `--cache-repo`:
+    /// its files were the build user's); otherwise they are root's (a cache mount's `from=`).
+    pub chown: bool,
 }
 
 /// Where the step's layer goes.

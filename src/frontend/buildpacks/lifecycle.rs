@@ -11,7 +11,9 @@
 //!   `/cache` a cache mount kept between builds of the same image name (the buildpacks' cache layers).
 //!   The creator runs detect and build in the sandbox, saves the cache layers to `/cache`, and leaves
 //!   in `/layers` only the launch layers, listed in `/layers/config/launch-layers.toml`, and the
-//!   process metadata in `/layers/config/metadata.toml`.
+//!   process metadata in `/layers/config/metadata.toml`. With `--cache-repo` a last RUN copies
+//!   `/cache` to [`CACHE_COPY`]: its layer is the cache as the registry keeps it, and a runner
+//!   without the cache mount starts from it (`app::cache_repo`).
 //! - **`export`**, on the run image ([`export_stage`]): one image layer per launch layer (a layer
 //!   whose content did not change keeps its digest, so a push skips it), one for the app, one for the
 //!   launcher with a `/cnb/process/TYPE` link per process; user, working dir, `PORT`, `CNB_*` and the
@@ -43,6 +45,11 @@ pub const APP_DIR: &str = "/workspace";
 pub const LAYERS_DIR: &str = "/layers";
 /// The CNB platform API hoist implements.
 pub const PLATFORM_API: &str = "0.13";
+/// Where the buildpacks' cache layers are kept between builds (a cache mount of the build stage).
+pub const CACHE_DIR: &str = "/cache";
+/// Where the last step of the build stage copies [`CACHE_DIR`] when [`Input::copy_cache`]: that
+/// step's layer is the cache as `--cache-repo` stores it.
+pub const CACHE_COPY: &str = "/layers/.cache-copy";
 /// The named context holding the lifecycle and the buildpacks (bound at `/cnb` in the build stage).
 const CNB_CONTEXT: &str = "cnb";
 /// The named context holding the launcher and the process links (copied to `/cnb` in the app image).
@@ -63,6 +70,9 @@ pub struct Input {
     pub env: Vec<(String, String)>,
     /// Names the cache of the buildpacks' cache layers (the image's repository).
     pub cache_key: String,
+    /// Copy the cache into the stage after the build ([`CACHE_COPY`]), to be stored in
+    /// `--cache-repo`.
+    pub copy_cache: bool,
     pub platform: Platform,
     pub epoch: i64,
     pub created: String,
@@ -165,21 +175,29 @@ pub fn build_plan(input: &Input) -> BuildPlan {
                     source: "/".into(),
                     readwrite: false,
                 },
-                RunMount::Cache {
-                    target: "/cache".into(),
-                    id: format!("hoist-cnb-cache:{}", input.cache_key),
-                    sharing: CacheSharing::Locked,
-                    from: None,
-                    readonly: false,
-                    uid: CNB_USER,
-                    gid: CNB_USER,
-                    mode: 0o755,
-                },
+                cache_mount(input, false),
             ],
             network: Network::Default,
         })),
         vec![],
     ));
+    if input.copy_cache {
+        steps.push(step(
+            &format!("cp -a {CACHE_DIR}/. {CACHE_COPY}"),
+            Some(FsChange::Run(RunSpec {
+                argv: vec![
+                    "cp".into(),
+                    "-a".into(),
+                    format!("{CACHE_DIR}/."),
+                    CACHE_COPY.into(),
+                ],
+                env: Vec::new(),
+                mounts: vec![cache_mount(input, true)],
+                network: Network::None,
+            })),
+            vec![],
+        ));
+    }
     BuildPlan {
         platform: input.platform.clone(),
         stages: vec![Stage {
@@ -196,6 +214,25 @@ pub fn build_plan(input: &Input) -> BuildPlan {
         epoch: input.epoch,
         compression_level: input.compression_level,
         created: input.created.clone(),
+    }
+}
+
+/// The id of the buildpacks' cache of this image (a cache mount id: kept per machine, and in
+/// `--cache-repo` when [`Input::copy_cache`]).
+pub fn cache_id(input: &Input) -> String {
+    format!("hoist-cnb-cache:{}", input.cache_key)
+}
+
+fn cache_mount(input: &Input, readonly: bool) -> RunMount {
+    RunMount::Cache {
+        target: CACHE_DIR.into(),
+        id: cache_id(input),
+        sharing: CacheSharing::Locked,
+        from: None,
+        readonly,
+        uid: CNB_USER,
+        gid: CNB_USER,
+        mode: 0o755,
     }
 }
 
