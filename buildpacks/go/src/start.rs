@@ -1,11 +1,12 @@
 //! The default `web` process: the binary the build produced, in the `app` layer's `bin/`, named as
-//! `go build` names it.
+//! `go build` names it. What it runs, for the `PORT` check, is the root `main` package: its first
+//! source line that names `PORT` (the binary's path never does).
 
 use std::path::{Path, PathBuf};
 
 use buildpack_kit::{DefaultProcess, Explain, Problem, Process};
 
-use crate::detect::GO_MOD;
+use crate::detect::{self, GO_MOD};
 use crate::module;
 
 /// `go.mod` without a module path.
@@ -53,7 +54,22 @@ pub fn web_process_of(app: &Path, layers: &Path) -> Result<Process, GoModError> 
     let module = module::module_path(&go_mod).ok_or_else(|| GoModError {
         message: "there is no `module` directive".to_owned(),
     })?;
-    Ok(default_process(&binary_path(layers, &module)))
+    let mut process = default_process(&binary_path(layers, &module));
+    process.runs = port_line(app);
+    Ok(process)
+}
+
+/// The first line of the root `main` package's sources that names `PORT`, trimmed.
+fn port_line(app: &Path) -> Option<String> {
+    detect::root_packages(app)
+        .into_iter()
+        .filter(|(_, package)| package.as_deref() == Some("main"))
+        .filter_map(|(file, _)| std::fs::read_to_string(app.join(file)).ok())
+        .find_map(|text| {
+            text.lines()
+                .find(|line| line.contains("PORT"))
+                .map(|line| line.trim().to_owned())
+        })
 }
 
 #[cfg(test)]
@@ -68,6 +84,35 @@ mod tests {
         assert_eq!(
             default_process(&binary),
             Process::web("/layers/hoist_go/app/bin/shop")
+        );
+    }
+
+    #[test]
+    fn a_main_package_reading_port_is_what_the_binary_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(GO_MOD), "module example.com/web\n").unwrap();
+        std::fs::write(
+            dir.path().join("main.go"),
+            "package main\n\nfunc main() {\n\tserve(\":\" + os.Getenv(\"PORT\"))\n}\n",
+        )
+        .unwrap();
+        let process = web_process_of(dir.path(), Path::new("/l")).unwrap();
+        assert_eq!(
+            process.runs.as_deref(),
+            Some("serve(\":\" + os.Getenv(\"PORT\"))")
+        );
+        assert_eq!(process.port_warning(), None);
+
+        std::fs::write(
+            dir.path().join("main.go"),
+            "package main\n\nfunc main() { serve(\":8080\") }\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("main_test.go"), "package main // PORT\n").unwrap();
+        let process = web_process_of(dir.path(), Path::new("/l")).unwrap();
+        assert!(
+            process.port_warning().unwrap().contains("/l/app/bin/web"),
+            "{process:?}"
         );
     }
 

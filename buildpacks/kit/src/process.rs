@@ -11,7 +11,8 @@ pub struct Process {
     pub kind: String,
     /// The command line.
     pub command: String,
-    /// What the command runs when it is a package-manager script: `npm start` runs `scripts.start`.
+    /// What the command runs, when the command alone does not say: the script a package manager
+    /// runs (`npm start` runs `scripts.start`), the source line of a built binary that reads `PORT`.
     pub runs: Option<String>,
 }
 
