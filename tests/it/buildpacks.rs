@@ -22,6 +22,7 @@ use std::sync::OnceLock;
 
 use crate::support::debian_image::DEBIAN_TAG;
 use crate::support::oci::push_layout;
+use crate::support::users::{SUBID_USER, TestUser};
 use crate::support::{
     Inspect, Registry, Sandbox, buildpack_images, hoist_run, lang_images, mirror, run_ok,
     skopeo_inspect,
@@ -484,4 +485,40 @@ fn no_lifecycle_directory_is_a_clear_error() {
         "{}",
         run.stderr
     );
+}
+
+/// The whole buildpack build as a user who is not root (`hoist-test`, with subordinate ids, as on a
+/// developer's machine or in a rootless CI container): the app is copied in and the lifecycle runs as
+/// 1000:1000 inside hoist's user namespace, and the image answers as a build by root does.
+#[test]
+fn go_app_builds_rootless_as_a_user_with_subordinate_ids() {
+    let registry = lang_world();
+    let user = TestUser::get(SUBID_USER);
+    let sandbox = user.sandbox();
+    let app = sandbox.path("go-vendored-real");
+    crate::support::copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/apps/go-vendored-real"),
+        &app,
+    );
+    // A copy the user can surely read (the checkout may be under a private home).
+    let cnb = sandbox.path("cnb");
+    crate::support::copy_tree(&cnb_dir(), &cnb);
+    let name = format!("{}/go-rootless:v1", registry.host());
+    let run = hoist_run(
+        user.hoist(&sandbox)
+            .args(mirror(&registry))
+            .args(["--name", &name, "--push", "--dir"])
+            .arg(&app)
+            .arg("--cnb-dir")
+            .arg(&cnb),
+    )
+    .ok();
+    assert!(
+        run.stderr
+            .contains("$ go build -trimpath -mod=vendor -o /layers/hoist_go/app/bin/greeter ."),
+        "{}",
+        run.stderr
+    );
+    let answer = answer(&registry, &Sandbox::new(), &name, 5127, WGET_CLIENT);
+    assert_eq!(answer, "hello from go, greet v1.0.0 from vendor/");
 }
