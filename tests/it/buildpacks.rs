@@ -1,10 +1,10 @@
 //! Builds without a Dockerfile, end to end: `hoist build` on fixture apps (`fixtures/apps/`:
 //! `nodejs-npm-real`, `python-pip-real`, `go-vendored-real`, `ruby-bundler-real`,
-//! `php-composer-real`, `procfile-only`, also the lifecycle crate's) detects the language, pulls the
-//! build and run images (Debian 13 made with mmdebstrap, pushed to a loopback registry as the official
-//! names and reached through `--registry-mirror`), runs the static lifecycle and buildpacks
-//! (`buildpacks/package.sh`) in the RUN sandbox with the languages' real tools, and exports onto the
-//! run image. Then the image's `web` process is started in the RUN sandbox with `PORT` set and must
+//! `php-composer-real`, `java-maven-real`, `procfile-only`, also the lifecycle crate's) detects the
+//! language, pulls the build and run images (Debian 13 made with mmdebstrap, pushed to a loopback
+//! registry as the official names and reached through `--registry-mirror`), runs the static
+//! lifecycle and buildpacks (`buildpacks/package.sh`) in the RUN sandbox with the languages' real
+//! tools, and exports onto the run image. Then the image's `web` process is started in the RUN sandbox with `PORT` set and must
 //! answer HTTP on that port; skopeo reads the labels `pack inspect` reads.
 //!
 //! Per language: Node.js — `npm ci` from the npm registry, dev dependencies pruned, `npm start`;
@@ -12,9 +12,12 @@
 //! (`GOTOOLCHAIN=local`, the dependency only vendored: no module proxy), the binary is `web`; Ruby —
 //! `bundle install` in deployment mode (Bundler 2.6, an empty lock), a Procfile `web` through
 //! `bundler/setup`; PHP — `composer install` (Composer 2.8, PHP 8.4, no packages, the autoloader
-//! generated), `php -S` from the Procfile; a Procfile alone. Java is tested to detection only
-//! (`fixtures/apps/java-*` in `detect.rs`): Maven and Gradle need plugins from Maven Central, which
-//! is not reachable here.
+//! generated), `php -S` from the Procfile; Java — `mvn package` (Debian's Maven 3.9 and OpenJDK 21)
+//! resolving the plugins the app pins from Debian's `/usr/share/maven-repo`, which the build
+//! image's global settings make the mirror of every repository (Maven Central is not reachable
+//! here), the repository kept in the cache layer and restored for the next build, `java -jar` the
+//! jar; a Procfile alone. Gradle is tested to detection only (`fixtures/apps/java-gradle*` in
+//! `detect.rs`): its wrapper downloads Gradle.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,8 +27,8 @@ use crate::support::debian_image::DEBIAN_TAG;
 use crate::support::oci::push_layout;
 use crate::support::users::{SUBID_USER, TestUser};
 use crate::support::{
-    Inspect, Registry, Sandbox, buildpack_images, hoist_run, lang_images, mirror, run_ok,
-    skopeo_inspect,
+    Inspect, Registry, Sandbox, buildpack_images, hoist_run, java_images, lang_images, mirror,
+    run_ok, skopeo_inspect,
 };
 
 /// The lifecycle directory `buildpacks/package.sh` builds (static binaries), once per test run
@@ -122,6 +125,29 @@ fn lang_world() -> Registry {
     registry
 }
 
+/// A registry holding the Java fixture images under hoist's default names: the build image (Maven
+/// resolving from Debian's Maven repository) as `maven:3-eclipse-temurin-21`, the run image (the
+/// JRE) as `eclipse-temurin:21-jre`.
+fn java_world() -> Registry {
+    let registry = Registry::start();
+    let (build, run) = java_images();
+    push_layout(
+        &registry,
+        &build,
+        DEBIAN_TAG,
+        "library/maven",
+        "3-eclipse-temurin-21",
+    );
+    push_layout(
+        &registry,
+        &run,
+        DEBIAN_TAG,
+        "library/eclipse-temurin",
+        "21-jre",
+    );
+    registry
+}
+
 /// `hoist build` of `fixtures/apps/<app>` (copied, so nothing is written into the source tree),
 /// pushed as `HOST/<app>:v1`. Returns the reference and hoist's stderr.
 fn build_app(
@@ -130,13 +156,23 @@ fn build_app(
     app: &str,
     extra: &[&str],
 ) -> (String, String) {
-    let dir = sandbox.path(app);
     crate::support::copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/apps")
             .join(app),
-        &dir,
+        &sandbox.path(app),
     );
+    build_copied_app(registry, sandbox, app, extra)
+}
+
+/// [`build_app`] of the copy as it is now (changed by the test after an earlier build).
+fn build_copied_app(
+    registry: &Registry,
+    sandbox: &Sandbox,
+    app: &str,
+    extra: &[&str],
+) -> (String, String) {
+    let dir = sandbox.path(app);
     let name = format!("{}/{app}:v1", registry.host());
     let run = hoist_run(
         sandbox
@@ -423,6 +459,93 @@ fn php_app_is_composer_installed_and_its_procfile_web_answers() {
     );
     let answer = answer(&registry, &sandbox, &image, 5128, WGET_CLIENT);
     assert_eq!(answer, "hello from php, Greeting autoloaded by composer");
+}
+
+#[test]
+fn java_maven_app_is_packaged_offline_and_its_jar_answers() {
+    let registry = java_world();
+    let sandbox = Sandbox::new();
+    let (image, stderr) = build_app(&registry, &sandbox, "java-maven-real", &[]);
+    assert!(
+        stderr.contains(
+            "$ mvn --batch-mode -DskipTests \
+             -Dmaven.repo.local=/layers/hoist_java/cache/repository package"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "Downloaded from debian: file:///usr/share/maven-repo/org/apache/maven/plugins/\
+             maven-jar-plugin/3.3.0/maven-jar-plugin-3.3.0.jar"
+        ),
+        "Maven resolves its plugins through the build image's mirror: {stderr}"
+    );
+    assert!(
+        stderr.contains("Building jar: /workspace/target/greeter-1.0.jar"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cached layer `hoist_java/cache`"),
+        "the Maven repository is kept: {stderr}"
+    );
+    let output = probe(
+        &registry,
+        &sandbox,
+        &image,
+        5129,
+        WGET_CLIENT,
+        "echo \"MAVEN: $(find / -path /proc -prune -o -name 'maven-jar-plugin*' -print 2>/dev/null | wc -l) \
+         $(test -e /layers/hoist_java/cache && echo cache || echo no-cache)\"",
+    );
+    assert_eq!(
+        said(&output, "ANSWER"),
+        "hello from java, greeter 1.0 from the jar's manifest"
+    );
+    assert_eq!(
+        said(&output, "MAVEN"),
+        "0 no-cache",
+        "the Maven repository is not in the image"
+    );
+    let build: serde_json::Value = serde_json::from_str(
+        labels(&image)["io.buildpacks.build.metadata"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(build["buildpacks"][0]["id"], "hoist/java", "{build}");
+
+    // Unchanged app, second build: every step comes from the cache, Maven does not run, the
+    // digest stays.
+    let (again, stderr) = build_app(&registry, &sandbox, "java-maven-real", &[]);
+    assert_eq!(again, image);
+    assert!(stderr.contains("CACHED"), "{stderr}");
+    assert!(!stderr.contains("$ mvn"), "{stderr}");
+
+    // A new version: Maven runs again on the repository restored from the cache layer, so it
+    // downloads nothing, and the new jar is the web process.
+    let pom = sandbox.path("java-maven-real/pom.xml");
+    let text = std::fs::read_to_string(&pom).unwrap();
+    let bumped = text.replacen("<version>1.0</version>", "<version>1.1</version>", 1);
+    assert_ne!(bumped, text);
+    std::fs::write(&pom, bumped).unwrap();
+    let (changed, stderr) = build_copied_app(&registry, &sandbox, "java-maven-real", &[]);
+    assert!(
+        stderr.contains("restored cache layer `hoist_java/cache`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Building jar: /workspace/target/greeter-1.1.jar"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Downloaded from"),
+        "the cached repository had every plugin: {stderr}"
+    );
+    let answer = answer(&registry, &sandbox, &changed, 5130, WGET_CLIENT);
+    assert_eq!(
+        answer,
+        "hello from java, greeter 1.1 from the jar's manifest"
+    );
 }
 
 #[test]

@@ -6,11 +6,17 @@
 //! package managers reach their registries through its proxy) and a run image (Node.js with npm,
 //! Python, busybox). [`lang_images`]: the same pair for Go, Ruby and PHP (Debian's `golang-go`,
 //! `ruby` with `ruby-bundler`, `php-cli` with `composer`, busybox; the run image Ruby and busybox).
+//! [`java_images`]: the pair for Java (OpenJDK 21 with Maven 3.9 and the Maven plugins Debian
+//! packages, Maven told by its global settings to resolve everything from Debian's
+//! `/usr/share/maven-repo`; the run image OpenJDK 21's runtime and busybox). A recipe's own
+//! [`Hook`]s (a directory made before the packages are installed, a file written after) add to its
+//! command line only, so recipes without them keep their cache keys.
 //!
 //! Cached under `~/.cache/hoist-fixtures/<name>-<hash of recipe>/` (the recipe: the mmdebstrap
 //! command line, its `SOURCE_DATE_EPOCH`, the config, the CA bundle's digest when it is copied in, and
 //! [`RECIPE_VERSION`]); the first build takes a minute or two on 2 cores (the Go/Ruby/PHP build
-//! image about four: 145 MB compressed, Go's toolchain most of it), later calls only look at the cache.
+//! image about four: 145 MB compressed, Go's toolchain most of it; the Java build image under
+//! three: 210 MB, the JDK most of it), later calls only look at the cache.
 //!
 //! The layer is rewritten from mmdebstrap's tar: same order, paths without `./`, owners, modes and
 //! link targets kept, mtimes clamped to 0 by mmdebstrap (`SOURCE_DATE_EPOCH=0`; Debian's Python byte
@@ -49,7 +55,42 @@ pub struct Recipe {
     pub env: &'static [&'static str],
     /// Copy this machine's CA bundle ([`super::host_ca_bundle`]) in as the image's.
     pub host_ca: bool,
+    /// This image's own mmdebstrap hooks, after the shared ones; empty in most recipes, which adds
+    /// nothing to their command line (so their cache keys stay).
+    pub hooks: &'static [Hook],
 }
+
+/// A recipe's own step of the mmdebstrap run.
+#[derive(Clone, Copy, Debug)]
+pub enum Hook {
+    /// `--essential-hook=COMMAND`: a shell command on the root (`$1`) once the essential packages
+    /// are in, before the included ones are installed.
+    Essential(&'static str),
+    /// A file written (`--customize-hook`) once every package is installed, replacing the package's;
+    /// `contents` holds no `'`.
+    File {
+        path: &'static str,
+        contents: &'static str,
+    },
+}
+
+impl Hook {
+    /// mmdebstrap's argument.
+    fn arg(&self) -> String {
+        match self {
+            Hook::Essential(command) => format!("--essential-hook={command}"),
+            Hook::File { path, contents } => {
+                assert!(!contents.contains('\''), "{path}: the contents hold a `'`");
+                format!("--customize-hook=printf '%s' '{contents}' > \"$1{path}\"")
+            }
+        }
+    }
+}
+
+/// OpenJDK's packages register `java` and its tools with update-alternatives together with their
+/// manual pages (`/usr/share/man/man1/java.1.gz`), whose directory the recipes leave out
+/// (`path-exclude=/usr/share/man/*`): without it their `postinst` fails.
+const MAN1_FOR_ALTERNATIVES: Hook = Hook::Essential("mkdir -p \"$1/usr/share/man/man1\"");
 
 /// The image of [`debian_layout`].
 pub const DEBIAN: Recipe = Recipe {
@@ -57,6 +98,7 @@ pub const DEBIAN: Recipe = Recipe {
     packages: PACKAGES,
     env: &[],
     host_ca: false,
+    hooks: &[],
 };
 
 /// The build image of the buildpack tests (pushed as `node:22-bookworm`, `python:3.12`, ...).
@@ -75,6 +117,7 @@ pub const BUILDPACK_BUILD: Recipe = Recipe {
         "PIP_CERT=/etc/ssl/certs/ca-certificates.crt",
     ],
     host_ca: true,
+    hooks: &[],
 };
 
 /// The run image of the buildpack tests (pushed as `node:22-bookworm-slim`, `python:3.12-slim`, ...):
@@ -85,6 +128,7 @@ pub const BUILDPACK_RUN: Recipe = Recipe {
     packages: &["nodejs", "npm", "python3", "busybox"],
     env: &[],
     host_ca: false,
+    hooks: &[],
 };
 
 /// The cached layouts of the buildpack tests' build and run images, tag [`DEBIAN_TAG`].
@@ -119,6 +163,7 @@ pub const LANG_BUILD: Recipe = Recipe {
         "COMPOSER_CAFILE=/etc/ssl/certs/ca-certificates.crt",
     ],
     host_ca: true,
+    hooks: &[],
 };
 
 /// The run image of the Ruby buildpack tests (pushed as `ruby:3.3-slim`): Ruby and busybox. PHP's
@@ -129,6 +174,7 @@ pub const LANG_RUN: Recipe = Recipe {
     packages: &["ruby", "busybox"],
     env: &[],
     host_ca: false,
+    hooks: &[],
 };
 
 /// The cached layouts of [`LANG_BUILD`] and [`LANG_RUN`], tag [`DEBIAN_TAG`].
@@ -136,6 +182,93 @@ pub fn lang_images() -> (PathBuf, PathBuf) {
     static LAYOUTS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     LAYOUTS
         .get_or_init(|| (build_or_reuse(&LANG_BUILD), build_or_reuse(&LANG_RUN)))
+        .clone()
+}
+
+/// Maven's global settings in [`JAVA_BUILD`] (Debian's `/etc/maven/settings.xml`, which
+/// `/usr/share/maven/conf` links to), the way a company image points Maven at its internal mirror:
+/// every repository is mirrored by Debian's Maven repository, `/usr/share/maven-repo`, where the
+/// `lib*-java` packages put their jars and POMs (Maven Central is out of reach here). That
+/// repository has no checksum files, so `central`'s checksum policy (which the mirror takes) is
+/// `ignore`: Maven's default, `warn`, prints a stack trace for every file.
+pub const MAVEN_SETTINGS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<settings xmlns="http://maven.apache.org/SETTINGS/1.2.0">
+  <mirrors>
+    <mirror>
+      <id>debian</id>
+      <name>Debian packages: /usr/share/maven-repo</name>
+      <url>file:///usr/share/maven-repo</url>
+      <mirrorOf>*</mirrorOf>
+    </mirror>
+  </mirrors>
+  <profiles>
+    <profile>
+      <id>debian-repository-has-no-checksums</id>
+      <repositories>
+        <repository>
+          <id>central</id>
+          <url>https://repo.maven.apache.org/maven2</url>
+          <releases><checksumPolicy>ignore</checksumPolicy></releases>
+          <snapshots><enabled>false</enabled></snapshots>
+        </repository>
+      </repositories>
+      <pluginRepositories>
+        <pluginRepository>
+          <id>central</id>
+          <url>https://repo.maven.apache.org/maven2</url>
+          <releases><checksumPolicy>ignore</checksumPolicy></releases>
+          <snapshots><enabled>false</enabled></snapshots>
+        </pluginRepository>
+      </pluginRepositories>
+    </profile>
+  </profiles>
+  <activeProfiles>
+    <activeProfile>debian-repository-has-no-checksums</activeProfile>
+  </activeProfiles>
+</settings>
+"#;
+
+/// The build image of the Java buildpack test (pushed as `maven:3-eclipse-temurin-21`): Debian's
+/// OpenJDK 21 and Maven 3.9, the Maven plugins a jar's `package` runs from Debian's packages
+/// (resources 3.3.1, compiler 3.13.0, surefire 2.22.3, jar 3.3.0; their dependencies come with
+/// them), [`MAVEN_SETTINGS`], and busybox.
+pub const JAVA_BUILD: Recipe = Recipe {
+    name: "cnb-java-build-13",
+    packages: &[
+        "openjdk-21-jdk-headless",
+        "maven",
+        "libmaven-resources-plugin-java",
+        "libmaven-compiler-plugin-java",
+        "libsurefire-java",
+        "libmaven-jar-plugin-java",
+        "busybox",
+    ],
+    env: &[],
+    host_ca: false,
+    hooks: &[
+        MAN1_FOR_ALTERNATIVES,
+        Hook::File {
+            path: "/etc/maven/settings.xml",
+            contents: MAVEN_SETTINGS,
+        },
+    ],
+};
+
+/// The run image of the Java buildpack test (pushed as `eclipse-temurin:21-jre`): Debian's
+/// OpenJDK 21 runtime and busybox (`wget` for the probe).
+pub const JAVA_RUN: Recipe = Recipe {
+    name: "cnb-java-run-13",
+    packages: &["openjdk-21-jre-headless", "busybox"],
+    env: &[],
+    host_ca: false,
+    hooks: &[MAN1_FOR_ALTERNATIVES],
+};
+
+/// The cached layouts of [`JAVA_BUILD`] and [`JAVA_RUN`], tag [`DEBIAN_TAG`].
+pub fn java_images() -> (PathBuf, PathBuf) {
+    static LAYOUTS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    LAYOUTS
+        .get_or_init(|| (build_or_reuse(&JAVA_BUILD), build_or_reuse(&JAVA_RUN)))
         .clone()
 }
 
@@ -236,6 +369,7 @@ fn mmdebstrap_args(recipe: &Recipe) -> Vec<String> {
             super::host_ca_bundle().display()
         ));
     }
+    args.extend(recipe.hooks.iter().map(Hook::arg));
     args.push("trixie".into());
     args
 }

@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub use base_image::{busybox_layout, seed_busybox};
-pub use debian_image::{buildpack_images, debian_layout, debian_world, lang_images, seed_debian};
+pub use debian_image::{
+    buildpack_images, debian_layout, debian_world, java_images, lang_images, seed_debian,
+};
 pub use hostile::{hostile_layout, seed_hostile};
 pub use registry::Registry;
 pub use token_issuer::TokenIssuer;
