@@ -149,7 +149,7 @@ fn java_world() -> Registry {
 }
 
 /// `hoist build` of `fixtures/apps/<app>` (copied, so nothing is written into the source tree),
-/// pushed as `HOST/<app>:v1`. Returns the reference and hoist's stderr.
+/// pushed as `HOST/<app>:v1`. Returns what was pushed (`HOST/<app>:v1@sha256:…`) and hoist's stderr.
 fn build_app(
     registry: &Registry,
     sandbox: &Sandbox,
@@ -190,7 +190,7 @@ fn build_copied_app(
         "{}",
         run.stdout
     );
-    (name, run.stderr)
+    (run.line().to_owned(), run.stderr)
 }
 
 /// Starts the image's `web` process in the RUN sandbox (no network but loopback, `PORT` set) and
@@ -253,8 +253,19 @@ const PYTHON_CLIENT: &str = "python3 -c 'import os,urllib.request; print(urllib.
 /// busybox's `wget`, in every run image of these tests.
 const WGET_CLIENT: &str = "busybox wget -qO- http://127.0.0.1:$PORT/";
 
+/// `image` for skopeo's `docker://` (`NAME:TAG@DIGEST` as `NAME@DIGEST`: it takes one or the other).
+fn docker(image: &str) -> String {
+    match image.split_once('@') {
+        Some((tagged, digest)) => {
+            let name = tagged.rsplit_once(':').map_or(tagged, |(name, _)| name);
+            format!("docker://{name}@{digest}")
+        }
+        None => format!("docker://{image}"),
+    }
+}
+
 fn labels(image: &str) -> serde_json::Value {
-    skopeo_inspect(&format!("docker://{image}"), Inspect::Info)["Labels"].clone()
+    skopeo_inspect(&docker(image), Inspect::Info)["Labels"].clone()
 }
 
 #[test]
@@ -312,7 +323,7 @@ fn nodejs_app_is_built_with_npm_ci_and_answers_on_port() {
             .is_some_and(|s| s.starts_with("sha256:")),
         "{lifecycle}"
     );
-    let config = skopeo_inspect(&format!("docker://{image}"), Inspect::Config);
+    let config = skopeo_inspect(&docker(&image), Inspect::Config);
     assert_eq!(config["config"]["User"], "1000:1000", "{config}");
     assert_eq!(
         config["config"]["Entrypoint"],
@@ -469,7 +480,8 @@ fn java_maven_app_is_packaged_offline_and_its_jar_answers() {
     assert!(
         stderr.contains(
             "$ mvn --batch-mode -DskipTests \
-             -Dmaven.repo.local=/layers/hoist_java/cache/repository package"
+             -Dmaven.repo.local=/layers/hoist_java/cache/repository \
+             -Dproject.build.outputTimestamp=1980-01-01T00:00:02Z package"
         ),
         "{stderr}"
     );
@@ -520,9 +532,19 @@ fn java_maven_app_is_packaged_offline_and_its_jar_answers() {
     assert_eq!(again, image);
     assert!(stderr.contains("CACHED"), "{stderr}");
     assert!(!stderr.contains("$ mvn"), "{stderr}");
+    // Built again from nothing: Maven runs, and the jar (fixed entry times) and so the image are
+    // the same.
+    let (rebuilt, stderr) =
+        build_copied_app(&registry, &sandbox, "java-maven-real", &["--no-cache"]);
+    assert!(stderr.contains("$ mvn"), "{stderr}");
+    assert_eq!(rebuilt, image, "a Maven build is reproducible");
 
     // A new version: Maven runs again on the repository restored from the cache layer, so it
-    // downloads nothing, and the new jar is the web process.
+    // downloads nothing, and the new jar is the web process — not the old one a developer's
+    // build left in the app's `target/`.
+    let target = sandbox.path("java-maven-real/target");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join("greeter-1.0.jar"), "a stale jar").unwrap();
     let pom = sandbox.path("java-maven-real/pom.xml");
     let text = std::fs::read_to_string(&pom).unwrap();
     let bumped = text.replacen("<version>1.0</version>", "<version>1.1</version>", 1);
@@ -564,13 +586,13 @@ fn env_values_reach_the_build_but_not_the_image() {
             &format!("HOIST_TEST_VALUE={secret}"),
         ],
     );
-    let config = skopeo_inspect(&format!("docker://{image}"), Inspect::Config);
+    let config = skopeo_inspect(&docker(&image), Inspect::Config);
     assert!(!config.to_string().contains(secret), "{config}");
     let layout = sandbox.path("layout");
     run_ok(
         Command::new("skopeo")
             .args(["copy", "--quiet", "--src-tls-verify=false"])
-            .arg(format!("docker://{image}"))
+            .arg(docker(&image))
             .arg(format!("oci:{}:v1", layout.display())),
     );
     let out = crate::support::umoci_unpack(&layout, "v1", &sandbox.path("unpacked"));

@@ -27,13 +27,15 @@ impl Buildpack for JavaBuildpack {
         let tool = detect::build_tool(app).ok_or(JavaBuildpackError::NoBuildTool)?;
         let procfile = procfile::read(app).map_err(JavaBuildpackError::Procfile)?;
         let cache = layers::cache::create(&context)?;
-        let mut command = compile::step(tool, &cache).command(app);
+        let own_timestamp = compile::pom_sets_output_timestamp(app);
+        let mut command = compile::step(tool, &cache, own_timestamp).command(app);
         command.envs(compile::env(tool, &cache));
+        let before = start::jar_times(app);
         build_command::run(&mut command).map_err(JavaBuildpackError::Command)?;
 
         let mut launch = LaunchBuilder::new();
         if procfile.as_ref().and_then(|p| p.web()).is_none() {
-            let jars = start::jars(app);
+            let jars = start::built_jars(app, &before);
             let jar = start::runnable_jar(&jars).map_err(JavaBuildpackError::Jar)?;
             launch.process(cnb::launch_process(&start::process(jar), true)?);
         }

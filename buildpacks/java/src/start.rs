@@ -1,8 +1,11 @@
 //! The default `web` process: `java -jar` the single runnable jar the build leaves in `target/`
 //! (Maven) or `build/libs/` (Gradle). Known only after the build; jars that are not the app (sources,
-//! javadoc, tests, Gradle's `-plain` jar, maven-shade's `original-` jar) do not count.
+//! javadoc, tests, Gradle's `-plain` jar, maven-shade's `original-` jar) do not count, and neither
+//! do jars the build did not write (an app copied with an old `target/` from a developer's build).
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::SystemTime;
 
 use buildpack_kit::{DefaultProcess, Explain, Problem, Process};
 
@@ -90,8 +93,48 @@ pub fn jars(app: &Path) -> Vec<String> {
     out
 }
 
+/// The jars in [`JAR_DIRS`] with their modification times, taken before the build.
+pub fn jar_times(app: &Path) -> BTreeMap<String, Option<SystemTime>> {
+    jars(app)
+        .into_iter()
+        .map(|jar| {
+            let modified = std::fs::metadata(app.join(&jar)).and_then(|m| m.modified());
+            (jar, modified.ok())
+        })
+        .collect()
+}
+
+/// The jars the build wrote: new, or changed since `before` ([`jar_times`]). When it wrote none
+/// (an up-to-date jar the build tool left alone), every jar.
+pub fn built_jars(app: &Path, before: &BTreeMap<String, Option<SystemTime>>) -> Vec<String> {
+    let now = jar_times(app);
+    let written: Vec<String> = now
+        .iter()
+        .filter(|(jar, modified)| before.get(*jar) != Some(modified))
+        .map(|(jar, _)| jar.clone())
+        .collect();
+    if written.is_empty() {
+        now.into_keys().collect()
+    } else {
+        written
+    }
+}
+
 pub fn process(jar: &str) -> Process {
-    Process::web(format!("java -jar {jar}"))
+    Process::web(format!("java -jar {}", shell_word(jar)))
+}
+
+/// `word` as one `sh` word: as is when it holds nothing the shell treats specially, else quoted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:@%,".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 /// Before the build, the rule: the jar does not exist yet.
@@ -159,6 +202,33 @@ mod tests {
         std::fs::write(dir.path().join("target/notes.txt"), "").unwrap();
         std::fs::write(dir.path().join("build/libs/lib.jar"), "").unwrap();
         assert_eq!(jars(dir.path()), ["build/libs/lib.jar", "target/app.jar"]);
+    }
+
+    #[test]
+    fn a_jar_path_the_shell_would_split_is_quoted() {
+        assert_eq!(
+            process("build/libs/my app's.jar").command,
+            "java -jar 'build/libs/my app'\\''s.jar'"
+        );
+    }
+
+    #[test]
+    fn only_jars_the_build_wrote_count() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("target")).unwrap();
+        let old = dir.path().join("target/app-1.0.jar");
+        std::fs::write(&old, "old").unwrap();
+        let before = jar_times(dir.path());
+        assert_eq!(built_jars(dir.path(), &before), ["target/app-1.0.jar"]);
+        std::fs::write(dir.path().join("target/app-1.1.jar"), "new").unwrap();
+        assert_eq!(built_jars(dir.path(), &before), ["target/app-1.1.jar"]);
+        // Rewritten in place (a time the filesystem can tell from the old one).
+        let file = std::fs::File::options().write(true).open(&old).unwrap();
+        file.set_modified(SystemTime::UNIX_EPOCH).unwrap();
+        assert_eq!(
+            built_jars(dir.path(), &before),
+            ["target/app-1.0.jar", "target/app-1.1.jar"]
+        );
     }
 
     #[test]
