@@ -7,7 +7,8 @@ use futures::StreamExt as _;
 use oci_client::secrets::RegistryAuth;
 use std::io::Write as _;
 
-use super::{BlobSink, client_error};
+use super::BlobSink;
+use super::oci::client_error;
 use crate::image::manifest::media_type;
 use crate::image::{Digest, Reference};
 use crate::registry::client::{Build, Request};
