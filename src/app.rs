@@ -39,10 +39,10 @@ pub async fn build(
         )
     })?;
     let registry = RegistryClient::new(RegistryOptions {
-        insecure: req.insecure_registries.clone(),
-        mirrors: req.mirrors.clone(),
-        certificates: req.tls.certificates.clone(),
-        client_certificates: req.tls.client_certificates.clone(),
+        insecure: req.registries.tls.insecure.clone(),
+        mirrors: req.registries.mirrors.clone(),
+        certificates: req.registries.tls.certificates.clone(),
+        client_certificates: req.registries.tls.client_certificates.clone(),
         destinations: req.destinations(),
         credentials: CredentialEnv::from_process(),
         proxy: crate::registry::ProxyEnv::from_process(),

@@ -49,8 +49,7 @@ fn main() -> ExitCode {
                 .map_err(anyhow::Error::from)
                 .and_then(|login| {
                     let tls = RegistryTls::from_args(&args.tls)?;
-                    let insecure = &args.insecure_registries;
-                    block_on(hoist::app::login::login(&login, insecure, &tls))
+                    block_on(hoist::app::login::login(&login, &tls))
                 }),
         ),
         Command::Logout(args) => report(

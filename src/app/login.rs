@@ -4,9 +4,9 @@
 use crate::cli::{Login, Logout, RegistryTls};
 use crate::registry::{CredentialEnv, Erased, Place, RegistryClient, RegistryOptions};
 
-fn client(insecure: &[String], tls: &RegistryTls) -> anyhow::Result<RegistryClient> {
+fn client(tls: &RegistryTls) -> anyhow::Result<RegistryClient> {
     Ok(RegistryClient::new(RegistryOptions {
-        insecure: insecure.to_vec(),
+        insecure: tls.insecure.clone(),
         credentials: CredentialEnv::from_process(),
         certificates: tls.certificates.clone(),
         client_certificates: tls.client_certificates.clone(),
@@ -15,14 +15,10 @@ fn client(insecure: &[String], tls: &RegistryTls) -> anyhow::Result<RegistryClie
     })?)
 }
 
-/// Checks the login against its registry (`insecure`: hosts reached over plain HTTP or unverified
-/// TLS; `tls`: CAs and client certificates per host), then stores it. Returns the message for stderr.
-pub async fn login(
-    login: &Login,
-    insecure: &[String],
-    tls: &RegistryTls,
-) -> anyhow::Result<String> {
-    let stored = client(insecure, tls)?
+/// Checks the login against its registry (`tls`: hosts reached over plain HTTP or unverified TLS,
+/// CAs and client certificates per host), then stores it. Returns the message for stderr.
+pub async fn login(login: &Login, tls: &RegistryTls) -> anyhow::Result<String> {
+    let stored = client(tls)?
         .store_login(&login.registry, &login.username, login.password.expose())
         .await?;
     let what = if stored.identity_token {
@@ -52,7 +48,7 @@ pub async fn logout(logout: &Logout) -> anyhow::Result<String> {
         file,
         entry,
         helper,
-    } = client(&[], &RegistryTls::default())?
+    } = client(&RegistryTls::default())?
         .erase_login(&logout.registry)
         .await?;
     let registry = &logout.registry;

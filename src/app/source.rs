@@ -4,25 +4,16 @@
 
 use anyhow::Context as _;
 
-use crate::cli::ImageSource;
+use crate::cli::{ImageSource, Registries};
 use crate::image::{BlobStore, Platform, Serialized, SerializedImage, layout::Layout};
 use crate::progress::{Event, Reporter};
 use crate::registry::{RegistryClient, RegistryOptions};
 
-/// How registries are reached: `--insecure-registry`, `--registry-mirror`, `--registry-certificate`
-/// and `--registry-client-cert`.
-#[derive(Clone, Debug, Default)]
-pub struct Reach {
-    pub insecure: Vec<String>,
-    pub mirrors: Vec<(String, String)>,
-    pub tls: crate::cli::RegistryTls,
-}
-
 /// A client for a command that names `registry` itself: HOIST_TOKEN may go there, as to a push
 /// destination, and the user's logins apply.
-pub fn client(reach: &Reach, registry: &str) -> anyhow::Result<RegistryClient> {
+pub fn client(reach: &Registries, registry: &str) -> anyhow::Result<RegistryClient> {
     Ok(RegistryClient::new(RegistryOptions {
-        insecure: reach.insecure.clone(),
+        insecure: reach.tls.insecure.clone(),
         mirrors: reach.mirrors.clone(),
         destinations: vec![registry.to_string()],
         credentials: crate::registry::CredentialEnv::from_process(),
@@ -39,7 +30,7 @@ pub async fn read_published(
     source: &ImageSource,
     platform: &Platform,
     all: bool,
-    reach: &Reach,
+    reach: &Registries,
     registry: Option<&RegistryClient>,
     blobs: &BlobStore,
     reporter: &dyn Reporter,
@@ -79,7 +70,7 @@ pub async fn read_published(
 pub async fn read(
     source: &ImageSource,
     platform: &Platform,
-    reach: &Reach,
+    reach: &Registries,
     blobs: &BlobStore,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<SerializedImage> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde_json::json;
 
-use super::source::{self, Reach};
+use super::source;
 use crate::cli::{CopyRequest, ImageSource, InspectRequest};
 use crate::export::{Exported, Exporter, oci_layout::OciLayout};
 use crate::image::{BlobStore, ImageConfig, Manifest, Reference, Serialized};
@@ -22,17 +22,13 @@ fn blobs(cache_dir: &std::path::Path) -> anyhow::Result<BlobStore> {
 /// returns where it went.
 pub async fn copy(req: &CopyRequest, reporter: Arc<dyn Reporter>) -> anyhow::Result<Exported> {
     let blobs = blobs(&req.cache_dir)?;
-    let reach = Reach {
-        insecure: req.insecure_registries.clone(),
-        mirrors: req.mirrors.clone(),
-        tls: req.tls.clone(),
-    };
+    let reach = &req.registries;
     // One client reads and pushes: blobs it pulled from a repository are mounted into another
     // repository of the same registry instead of going through here. HOIST_TOKEN goes to the
     // destination registry, or to the source when the destination is a layout.
     let client = match (&req.destination, &req.source) {
         (ImageSource::Registry(r), _) | (ImageSource::Layout { .. }, ImageSource::Registry(r)) => {
-            Some(source::client(&reach, r.registry())?)
+            Some(source::client(reach, r.registry())?)
         }
         (ImageSource::Layout { .. }, ImageSource::Layout { .. }) => None,
     };
@@ -40,7 +36,7 @@ pub async fn copy(req: &CopyRequest, reporter: Arc<dyn Reporter>) -> anyhow::Res
         &req.source,
         &req.platform,
         req.all_platforms,
-        &reach,
+        reach,
         client.as_ref(),
         &blobs,
         reporter.as_ref(),
@@ -95,17 +91,13 @@ pub async fn copy(req: &CopyRequest, reporter: Arc<dyn Reporter>) -> anyhow::Res
 /// The JSON description of an image (or its manifest's bytes with `--raw`).
 pub async fn inspect(req: &InspectRequest) -> anyhow::Result<String> {
     let blobs = blobs(&req.cache_dir)?;
-    let reach = Reach {
-        insecure: req.insecure_registries.clone(),
-        mirrors: req.mirrors.clone(),
-        tls: req.tls.clone(),
-    };
+    let reach = &req.registries;
     let context = || format!("cannot read `{}` to inspect it", req.image);
     if req.raw {
         // The top manifest as stored: an index stays an index, as `skopeo inspect --raw` shows it.
         let bytes = match &req.image {
             ImageSource::Registry(reference) => {
-                let client = source::client(&reach, reference.registry())?;
+                let client = source::client(reach, reference.registry())?;
                 client
                     .manifest_raw(reference)
                     .await
@@ -118,7 +110,7 @@ pub async fn inspect(req: &InspectRequest) -> anyhow::Result<String> {
                     &req.image,
                     &req.platform,
                     all,
-                    &reach,
+                    reach,
                     None,
                     &blobs,
                     silent,
@@ -130,7 +122,7 @@ pub async fn inspect(req: &InspectRequest) -> anyhow::Result<String> {
         };
         return Ok(String::from_utf8_lossy(&bytes).into_owned() + "\n");
     }
-    let image = source::read(&req.image, &req.platform, &reach, &blobs, &Silent)
+    let image = source::read(&req.image, &req.platform, reach, &blobs, &Silent)
         .await
         .with_context(context)?;
     if req.config {

@@ -60,12 +60,7 @@ async fn read(
     blobs: &BlobStore,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<SerializedImage> {
-    let reach = super::source::Reach {
-        insecure: req.insecure_registries.clone(),
-        mirrors: req.mirrors.clone(),
-        tls: req.tls.clone(),
-    };
-    super::source::read(&req.image, &req.platform, &reach, blobs, reporter).await
+    super::source::read(&req.image, &req.platform, &req.registries, blobs, reporter).await
 }
 
 /// The JSON document of `hoist validate --json`.

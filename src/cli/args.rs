@@ -45,6 +45,15 @@ pub enum Command {
     Detect(DetectArgs),
 }
 
+// `hoist login`, `copy` and `inspect` word two of the shared registry flags their own way (the words
+// `build` and `validate` use are on the fields): their help is kept as it was.
+const LOGIN_INSECURE: &str =
+    "Reach this registry over plain HTTP or TLS without verification (loopback always is)";
+const TERSE_INSECURE: &str =
+    "Reach this registry over plain HTTP or TLS without verification; repeatable";
+const TERSE_MIRROR: &str =
+    "Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable";
+
 #[derive(Debug, Args)]
 #[command(
     long_about = "Checks a user name and password (or a service-account key) against a registry, then \
@@ -54,7 +63,8 @@ for the registry (`credHelpers`, `credsStore`). Builds then push with no other c
 The password is read from stdin, never from an argument. Without -u the user is `<token>`, the user a \
 service-account key goes with. With wrong credentials nothing is written.",
     after_help = "Examples:\n  printf %s \"$KEY\" | hoist login myorg.registry.cpln.io --password-stdin\n  \
-hoist login registry.example.com -u alice --password-stdin < password.txt"
+hoist login registry.example.com -u alice --password-stdin < password.txt",
+    mut_arg("insecure_registries", |a| a.help(LOGIN_INSECURE))
 )]
 pub struct LoginArgs {
     /// The registry: HOST[:PORT] (`docker.io` for Docker Hub)
@@ -68,10 +78,6 @@ pub struct LoginArgs {
     /// Read the password from stdin (required: hoist never takes a password as an argument)
     #[arg(long)]
     pub password_stdin: bool,
-
-    /// Reach this registry over plain HTTP or TLS without verification (loopback always is)
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
-    pub insecure_registries: Vec<String>,
 
     #[command(flatten)]
     pub tls: RegistryTlsArgs,
@@ -134,24 +140,11 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
-    /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links
-    /// fall back to CPLN_ORG
-    #[arg(long, value_name = "ORG")]
-    pub org: Option<String>,
-
-    /// Reach this registry over plain HTTP or TLS without verification; repeatable.
-    /// Loopback addresses (127.0.0.0/8, ::1, localhost) are always insecure, as with Docker
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
-    pub insecure_registries: Vec<String>,
+    #[command(flatten)]
+    pub naming: NamingArgs,
 
     #[command(flatten)]
-    pub tls: RegistryTlsArgs,
-
-    /// Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable.
-    /// A bare MIRROR applies to docker.io (kaniko's form)
-    #[arg(long = "registry-mirror", value_name = "SOURCE=MIRROR")]
-    pub registry_mirrors: Vec<String>,
+    pub registries: RegistryArgs,
 
     /// Where downloaded blobs and layer verdicts are cached [env: HOIST_CACHE_DIR] [default: ~/.cache/hoist]
     #[arg(long, value_name = "DIR")]
@@ -304,23 +297,10 @@ pub struct BuildArgs {
     pub labels: Vec<String>,
 
     #[command(flatten)]
-    pub tls: RegistryTlsArgs,
+    pub naming: NamingArgs,
 
-    /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
-    /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links
-    /// fall back to CPLN_ORG
-    #[arg(long, value_name = "ORG")]
-    pub org: Option<String>,
-
-    /// Reach this registry over plain HTTP or TLS without verification; repeatable.
-    /// Loopback addresses (127.0.0.0/8, ::1, localhost) are always insecure, as with Docker
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
-    pub insecure_registries: Vec<String>,
-
-    /// Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable.
-    /// A bare MIRROR applies to docker.io (kaniko's form)
-    #[arg(long = "registry-mirror", value_name = "SOURCE=MIRROR")]
-    pub registry_mirrors: Vec<String>,
+    #[command(flatten)]
+    pub registries: RegistryArgs,
 
     /// Write the image digest to FILE
     #[arg(long, value_name = "FILE")]
@@ -432,9 +412,37 @@ pub struct BuildArgs {
     pub cnb_dir: Option<PathBuf>,
 }
 
-/// How registries' TLS is verified and answered: the flags every command that talks to a registry takes.
+/// `--org`: which registry names without one, and Control Plane links, go to.
+#[derive(Debug, Default, Args)]
+pub struct NamingArgs {
+    /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
+    /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links
+    /// fall back to CPLN_ORG
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+}
+
+/// How registries are reached when images are pulled or pushed: [`RegistryTlsArgs`] and mirrors.
+#[derive(Debug, Default, Args)]
+pub struct RegistryArgs {
+    #[command(flatten)]
+    pub tls: RegistryTlsArgs,
+
+    /// Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable.
+    /// A bare MIRROR applies to docker.io (kaniko's form)
+    #[arg(long = "registry-mirror", value_name = "SOURCE=MIRROR")]
+    pub registry_mirrors: Vec<String>,
+}
+
+/// Whether registries' TLS is used and verified, and how it is answered: the flags every command
+/// that talks to a registry takes, `hoist login` included.
 #[derive(Debug, Default, Args)]
 pub struct RegistryTlsArgs {
+    /// Reach this registry over plain HTTP or TLS without verification; repeatable.
+    /// Loopback addresses (127.0.0.0/8, ::1, localhost) are always insecure, as with Docker
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
+
     /// Trust the CA certificate(s) in PEM file CA for registry HOST[:PORT] (kaniko's
     /// --registry-certificate); repeatable. The host is then spoken to over verified HTTPS, loopback too
     #[arg(long = "registry-certificate", value_name = "HOST=CA.pem")]
@@ -479,7 +487,9 @@ when the destination is a layout).\n\nstdout: `DESTINATION@DIGEST`.",
     after_help = "Examples:\n  hoist push oci:./out:v1 registry.example.com/team/app:v1\n  \
 hoist copy docker.io/library/busybox:1.36 myorg.registry.cpln.io/busybox:1.36\n  \
 hoist copy --all-platforms ghcr.io/team/app:v1 //image/app:v1 --org acme\n  \
-hoist copy registry.example.com/team/app:v1 oci:./backup:v1"
+hoist copy registry.example.com/team/app:v1 oci:./backup:v1",
+    mut_arg("insecure_registries", |a| a.help(TERSE_INSECURE)),
+    mut_arg("registry_mirrors", |a| a.help(TERSE_MIRROR))
 )]
 pub struct CopyArgs {
     /// The image to copy: REGISTRY/REPOSITORY[:TAG|@DIGEST] or oci:DIR[:TAG]
@@ -494,27 +504,16 @@ pub struct CopyArgs {
     #[arg(long, value_name = "PLATFORM", default_value = "linux/amd64")]
     pub platform: String,
 
-    /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
-    /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links
-    /// fall back to CPLN_ORG
-    #[arg(long, value_name = "ORG")]
-    pub org: Option<String>,
+    #[command(flatten)]
+    pub naming: NamingArgs,
 
     /// Copy a multi-platform image whole: the index exactly as published (same digest) and every
     /// image it lists, instead of the one image for --platform
     #[arg(long, conflicts_with = "platform")]
     pub all_platforms: bool,
 
-    /// Reach this registry over plain HTTP or TLS without verification; repeatable
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
-    pub insecure_registries: Vec<String>,
-
     #[command(flatten)]
-    pub tls: RegistryTlsArgs,
-
-    /// Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable
-    #[arg(long = "registry-mirror", value_name = "SOURCE=MIRROR")]
-    pub registry_mirrors: Vec<String>,
+    pub registries: RegistryArgs,
 
     /// Where downloaded blobs are cached [env: HOIST_CACHE_DIR] [default: ~/.cache/hoist]
     #[arg(long, value_name = "DIR")]
@@ -532,7 +531,9 @@ pub struct CopyArgs {
 (`oci:DIR[:TAG]`) without running it and prints one JSON document to stdout: \
 {\"image\",\"digest\",\"mediaType\",\"platform\",\"created\",\"config\",\"layers\":[{\"digest\",\"size\",\"diff_id\",\"created_by\"}]}. \
 With --raw, the manifest exactly as stored.",
-    after_help = "Examples:\n  hoist inspect registry.example.com/team/app:v1 | jq .config.Entrypoint\n  hoist inspect --raw oci:./out:v1"
+    after_help = "Examples:\n  hoist inspect registry.example.com/team/app:v1 | jq .config.Entrypoint\n  hoist inspect --raw oci:./out:v1",
+    mut_arg("insecure_registries", |a| a.help(TERSE_INSECURE)),
+    mut_arg("registry_mirrors", |a| a.help(TERSE_MIRROR))
 )]
 pub struct InspectArgs {
     /// The image: REGISTRY/REPOSITORY[:TAG|@DIGEST] or oci:DIR[:TAG]
@@ -552,22 +553,11 @@ pub struct InspectArgs {
     #[arg(long)]
     pub config: bool,
 
-    /// Control Plane org: `//image/NAME:TAG` links and names without a registry go to its registry
-    /// (`ORG.registry.cpln.io`, or the HOIST_ORG_REGISTRY template with `{org}`). `//image/` links
-    /// fall back to CPLN_ORG
-    #[arg(long, value_name = "ORG")]
-    pub org: Option<String>,
-
-    /// Reach this registry over plain HTTP or TLS without verification; repeatable
-    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
-    pub insecure_registries: Vec<String>,
+    #[command(flatten)]
+    pub naming: NamingArgs,
 
     #[command(flatten)]
-    pub tls: RegistryTlsArgs,
-
-    /// Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable
-    #[arg(long = "registry-mirror", value_name = "SOURCE=MIRROR")]
-    pub registry_mirrors: Vec<String>,
+    pub registries: RegistryArgs,
 
     /// Where downloaded blobs are cached [env: HOIST_CACHE_DIR] [default: ~/.cache/hoist]
     #[arg(long, value_name = "DIR")]

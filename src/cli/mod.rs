@@ -16,8 +16,8 @@ pub use args::{
 };
 pub use login::{Login, Logout, Password};
 pub use request::{
-    BuildRequest, BuildpackRequest, CreationTime, Output, ProgressMode, RegistryTls, RequestError,
-    Sandbox,
+    BuildRequest, BuildpackRequest, CreationTime, Output, ProgressMode, Registries, RegistryTls,
+    RequestError, Sandbox,
 };
 pub use secret::{SecretFrom, SecretSource};
 pub use transfer::{CopyRequest, InspectRequest};

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::args::{BuildArgs, ProgressArg, RegistryTlsArgs, SandboxArg};
+use super::args::{BuildArgs, ProgressArg, RegistryArgs, RegistryTlsArgs, SandboxArg};
 use super::login::{self, Login, LoginError};
 use super::secret::{self, SecretSource};
 use crate::image::naming::{Naming, NamingError};
@@ -26,10 +26,7 @@ pub struct BuildRequest {
     pub build_args: Vec<(String, Option<String>)>,
     pub target: Option<String>,
     pub labels: Vec<(String, String)>,
-    pub insecure_registries: Vec<String>,
-    /// `--registry-certificate`, `--registry-client-cert`.
-    pub tls: RegistryTls,
-    pub mirrors: Vec<(String, String)>,
+    pub registries: Registries,
     pub digest_file: Option<PathBuf>,
     pub progress: ProgressMode,
     pub creation_time: CreationTime,
@@ -69,9 +66,28 @@ pub struct BuildpackRequest {
     pub images_config: Option<PathBuf>,
 }
 
-/// How registries' TLS is verified and answered, per host.
+/// How registries are reached when images are pulled or pushed: TLS per host, and mirrors.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Registries {
+    pub tls: RegistryTls,
+    /// `(source, mirror)`: `--registry-mirror`.
+    pub mirrors: Vec<(String, String)>,
+}
+
+impl Registries {
+    pub fn from_args(args: &RegistryArgs) -> Result<Registries, RequestError> {
+        Ok(Registries {
+            tls: RegistryTls::from_args(&args.tls)?,
+            mirrors: mirrors(&args.registry_mirrors)?,
+        })
+    }
+}
+
+/// Whether registries' TLS is used and verified, and how it is answered, per host.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RegistryTls {
+    /// Hosts reached over plain HTTP or unverified TLS (`--insecure-registry`).
+    pub insecure: Vec<String>,
     /// `(host, CA file)`: verified HTTPS with these extra roots (`--registry-certificate`).
     pub certificates: Vec<(String, PathBuf)>,
     /// `(host, certificate, key)`: mutual TLS (`--registry-client-cert`).
@@ -108,6 +124,7 @@ impl RegistryTls {
             })
             .collect::<Result<_, _>>()?;
         Ok(RegistryTls {
+            insecure: args.insecure_registries.clone(),
             certificates,
             client_certificates,
         })
@@ -324,7 +341,9 @@ impl BuildRequest {
         env: &Environment,
         stdin: &mut dyn std::io::Read,
     ) -> Result<BuildRequest, RequestError> {
-        let naming = env.naming(args.org.clone()).map_err(RequestError::Org)?;
+        let naming = env
+            .naming(args.naming.org.clone())
+            .map_err(RequestError::Org)?;
         let names = args
             .names
             .iter()
@@ -405,7 +424,6 @@ impl BuildRequest {
             .iter()
             .map(|l| key_value("--label", l))
             .collect::<Result<Vec<_>, _>>()?;
-        let mirrors = mirrors(&args.registry_mirrors)?;
         let epoch = match &env.source_date_epoch {
             Some(s) => s
                 .trim()
@@ -468,9 +486,7 @@ impl BuildRequest {
             build_args,
             target: args.target,
             labels,
-            insecure_registries: args.insecure_registries,
-            tls: RegistryTls::from_args(&args.tls)?,
-            mirrors,
+            registries: Registries::from_args(&args.registries)?,
             digest_file: args.digest_file,
             progress: args.progress.into(),
             creation_time,
@@ -523,7 +539,7 @@ fn parse_output(value: &str) -> Result<Output, RequestError> {
 }
 
 /// `--registry-mirror` values: `SOURCE=MIRROR`, or a bare `MIRROR` for docker.io (kaniko's form).
-pub(super) fn mirrors(values: &[String]) -> Result<Vec<(String, String)>, RequestError> {
+fn mirrors(values: &[String]) -> Result<Vec<(String, String)>, RequestError> {
     values
         .iter()
         .map(|m| match m.split_once('=') {
@@ -857,8 +873,9 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            r.tls,
+            r.registries.tls,
             RegistryTls {
+                insecure: Vec::new(),
                 certificates: vec![("reg.lan:5000".into(), "/etc/ca.pem".into())],
                 client_certificates: vec![(
                     "reg.lan:5000".into(),

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::args::{CopyArgs, InspectArgs};
-use super::request::{self, Environment, ProgressMode, RegistryTls, RequestError};
+use super::request::{self, Environment, ProgressMode, Registries, RequestError};
 use super::validate::{self, ImageSource, ValidateRequestError};
 use crate::image::Platform;
 
@@ -15,9 +15,7 @@ pub struct CopyRequest {
     pub platform: Platform,
     /// `--all-platforms`: the whole index, not one image.
     pub all_platforms: bool,
-    pub insecure_registries: Vec<String>,
-    pub tls: RegistryTls,
-    pub mirrors: Vec<(String, String)>,
+    pub registries: Registries,
     pub cache_dir: PathBuf,
     pub progress: ProgressMode,
 }
@@ -29,9 +27,7 @@ pub struct InspectRequest {
     pub raw: bool,
     /// `--config`: the config's bytes as stored.
     pub config: bool,
-    pub insecure_registries: Vec<String>,
-    pub tls: RegistryTls,
-    pub mirrors: Vec<(String, String)>,
+    pub registries: Registries,
     pub cache_dir: PathBuf,
 }
 
@@ -49,15 +45,13 @@ impl CopyRequest {
         args: CopyArgs,
         env: &Environment,
     ) -> Result<CopyRequest, ValidateRequestError> {
-        let naming = validate::naming(&args.org, env)?;
+        let naming = validate::naming(&args.naming, env)?;
         Ok(CopyRequest {
             source: ImageSource::parse(&args.source, &naming)?,
             destination: ImageSource::parse(&args.destination, &naming)?,
             platform: platform(&args.platform)?,
             all_platforms: args.all_platforms,
-            insecure_registries: args.insecure_registries,
-            tls: RegistryTls::from_args(&args.tls)?,
-            mirrors: request::mirrors(&args.registry_mirrors)?,
+            registries: Registries::from_args(&args.registries)?,
             cache_dir: request::cache_dir(args.cache_dir, env)?,
             progress: args.progress.into(),
         })
@@ -69,15 +63,13 @@ impl InspectRequest {
         args: InspectArgs,
         env: &Environment,
     ) -> Result<InspectRequest, ValidateRequestError> {
-        let naming = validate::naming(&args.org, env)?;
+        let naming = validate::naming(&args.naming, env)?;
         Ok(InspectRequest {
             image: ImageSource::parse(&args.image, &naming)?,
             platform: platform(&args.platform)?,
             raw: args.raw,
             config: args.config,
-            insecure_registries: args.insecure_registries,
-            tls: RegistryTls::from_args(&args.tls)?,
-            mirrors: request::mirrors(&args.registry_mirrors)?,
+            registries: Registries::from_args(&args.registries)?,
             cache_dir: request::cache_dir(args.cache_dir, env)?,
         })
     }

@@ -5,8 +5,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::args::ValidateArgs;
-use super::request::{self, Environment, ProgressMode, RegistryTls, RequestError};
+use super::args::{NamingArgs, ValidateArgs};
+use super::request::{self, Environment, ProgressMode, Registries, RequestError};
 use crate::image::{Naming, Platform, Reference};
 
 /// A `hoist validate`, fully validated.
@@ -15,9 +15,7 @@ pub struct ValidateRequest {
     pub image: ImageSource,
     pub platform: Platform,
     pub json: bool,
-    pub insecure_registries: Vec<String>,
-    pub tls: RegistryTls,
-    pub mirrors: Vec<(String, String)>,
+    pub registries: Registries,
     pub cache_dir: PathBuf,
     pub progress: ProgressMode,
 }
@@ -77,12 +75,10 @@ impl ValidateRequest {
                 source,
             })?;
         Ok(ValidateRequest {
-            image: ImageSource::parse(&args.image, &naming(&args.org, env)?)?,
+            image: ImageSource::parse(&args.image, &naming(&args.naming, env)?)?,
             platform,
             json: args.json,
-            insecure_registries: args.insecure_registries,
-            tls: RegistryTls::from_args(&args.tls)?,
-            mirrors: request::mirrors(&args.registry_mirrors)?,
+            registries: Registries::from_args(&args.registries)?,
             cache_dir: request::cache_dir(args.cache_dir, env)?,
             progress: args.progress.into(),
         })
@@ -98,8 +94,9 @@ impl ImageSource {
 }
 
 /// `--org` and the environment's `CPLN_ORG` and `HOIST_ORG_REGISTRY`, checked.
-pub fn naming(org: &Option<String>, env: &Environment) -> Result<Naming, ValidateRequestError> {
-    env.naming(org.clone()).map_err(ValidateRequestError::Org)
+pub fn naming(args: &NamingArgs, env: &Environment) -> Result<Naming, ValidateRequestError> {
+    env.naming(args.org.clone())
+        .map_err(ValidateRequestError::Org)
 }
 
 fn source(value: &str, naming: &Naming) -> Result<ImageSource, ValidateRequestError> {
@@ -176,7 +173,10 @@ mod tests {
         assert_eq!(r.platform.to_string(), "linux/arm64");
         let r = request(&["busybox", "--registry-mirror", "127.0.0.1:5000", "--json"]).unwrap();
         assert_eq!(r.image.to_string(), "docker.io/library/busybox:latest");
-        assert_eq!(r.mirrors, [("docker.io".into(), "127.0.0.1:5000".into())]);
+        assert_eq!(
+            r.registries.mirrors,
+            [("docker.io".into(), "127.0.0.1:5000".into())]
+        );
         assert!(r.json);
     }
 

@@ -79,6 +79,17 @@ impl Challenge {
     }
 }
 
+/// The repository a scope is first about (`repository:NAME:pull,push …` → `NAME`): whose credentials
+/// answer the challenge, and what a refusal names.
+pub fn scope_repository(scope: &str) -> &str {
+    scope
+        .split(' ')
+        .find_map(|s| s.strip_prefix("repository:"))
+        .map_or("", |rest| {
+            rest.rsplit_once(':').map_or(rest, |(name, _)| name)
+        })
+}
+
 /// `k="v", k2=v2` with quoted values that may contain commas.
 fn parse_params(s: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -167,5 +178,14 @@ mod tests {
         );
         assert_eq!(Challenge::parse("Negotiate"), None);
         assert_eq!(Challenge::parse("Bearer service=\"x\""), None);
+    }
+
+    #[test]
+    fn the_repository_of_a_scope_is_its_first() {
+        assert_eq!(
+            scope_repository("repository:team/app:pull,push repository:base:pull"),
+            "team/app"
+        );
+        assert_eq!(scope_repository(""), "");
     }
 }

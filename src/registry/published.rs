@@ -5,7 +5,7 @@
 
 use reqwest::{Method, StatusCode, header};
 
-use super::client::unexpected;
+use super::client::{Request, unexpected};
 use super::host::{api_host, pull_registry};
 use super::{RegistryClient, RegistryError};
 use crate::image::manifest::{AnyManifest, media_type};
@@ -31,8 +31,14 @@ pub async fn manifest(
     let accept = media_type::ACCEPT_MANIFESTS.join(", ");
     let resp = client
         .http
-        .send(name, &host, &scope, Method::GET, &url, verify, &|r| {
-            Ok(r.header(header::ACCEPT, accept.as_str()))
+        .send(Request {
+            registry: name,
+            host: &host,
+            scope: &scope,
+            method: Method::GET,
+            url: &url,
+            verify,
+            build: &|r| Ok(r.header(header::ACCEPT, accept.as_str())),
         })
         .await?;
     match resp.status() {

@@ -2,16 +2,15 @@
 //! and layers, downloaded with `oci-client` into the blob store, each blob digest-checked before it
 //! becomes visible. Blobs already in the store are not downloaded again. A host that wants a client
 //! certificate (`--registry-client-cert`) is pulled from with hoist's own requests instead: oci-client
-//! cannot present one. Each request — a manifest, a blob (into a new temporary file) — is sent again
-//! after a transient failure (`retry`; hoist's own requests retry in `client::Http::send`).
+//! cannot present one (`transport`). Each request — a manifest, a blob (into a new temporary file) —
+//! is sent again after a transient failure (`oci`, with `retry`'s backoff; hoist's own requests
+//! retry in `client::Http::send`). How oci-client is configured and what its errors mean is `oci`.
 
 use std::io::Write as _;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::{StreamExt as _, TryStreamExt as _};
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::{DigestError, OciDistributionError};
 use oci_client::secrets::RegistryAuth;
 
 use super::host::{api_host, pull_registry};
@@ -21,8 +20,10 @@ use crate::image::blobs::{BlobError, BlobWriter};
 use crate::image::manifest::{AnyManifest, media_type};
 use crate::image::{BlobStore, Descriptor, Digest, Image, ImageConfig, Layer, Platform, Reference};
 use crate::progress::{Event, Reporter};
+use oci::{client_error, transient};
 use transport::Transport;
 
+mod oci;
 mod transport;
 
 /// Downloads at most this many layers at once.
@@ -58,11 +59,6 @@ pub async fn pull(
     let name = pull_registry(registry.options(), reference.registry());
     let host = api_host(name).to_string();
     let (base, verify) = registry.http.base(&host).await;
-    let http_hosts = if base.starts_with("http://") {
-        vec![host.clone()]
-    } else {
-        Vec::new()
-    };
     let own = registry
         .options()
         .client_certificates
@@ -78,27 +74,7 @@ pub async fn pull(
             verify,
         }
     } else {
-        let proxies = registry.options().proxy.per_scheme();
-        let client = oci_client::Client::try_from(ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(http_hosts),
-            accept_invalid_certificates: !verify,
-            extra_root_certificates: registry
-                .options()
-                .certificates
-                .iter()
-                .filter(|(h, _)| api_host(h) == host)
-                .filter_map(|(_, file)| std::fs::read(file).ok())
-                .map(|data| oci_client::client::Certificate {
-                    encoding: oci_client::client::CertificateEncoding::Pem,
-                    data,
-                })
-                .collect(),
-            https_proxy: proxies.0.map(str::to_string),
-            http_proxy: proxies.1.map(str::to_string),
-            no_proxy: Some(registry.options().proxy.no_proxy()),
-            ..ClientConfig::default()
-        })
-        .map_err(|source| client_error(reference, &host, &base, source))?;
+        let client = oci::client(registry.options(), reference, &host, &base, verify)?;
         let found = registry
             .http
             .credentials(name, reference.repository())
@@ -294,43 +270,6 @@ impl Puller<'_> {
         self.transport.blob(&at, digest, sink).await
     }
 
-    /// `request` (described by `what`) again after transient failures, with backoff.
-    async fn retrying<T, F, Fut>(&self, what: &str, request: F) -> Result<T, OciDistributionError>
-    where
-        F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<T, OciDistributionError>>,
-    {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match request().await {
-                Err(e) if attempt < self.retry.attempts && transient(&e) => {
-                    self.wait(what, attempt, &e).await;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// Tells the reporter about a retry, then waits for it.
-    async fn wait(&self, what: &str, attempt: u32, e: &OciDistributionError) {
-        let wait = self.retry.delay(attempt, None);
-        let reason = match e {
-            OciDistributionError::RequestError(e) => super::auth::without_url(e),
-            OciDistributionError::ServerError { code, .. } => format!("it answered {code}"),
-            other => other.to_string(),
-        };
-        self.reporter.report(Event::Retry {
-            host: self.remote.registry().to_string(),
-            request: what.to_string(),
-            reason,
-            attempt,
-            attempts: self.retry.attempts,
-            wait_ms: wait.as_millis() as u64,
-        });
-        tokio::time::sleep(wait).await;
-    }
-
     fn parse(&self, bytes: &[u8], host: &str) -> Result<AnyManifest, RegistryError> {
         AnyManifest::parse(bytes, None).map_err(|e| RegistryError::Protocol {
             host: host.to_string(),
@@ -414,94 +353,6 @@ fn check_digest(reference: &Reference, wanted: &Digest, bytes: &[u8]) -> Result<
         });
     }
     Ok(())
-}
-
-/// An error a later attempt may not meet: a lost connection or body, a 408/429/5xx answer.
-fn transient(e: &OciDistributionError) -> bool {
-    match e {
-        OciDistributionError::ServerError { code, .. } => {
-            reqwest::StatusCode::from_u16(*code).is_ok_and(super::retry::transient)
-        }
-        OciDistributionError::RequestError(e) => !e.is_builder(),
-        OciDistributionError::IoError(_) => true,
-        OciDistributionError::RegistryError { envelope, .. } => envelope
-            .errors
-            .iter()
-            .any(|e| format!("{:?}", e.code) == "Toomanyrequests"),
-        _ => false,
-    }
-}
-
-/// Maps oci-client's errors onto ours, keeping the ones with a clear meaning distinct.
-fn client_error(
-    reference: &Reference,
-    host: &str,
-    base: &str,
-    e: OciDistributionError,
-) -> RegistryError {
-    match e {
-        OciDistributionError::RequestError(ref re) if re.is_connect() || re.is_timeout() => {
-            RegistryError::Unreachable {
-                host: host.to_string(),
-                url: format!("{base}/v2/"),
-                reason: super::auth::without_url(re),
-            }
-        }
-        OciDistributionError::UnauthorizedError { .. }
-        | OciDistributionError::AuthenticationFailure(_) => RegistryError::Denied {
-            registry: host.to_string(),
-            host: host.to_string(),
-            status: 401,
-            what: reference.repository().to_string(),
-            action: "pull",
-            credentials: None,
-        },
-        OciDistributionError::ImageManifestNotFoundError(_) => RegistryError::ManifestUnknown {
-            reference: reference.to_string(),
-        },
-        OciDistributionError::ServerError { code: 404, .. } => RegistryError::ManifestUnknown {
-            reference: reference.to_string(),
-        },
-        OciDistributionError::RegistryError { ref envelope, .. }
-            if envelope.errors.iter().any(|e| {
-                matches!(
-                    format!("{:?}", e.code).as_str(),
-                    "ManifestUnknown" | "NameUnknown"
-                )
-            }) =>
-        {
-            RegistryError::ManifestUnknown {
-                reference: reference.to_string(),
-            }
-        }
-        OciDistributionError::RegistryError { ref envelope, .. }
-            if envelope
-                .errors
-                .iter()
-                .any(|e| matches!(format!("{:?}", e.code).as_str(), "Unauthorized" | "Denied")) =>
-        {
-            RegistryError::Denied {
-                registry: host.to_string(),
-                host: host.to_string(),
-                status: 401,
-                what: reference.repository().to_string(),
-                action: "pull",
-                credentials: None,
-            }
-        }
-        OciDistributionError::DigestError(DigestError::VerificationError {
-            ref expected,
-            ref actual,
-        }) => RegistryError::DigestMismatch {
-            reference: reference.to_string(),
-            digest: expected.clone(),
-            actual: actual.clone(),
-        },
-        other => RegistryError::Client {
-            reference: reference.to_string(),
-            source: Box::new(other),
-        },
-    }
 }
 
 /// A tokio writer over a [`BlobWriter`] (which writes to a buffered temporary file).

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use futures::{StreamExt as _, TryStreamExt as _};
 use reqwest::{Method, StatusCode, Url, header};
 
-use super::client::unexpected;
+use super::client::{Request, unexpected};
 use super::host::api_host;
 use super::upload::{self, Repo, Source};
 use super::{RegistryClient, RegistryError};
@@ -129,16 +129,7 @@ async fn upload(
     let http = &client.http;
     let blob_url = format!("{}/v2/{}/blobs/{}", repo.base, repo.name, d.digest);
     let resp = http
-        .send_reporting(
-            repo.registry,
-            &repo.host,
-            &repo.scope,
-            Method::HEAD,
-            &blob_url,
-            repo.verify,
-            &Ok,
-            repo.reporter,
-        )
+        .send_reporting(repo.request(Method::HEAD, &blob_url, &Ok), repo.reporter)
         .await?;
     if resp.status() == StatusCode::OK {
         reporter.report(Event::BlobSkipped {
@@ -204,13 +195,12 @@ async fn mount(
     let sent = client
         .http
         .send_reporting(
-            repo.registry,
-            &repo.host,
-            &scope,
-            Method::POST,
-            url.as_str(),
-            repo.verify,
-            &|r| Ok(r.header(header::CONTENT_LENGTH, 0)),
+            Request {
+                scope: &scope,
+                ..repo.request(Method::POST, url.as_str(), &|r| {
+                    Ok(r.header(header::CONTENT_LENGTH, 0))
+                })
+            },
             repo.reporter,
         )
         .await;
@@ -248,16 +238,10 @@ async fn put_manifest(
     let resp = client
         .http
         .send_reporting(
-            repo.registry,
-            &repo.host,
-            &repo.scope,
-            Method::PUT,
-            &url,
-            repo.verify,
-            &|r| {
+            repo.request(Method::PUT, &url, &|r| {
                 Ok(r.header(header::CONTENT_TYPE, media.as_str())
                     .body(bytes.to_vec()))
-            },
+            }),
             repo.reporter,
         )
         .await?;

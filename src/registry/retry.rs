@@ -3,7 +3,8 @@
 //! connection or I/O errors are retried with exponential backoff and full jitter, capped; a
 //! `Retry-After` (RFC 9110 §10.2.3: delay-seconds or an HTTP-date) is honoured, capped too. The number
 //! of attempts is bounded. [`send`] is the loop for requests that need nothing between attempts
-//! (token requests, `GET /v2/` probes); the registry requests with challenges have theirs in `client`.
+//! (token requests, `GET /v2/` probes); the registry requests with challenges have theirs in
+//! `client::send`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

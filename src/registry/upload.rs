@@ -11,7 +11,7 @@
 
 use reqwest::{Method, StatusCode, header};
 
-use super::client::unexpected;
+use super::client::{Build, Request, unexpected};
 use super::{RegistryClient, RegistryError};
 use crate::image::{BlobStore, Descriptor, Digest};
 use crate::progress::{Event, Reporter};
@@ -32,6 +32,26 @@ pub struct Repo<'a> {
 pub enum Source<'a> {
     Store(&'a Descriptor),
     Bytes(&'a Descriptor, &'a [u8]),
+}
+
+impl Repo<'_> {
+    /// `method url` to this repository, with its registry, host, scope and TLS.
+    pub fn request<'r>(
+        &'r self,
+        method: Method,
+        url: &'r str,
+        build: &'r Build<'r>,
+    ) -> Request<'r> {
+        Request {
+            registry: self.registry,
+            host: &self.host,
+            scope: &self.scope,
+            method,
+            url,
+            verify: self.verify,
+            build,
+        }
+    }
 }
 
 impl Source<'_> {
@@ -147,13 +167,9 @@ async fn open(
     let resp = client
         .http
         .send_reporting(
-            repo.registry,
-            &repo.host,
-            &repo.scope,
-            Method::POST,
-            &url,
-            repo.verify,
-            &|r| Ok(r.header(header::CONTENT_LENGTH, 0)),
+            repo.request(Method::POST, &url, &|r| {
+                Ok(r.header(header::CONTENT_LENGTH, 0))
+            }),
             repo.reporter,
         )
         .await?;
@@ -212,15 +228,7 @@ fn next_location(
 async fn cancel(client: &RegistryClient, repo: &Repo<'_>, session: &Session) {
     let _ = client
         .http
-        .send_once(
-            repo.registry,
-            &repo.host,
-            &repo.scope,
-            Method::DELETE,
-            &session.url,
-            repo.verify,
-            &Ok,
-        )
+        .send_once(repo.request(Method::DELETE, &session.url, &Ok))
         .await;
 }
 

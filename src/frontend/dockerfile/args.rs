@@ -28,7 +28,7 @@ impl Args {
     /// stage's name, else `default`).
     pub fn new(
         build_args: &[(String, Option<String>)],
-        platforms: super::convert::Platforms<'_>,
+        platforms: super::stages::Platforms<'_>,
         stage: &str,
     ) -> Args {
         let overrides = build_args

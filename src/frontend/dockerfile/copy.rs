@@ -4,10 +4,10 @@
 
 use crate::plan::{Chmod, CopySource, CopySpec, IdSpec, InlineFile, Owner, RemoteFile};
 
-use super::convert::SourceDef;
 use super::dispatch::{Context, State};
 use super::error::FrontendError;
 use super::instruction::{CopyArgs, Instruction};
+use super::stages::SourceDef;
 
 pub type Expander<'a> = dyn Fn(&str) -> Result<String, FrontendError> + 'a;
 

@@ -15,7 +15,6 @@ use crate::plan::{
 };
 
 use super::args::{Args, get, set};
-use super::convert::{SourceDef, StageDef};
 use super::copy::{absolute, copy_spec, owner};
 use super::error::FrontendError;
 use super::expand;
@@ -23,6 +22,7 @@ use super::expose;
 use super::gofmt;
 use super::instruction::{CommandLine, Instruction, Kind};
 use super::lint::{Linter, Rule};
+use super::stages::{SourceDef, StageDef};
 
 mod checks;
 mod state;

@@ -6,11 +6,11 @@ use std::str::FromStr;
 
 use crate::image::Reference;
 
-use super::convert::{BaseDef, SourceDef, StageDef, expand_err};
 use super::error::FrontendError;
 use super::expand;
 use super::instruction::{Instruction, Kind};
 use super::run_mount;
+use super::stages::{BaseDef, SourceDef, StageDef, expand_err};
 
 /// Resolves every `COPY --from` and every `RUN --mount` `from=` (neither expanded: BuildKit refuses
 /// variables in both) to a stage, by name or index, or a registry image.
@@ -87,7 +87,7 @@ pub fn instruction_sources(
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Reader {
     Copy,
-    /// A RUN mount (`convert` checks that a stage it reads comes earlier).
+    /// A RUN mount (`stages` checks that a stage it reads comes earlier).
     Mount,
 }
 

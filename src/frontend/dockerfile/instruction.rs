@@ -1,6 +1,6 @@
 //! Typed instructions: each AST node checked against the Dockerfile reference (flags, argument shapes),
-//! as BuildKit's `instructions/parse.go` does. Words are kept unexpanded; `convert` expands them in
-//! the scope where Docker does.
+//! as BuildKit's `instructions/parse.go` does. Words are kept unexpanded; `from`, `stages` and
+//! `dispatch` expand them in the scope where Docker does.
 
 use std::path::Path;
 
@@ -102,7 +102,7 @@ pub struct RunArgs {
     pub mounts: Vec<String>,
     /// `--network` (checked when parsed, as BuildKit does: its value is never expanded).
     pub network: Network,
-    /// `--security` (checked when parsed; `convert` refuses `insecure` in the target's stages).
+    /// `--security` (checked when parsed; `stages` refuses `insecure` in the target's stages).
     pub security: Security,
 }
 

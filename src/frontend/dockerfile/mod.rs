@@ -4,8 +4,10 @@
 //! - `parser`: directives, continuations, flags, heredocs → [`parser::Ast`] (no semantics).
 //! - `instruction`: each node checked and typed ([`instruction::Kind`]); `suggest`, `duration` help it.
 //! - `expand`: BuildKit's shell-lexer word expansion (`$VAR`, `${VAR:-x}`, quotes).
-//! - `convert`: stages, `--target`, external images; `graph` resolves `COPY --from` and RUN mounts'
-//!   `from=`, and dependency order; `args` scopes build arguments.
+//! - `stages`: instructions split into stages (`from` reads each FROM line), `--target` and the
+//!   stages it needs; `graph` resolves `COPY --from` and RUN mounts' `from=`, and dependency order;
+//!   `args` scopes build arguments.
+//! - `convert`: the registry images the stages need and their ONBUILD triggers, then stages → plan.
 //! - `dispatch` (and `copy` for COPY/ADD, `run_mount` for `RUN --mount`): one stage's instructions →
 //!   plan steps.
 //! - `stage_platform`: the platform each stage is built for (`FROM --platform`, inherited from a base
@@ -25,6 +27,7 @@ pub mod expand;
 pub mod expose;
 #[cfg(test)]
 mod fixture_tests;
+pub mod from;
 pub mod gofmt;
 pub mod graph;
 pub mod instruction;
@@ -38,6 +41,7 @@ mod plan_tests;
 mod run_flags_tests;
 pub mod run_mount;
 pub mod stage_platform;
+pub mod stages;
 pub mod suggest;
 
 use std::path::PathBuf;
@@ -72,7 +76,7 @@ pub struct Input {
 #[derive(Debug)]
 pub struct Dockerfile {
     input: Input,
-    stages: convert::Stages,
+    stages: stages::Stages,
     filter: crate::plan::ContextFilter,
     /// Things worth telling the user (unused build args, ignored flags); the app prints them.
     pub warnings: Vec<String>,
@@ -115,11 +119,11 @@ pub fn from_text(text: &str, input: &Input) -> Result<Dockerfile, FrontendError>
         .cloned()
         .map(|node| instruction::from_node(node, file))
         .collect::<Result<Vec<_>, _>>()?;
-    let stages = convert::stages(
+    let stages = stages::load(
         &ast,
         instructions,
         &input.build_args,
-        convert::Platforms {
+        stages::Platforms {
             target: &input.platform,
             build: &input.build_platform,
         },

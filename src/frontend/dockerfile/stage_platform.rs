@@ -12,9 +12,9 @@ use std::path::Path;
 
 use crate::image::Platform;
 
-use super::convert::{BaseDef, StageDef};
 use super::error::FrontendError;
 use super::instruction::Instruction;
+use super::stages::{BaseDef, StageDef};
 
 /// Operating systems containerd's `platforms.Parse` recognises when a specifier has one part.
 const KNOWN_OS: &[&str] = &[

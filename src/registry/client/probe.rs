@@ -4,7 +4,8 @@
 
 use reqwest::{Method, Response, StatusCode, header};
 
-use super::{Http, gave_up, request_line, token_error, unexpected};
+use super::Http;
+use super::failure::{gave_up, request_line, token_error, unexpected};
 use crate::progress::{Reporter, Silent};
 use crate::registry::RegistryError;
 use crate::registry::auth::{self, TokenError, without_url};

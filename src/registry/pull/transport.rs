@@ -7,9 +7,11 @@ use futures::StreamExt as _;
 use oci_client::secrets::RegistryAuth;
 use std::io::Write as _;
 
-use super::{BlobSink, client_error};
+use super::BlobSink;
+use super::oci::client_error;
 use crate::image::manifest::media_type;
 use crate::image::{Digest, Reference};
+use crate::registry::client::{Build, Request};
 use crate::registry::{RegistryClient, RegistryError};
 
 /// How a pull's requests go out.
@@ -120,10 +122,7 @@ impl Transport<'_> {
         reference: &Reference,
         kind: &str,
         which: &str,
-        build: &(
-             dyn Fn(reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, RegistryError>
-                 + Sync
-         ),
+        build: &Build<'_>,
     ) -> Result<reqwest::Response, RegistryError> {
         let Transport::Own {
             registry,
@@ -140,15 +139,15 @@ impl Transport<'_> {
         let scope = format!("repository:{repository}:pull");
         let resp = registry
             .http
-            .send(
-                name,
+            .send(Request {
+                registry: name,
                 host,
-                &scope,
-                reqwest::Method::GET,
-                &url,
-                *verify,
+                scope: &scope,
+                method: reqwest::Method::GET,
+                url: &url,
+                verify: *verify,
                 build,
-            )
+            })
             .await?;
         match resp.status() {
             reqwest::StatusCode::OK => Ok(resp),

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _};
 
 use super::{Repo, Session, Source, cancel, next_location, open, with_digest};
 use crate::image::{BlobStore, Digest};
-use crate::registry::client::unexpected;
+use crate::registry::client::{Build, unexpected};
 use crate::registry::{RegistryClient, RegistryError};
 
 /// The largest `PATCH` chunk hoist sends, unless the registry asks for larger ones.
@@ -206,20 +206,10 @@ impl Uploader<'_, '_> {
         &self,
         method: Method,
         url: &str,
-        build: &(dyn Fn(RequestBuilder) -> Result<RequestBuilder, RegistryError> + Sync),
+        build: &Build<'_>,
     ) -> Result<reqwest::Response, RegistryError> {
-        self.client
-            .http
-            .send_once(
-                self.repo.registry,
-                &self.repo.host,
-                &self.repo.scope,
-                method,
-                url,
-                self.repo.verify,
-                build,
-            )
-            .await
+        let request = self.repo.request(method, url, build);
+        self.client.http.send_once(request).await
     }
 
     /// The registry's `Docker-Content-Digest`, when it sends one, must be the blob's.
