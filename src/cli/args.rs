@@ -45,15 +45,6 @@ pub enum Command {
     Detect(DetectArgs),
 }
 
-// `hoist login`, `copy` and `inspect` word two of the shared registry flags their own way (the words
-// `build` and `validate` use are on the fields): their help is kept as it was.
-const LOGIN_INSECURE: &str =
-    "Reach this registry over plain HTTP or TLS without verification (loopback always is)";
-const TERSE_INSECURE: &str =
-    "Reach this registry over plain HTTP or TLS without verification; repeatable";
-const TERSE_MIRROR: &str =
-    "Pull SOURCE's images from MIRROR instead, e.g. docker.io=127.0.0.1:5000; repeatable";
-
 #[derive(Debug, Args)]
 #[command(
     long_about = "Checks a user name and password (or a service-account key) against a registry, then \
@@ -63,8 +54,7 @@ for the registry (`credHelpers`, `credsStore`). Builds then push with no other c
 The password is read from stdin, never from an argument. Without -u the user is `<token>`, the user a \
 service-account key goes with. With wrong credentials nothing is written.",
     after_help = "Examples:\n  printf %s \"$KEY\" | hoist login myorg.registry.cpln.io --password-stdin\n  \
-hoist login registry.example.com -u alice --password-stdin < password.txt",
-    mut_arg("insecure_registries", |a| a.help(LOGIN_INSECURE))
+hoist login registry.example.com -u alice --password-stdin < password.txt"
 )]
 pub struct LoginArgs {
     /// The registry: HOST[:PORT] (`docker.io` for Docker Hub)
@@ -487,9 +477,7 @@ when the destination is a layout).\n\nstdout: `DESTINATION@DIGEST`.",
     after_help = "Examples:\n  hoist push oci:./out:v1 registry.example.com/team/app:v1\n  \
 hoist copy docker.io/library/busybox:1.36 myorg.registry.cpln.io/busybox:1.36\n  \
 hoist copy --all-platforms ghcr.io/team/app:v1 //image/app:v1 --org acme\n  \
-hoist copy registry.example.com/team/app:v1 oci:./backup:v1",
-    mut_arg("insecure_registries", |a| a.help(TERSE_INSECURE)),
-    mut_arg("registry_mirrors", |a| a.help(TERSE_MIRROR))
+hoist copy registry.example.com/team/app:v1 oci:./backup:v1"
 )]
 pub struct CopyArgs {
     /// The image to copy: REGISTRY/REPOSITORY[:TAG|@DIGEST] or oci:DIR[:TAG]
@@ -531,9 +519,7 @@ pub struct CopyArgs {
 (`oci:DIR[:TAG]`) without running it and prints one JSON document to stdout: \
 {\"image\",\"digest\",\"mediaType\",\"platform\",\"created\",\"config\",\"layers\":[{\"digest\",\"size\",\"diff_id\",\"created_by\"}]}. \
 With --raw, the manifest exactly as stored.",
-    after_help = "Examples:\n  hoist inspect registry.example.com/team/app:v1 | jq .config.Entrypoint\n  hoist inspect --raw oci:./out:v1",
-    mut_arg("insecure_registries", |a| a.help(TERSE_INSECURE)),
-    mut_arg("registry_mirrors", |a| a.help(TERSE_MIRROR))
+    after_help = "Examples:\n  hoist inspect registry.example.com/team/app:v1 | jq .config.Entrypoint\n  hoist inspect --raw oci:./out:v1"
 )]
 pub struct InspectArgs {
     /// The image: REGISTRY/REPOSITORY[:TAG|@DIGEST] or oci:DIR[:TAG]
