@@ -149,6 +149,16 @@ fn unreachable_hint(host: &str, reason: &str) -> String {
         format!(
             "the registry's TLS certificate is not signed by a CA hoist trusts: pass `--registry-certificate {host}=CA.pem` with its CA (or `--insecure-registry {host}` to skip verification)"
         )
+    } else if has(&[
+        "connection was not ready",
+        "connection closed before message completed",
+        "Connection reset",
+    ]) {
+        // TLS 1.3: a server that wants a client certificate says so after the client's handshake
+        // is over; under load the connection may be gone before its alert is read.
+        format!(
+            "the registry closed the connection: if it wants a client certificate, pass `--registry-client-cert {host}=CERT.pem,KEY.pem`; otherwise, is it running and reachable?"
+        )
     } else {
         format!(
             "is the registry running and reachable? For a registry without TLS, pass `--insecure-registry {host}`"
@@ -161,5 +171,24 @@ fn used_credentials(registry: &str, origin: Option<&str>) -> String {
     match origin {
         Some(origin) => format!("with the credentials from {origin}"),
         None => format!("without credentials (none found for `{registry}`)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unreachable_hint;
+
+    #[test]
+    fn the_hint_follows_what_the_connection_said() {
+        let hint = |reason: &str| unreachable_hint("r.example:5000", reason);
+        assert!(
+            hint("received fatal alert: CertificateRequired").contains("--registry-client-cert")
+        );
+        assert!(hint("invalid peer certificate: UnknownIssuer").contains("--registry-certificate"));
+        // A TLS 1.3 refusal whose alert was lost: both causes are named.
+        let closed = hint("client error (SendRequest): connection was not ready");
+        assert!(closed.contains("--registry-client-cert r.example:5000=CERT.pem,KEY.pem"));
+        assert!(closed.contains("is it running"));
+        assert!(hint("Connection refused (os error 111)").contains("--insecure-registry"));
     }
 }
