@@ -156,13 +156,20 @@ fn build_app(
     app: &str,
     extra: &[&str],
 ) -> (String, String) {
+    copy_app(sandbox, app);
+    build_copied_app(registry, sandbox, app, extra)
+}
+
+/// `fixtures/apps/<app>` copied to the sandbox's `<app>`; returns the copy.
+fn copy_app(sandbox: &Sandbox, app: &str) -> PathBuf {
+    let dir = sandbox.path(app);
     crate::support::copy_tree(
         &Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/apps")
             .join(app),
-        &sandbox.path(app),
+        &dir,
     );
-    build_copied_app(registry, sandbox, app, extra)
+    dir
 }
 
 /// [`build_app`] of the copy as it is now (changed by the test after an earlier build).
@@ -394,11 +401,7 @@ fn go_app_with_a_vendored_module_is_built_offline_and_its_binary_answers() {
 fn cache_repo_keeps_the_buildpacks_cache_for_runners_without_a_disk() {
     let registry = lang_world();
     let sandbox = Sandbox::new();
-    let app = sandbox.path("go-vendored-real");
-    crate::support::copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/apps/go-vendored-real"),
-        &app,
-    );
+    let app = copy_app(&sandbox, "go-vendored-real");
     let repo = format!("{}/cache/go", registry.host());
     let runner = |name: &str| {
         hoist_run(
@@ -611,11 +614,7 @@ fn env_values_reach_the_build_but_not_the_image() {
 #[test]
 fn no_lifecycle_directory_is_a_clear_error() {
     let sandbox = Sandbox::new();
-    let dir = sandbox.path("app");
-    crate::support::copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/apps/procfile-only"),
-        &dir,
-    );
+    let dir = copy_app(&sandbox, "procfile-only");
     let run = hoist_run(
         sandbox
             .hoist()
@@ -640,11 +639,7 @@ fn go_app_builds_rootless_as_a_user_with_subordinate_ids() {
     let registry = lang_world();
     let user = TestUser::get(SUBID_USER);
     let sandbox = user.sandbox();
-    let app = sandbox.path("go-vendored-real");
-    crate::support::copy_tree(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/apps/go-vendored-real"),
-        &app,
-    );
+    let app = copy_app(&sandbox, "go-vendored-real");
     // A copy the user can surely read (the checkout may be under a private home).
     let cnb = sandbox.path("cnb");
     crate::support::copy_tree(&cnb_dir(), &cnb);
