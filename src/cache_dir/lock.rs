@@ -54,14 +54,20 @@ pub fn acquire(
     on_wait: &mut dyn FnMut(&str),
 ) -> Result<CacheLock, LockError> {
     let path = cache.lock_file();
+    // Read-only is enough for flock(2): a lock file another user (root) made does not lock us out.
     let open = || -> std::io::Result<File> {
-        std::fs::create_dir_all(cache.root())?;
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
+        match File::open(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(cache.root())?;
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&path)
+            }
+            other => other,
+        }
     };
     let file = open().map_err(|source| LockError::Open {
         path: cache.root().to_path_buf(),

@@ -58,7 +58,7 @@ verdict, unpacked base image and cache mount a build could reuse is kept.\n\n\
 --keep-storage SIZE also removes the least recently used entries — layer blobs, unpacked base images \
 (`rootfs/`), RUN step results, layer verdicts and RUN --mount=type=cache directories — until the cache \
 takes at most SIZE on disk. Builds mark what they use when they use it (a step result they reuse and its \
-layer, a base image they pull again or mount, a cache mount they bind, a layer they write again), so what \
+layer, a base image they pull again or mount, a layer verdict they read, a cache mount they bind, a layer they write again), so what \
 the latest builds used is removed last. A step result goes with its layer. --all empties the cache.\n\n\
 A prune never removes what a running build uses: builds (and validate, copy, inspect) hold the cache \
 directory's lock while they run; prune waits until none does, saying so, and builds started meanwhile wait \
