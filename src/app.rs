@@ -3,13 +3,16 @@
 //! `commands`: the inspection commands (`hoist parse`, `hoist context`); `validate`: `hoist validate`;
 //! `login`: `hoist login`/`logout`; `transfer`: `hoist copy`/`push` and `hoist inspect` (`source` reads
 //! an image from a registry or a layout for them and for `validate`); `fetch`: the files ADD downloads,
-//! fetched before the executor runs.
+//! fetched before the executor runs; `prune`: `hoist prune`. Every command that uses the cache
+//! directory holds its lock shared for its whole run ([`use_cache`]), so a prune never removes what
+//! it uses.
 
 pub mod buildpacks;
 pub mod cache_repo;
 pub mod commands;
 pub mod fetch;
 pub mod login;
+pub mod prune;
 pub mod source;
 pub mod transfer;
 pub mod validate;
@@ -19,6 +22,7 @@ use std::sync::Arc;
 use crate::executor::run::RunOptions;
 use anyhow::Context as _;
 
+use crate::cache_dir::{Access, CacheDir, CacheLock};
 use crate::cli::{BuildRequest, CreationTime, Output};
 use crate::export::{Exported, Exporter, registry::RegistryExporter};
 use crate::frontend::dockerfile;
@@ -32,7 +36,8 @@ pub async fn build(
     req: &BuildRequest,
     reporter: Arc<dyn Reporter>,
 ) -> anyhow::Result<Vec<Exported>> {
-    let blobs = BlobStore::open(req.cache_dir.join("blobs")).with_context(|| {
+    let _cache = use_cache(&req.cache_dir, reporter.as_ref())?;
+    let blobs = BlobStore::open(CacheDir::new(&req.cache_dir).blobs()).with_context(|| {
         format!(
             "cannot open the cache directory `{}`",
             req.cache_dir.display()
@@ -109,6 +114,20 @@ pub async fn build(
             .with_context(|| format!("cannot write --digest-file `{}`", file.display()))?;
     }
     Ok(exported)
+}
+
+/// Holds the cache directory for a command that uses it, until the lock is dropped (at the command's
+/// end): `hoist prune` waits for it, and it waits for a running prune, saying so.
+pub fn use_cache(
+    cache_dir: &std::path::Path,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<CacheLock> {
+    let lock = CacheDir::new(cache_dir).lock(Access::Shared, &mut |message| {
+        reporter.report(Event::Info {
+            message: message.to_string(),
+        })
+    })?;
+    Ok(lock)
 }
 
 /// Builds the image for one platform: frontend, base images, executor, validation.
@@ -190,7 +209,7 @@ async fn build_platform(
     let mut plan = planned.plan;
     // ADD's URLs are downloaded now, like the images above: the executor reads local files only.
     let downloads = {
-        let tmp = req.cache_dir.join("tmp");
+        let tmp = CacheDir::new(&req.cache_dir).tmp();
         std::fs::create_dir_all(&tmp)
             .with_context(|| format!("cannot create {}", tmp.display()))?;
         tempfile::Builder::new()
@@ -226,7 +245,7 @@ async fn build_platform(
 
 /// Every layer the build writes is read for the architecture check while it is written.
 pub(crate) fn verdict_tap(req: &BuildRequest) -> crate::image::tap::TapFactory {
-    let verdicts = Verdicts::new(req.cache_dir.join("verdicts"));
+    let verdicts = Verdicts::new(CacheDir::new(&req.cache_dir).verdicts());
     Arc::new(move || verdicts.tap())
 }
 
@@ -244,7 +263,7 @@ async fn check(
     // threads.
     let report = {
         let (serialized, blobs, platform) = (serialized.clone(), blobs.clone(), platform.clone());
-        let verdicts = Verdicts::new(req.cache_dir.join("verdicts"));
+        let verdicts = Verdicts::new(CacheDir::new(&req.cache_dir).verdicts());
         tokio::task::spawn_blocking(move || {
             crate::validate::architecture(&serialized, &blobs, &platform, Some(&verdicts))
         })
@@ -387,7 +406,8 @@ pub(crate) fn run_options(
             Isolation::InContainer
         }
     };
-    let tmp = req.cache_dir.join("tmp");
+    let cache = CacheDir::new(&req.cache_dir);
+    let tmp = cache.tmp();
     std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     let scratch = tempfile::Builder::new()
         .prefix("build-")
@@ -398,8 +418,7 @@ pub(crate) fn run_options(
     if let Some(note) = sandbox.mapping_note() {
         reporter.report(Event::Warning { message: note });
     }
-    let mut caches: Vec<Box<dyn StepCache>> =
-        vec![Box::new(LocalCache::new(req.cache_dir.join("steps")))];
+    let mut caches: Vec<Box<dyn StepCache>> = vec![Box::new(LocalCache::new(cache.steps()))];
     if let Some(repo) = &req.cache_repo {
         caches.push(Box::new(cache_repo::RegistryCache {
             repo: repo.clone(),
@@ -420,9 +439,9 @@ pub(crate) fn run_options(
         use_cache: !req.no_cache,
         sandbox,
         scratch,
-        cache_mounts: req.cache_dir.join("mounts"),
-        rootfs_cache: req.cache_dir.join("rootfs"),
-        verdicts: Some(req.cache_dir.join("verdicts")),
+        cache_mounts: cache.mounts(),
+        rootfs_cache: cache.rootfs(),
+        verdicts: Some(cache.verdicts()),
         secrets: req
             .secrets
             .iter()

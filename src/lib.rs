@@ -12,8 +12,11 @@
 //! an [`image::Image`] whose layers sit in a [`image::BlobStore`]; `validate` checks the image before it
 //! leaves; `export` writes it to a registry, an OCI layout or a docker archive. `registry` is the
 //! transport used to pull bases and push results. `progress` carries events; `output` prints them.
+//! `cache_dir` is the cache directory every command shares: its layout, its lock, and what `hoist prune`
+//! counts in it.
 
 pub mod app;
+pub mod cache_dir;
 pub mod cli;
 pub mod executor;
 pub mod export;

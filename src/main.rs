@@ -9,7 +9,7 @@ use hoist::cli::args::BuildArgs;
 use hoist::cli::request::Environment;
 use hoist::cli::{
     BuildRequest, Cli, Command, CopyRequest, InspectRequest, Login, Logout, ProgressMode,
-    RegistryTls, ValidateArgs, ValidateRequest,
+    PruneRequest, RegistryTls, ValidateArgs, ValidateRequest,
 };
 use hoist::output::Printer;
 
@@ -58,6 +58,11 @@ fn main() -> ExitCode {
                 .and_then(|logout| block_on(hoist::app::login::logout(&logout))),
         ),
         Command::Detect(args) => detect(&args),
+        Command::Prune(args) => print(
+            PruneRequest::from_args(args, &Environment::from_process())
+                .map_err(anyhow::Error::from)
+                .and_then(|req| hoist::app::prune::prune(&req, &mut |line| eprintln!("{line}"))),
+        ),
     }
 }
 

@@ -14,13 +14,14 @@ use crate::image::{BlobStore, ImageConfig, Manifest, Reference, Serialized};
 use crate::progress::{Reporter, Silent};
 
 fn blobs(cache_dir: &std::path::Path) -> anyhow::Result<BlobStore> {
-    BlobStore::open(cache_dir.join("blobs"))
+    BlobStore::open(crate::cache_dir::CacheDir::new(cache_dir).blobs())
         .with_context(|| format!("cannot open the cache directory `{}`", cache_dir.display()))
 }
 
 /// Copies the source image (or, with `--all-platforms`, the whole index) to the destination;
 /// returns where it went.
 pub async fn copy(req: &CopyRequest, reporter: Arc<dyn Reporter>) -> anyhow::Result<Exported> {
+    let _cache = super::use_cache(&req.cache_dir, reporter.as_ref())?;
     let blobs = blobs(&req.cache_dir)?;
     let reach = &req.registries;
     // One client reads and pushes: blobs it pulled from a repository are mounted into another
@@ -90,6 +91,8 @@ pub async fn copy(req: &CopyRequest, reporter: Arc<dyn Reporter>) -> anyhow::Res
 
 /// The JSON description of an image (or its manifest's bytes with `--raw`).
 pub async fn inspect(req: &InspectRequest) -> anyhow::Result<String> {
+    // inspect reports no progress: a wait for a running prune is silent.
+    let _cache = super::use_cache(&req.cache_dir, &Silent)?;
     let blobs = blobs(&req.cache_dir)?;
     let reach = &req.registries;
     let context = || format!("cannot read `{}` to inspect it", req.image);

@@ -26,7 +26,9 @@ pub async fn validate(
     req: &ValidateRequest,
     reporter: Arc<dyn Reporter>,
 ) -> anyhow::Result<Validated> {
-    let blobs = BlobStore::open(req.cache_dir.join("blobs")).with_context(|| {
+    let _cache = super::use_cache(&req.cache_dir, reporter.as_ref())?;
+    let cache = crate::cache_dir::CacheDir::new(&req.cache_dir);
+    let blobs = BlobStore::open(cache.blobs()).with_context(|| {
         format!(
             "cannot open the cache directory `{}`",
             req.cache_dir.display()
@@ -37,7 +39,7 @@ pub async fn validate(
         .with_context(|| format!("cannot read the image `{}` to validate it", req.image))?;
     let report = {
         let (image, blobs, platform) = (image.clone(), blobs.clone(), req.platform.clone());
-        let verdicts = Verdicts::new(req.cache_dir.join("verdicts"));
+        let verdicts = Verdicts::new(cache.verdicts());
         tokio::task::spawn_blocking(move || {
             crate::validate::existing(&image, &blobs, &platform, Some(&verdicts))
         })

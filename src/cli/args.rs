@@ -43,6 +43,54 @@ pub enum Command {
     Logout(LogoutArgs),
     /// Show which buildpacks would build an app without a Dockerfile, and its processes
     Detect(DetectArgs),
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    about = "Remove what the cache directory holds that builds cannot use, or what they used least recently",
+    long_about = "Removes entries from hoist's cache directory (--cache-dir, else HOIST_CACHE_DIR, else \
+~/.cache/hoist), as `docker builder prune` does for BuildKit's cache.\n\n\
+Without flags, only what no build can use goes: scratch directories under `tmp/` and half-written files \
+left by builds that were killed, RUN step results whose layer blob is gone (or that cannot be read), \
+half-unpacked base images and `.lock` files of cache mounts that are gone. Every layer, step result, \
+verdict, unpacked base image and cache mount a build could reuse is kept.\n\n\
+--keep-storage SIZE also removes the least recently used entries — layer blobs, unpacked base images \
+(`rootfs/`), RUN step results, layer verdicts and RUN --mount=type=cache directories — until the cache \
+takes at most SIZE on disk. Builds mark what they use when they use it (a step result they reuse and its \
+layer, a base image they pull again or mount, a layer verdict they read, a cache mount they bind, a layer they write again), so what \
+the latest builds used is removed last. A step result goes with its layer. --all empties the cache.\n\n\
+A prune never removes what a running build uses: builds (and validate, copy, inspect) hold the cache \
+directory's lock while they run; prune waits until none does, saying so, and builds started meanwhile wait \
+for it. Directories holding files of the user namespace's subordinate ids are removed through it, as the \
+builds that wrote them do.\n\n\
+stdout: one line per entry with --dry-run (kind, size, path, why), then a summary line: what was removed \
+and how much was freed. stderr: each entry as it is removed.",
+    after_help = "SIZE: bytes, or a number with a unit: kB, MB, GB, TB (powers of 1000), KiB, MiB, GiB, TiB \
+or K, M, G, T (powers of 1024).\n\n\
+Examples:\n  \
+hoist prune                                  # what no build can use\n  \
+hoist prune --keep-storage 10GB              # and the least recently used, down to 10 GB\n  \
+hoist prune --keep-storage 500MiB --dry-run  # what that would remove, removing nothing\n  \
+hoist prune --all --cache-dir /var/cache/hoist"
+)]
+pub struct PruneArgs {
+    /// Also remove the least recently used entries until the cache takes at most SIZE (`10GB`,
+    /// `500MiB`, bytes)
+    #[arg(long, value_name = "SIZE", conflicts_with = "all")]
+    pub keep_storage: Option<String>,
+
+    /// Remove everything in the cache
+    #[arg(long, short = 'a')]
+    pub all: bool,
+
+    /// List what would be removed; remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The cache directory to prune [env: HOIST_CACHE_DIR] [default: ~/.cache/hoist]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

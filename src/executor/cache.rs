@@ -53,11 +53,16 @@ impl LocalCache {
 
 impl StepCache for LocalCache {
     fn get(&self, key: &Digest, _platform: &Platform, blobs: &BlobStore) -> Option<CachedStep> {
-        let bytes = std::fs::read(self.file(key)).ok()?;
+        let file = self.file(key);
+        let bytes = std::fs::read(&file).ok()?;
         let step: CachedStep = serde_json::from_slice(&bytes).ok()?;
+        // A hit marks the result and its layer used (`hoist prune --keep-storage` keeps them longest).
         match &step.layer {
-            Some((d, _)) if !blobs.contains(&d.digest) => None,
-            _ => Some(step),
+            Some((d, _)) if !blobs.reuse(&d.digest) => None,
+            _ => {
+                crate::image::blobs::mark_used(&file);
+                Some(step)
+            }
         }
     }
 

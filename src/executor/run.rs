@@ -208,6 +208,8 @@ pub fn run(
                 std::fs::create_dir_all(&options.cache_mounts)
                     .map_err(|e| setup(format!("cannot create the cache dir: {e}")))?;
                 let mut dir = options.cache_mounts.join(&key);
+                // Its `.lock` (ours, whoever owns the directory) says when it was last used.
+                mark_mount_used(&options.cache_mounts.join(format!("{key}.lock")));
                 if *sharing != CacheSharing::Shared {
                     let lock = File::create(options.cache_mounts.join(format!("{key}.lock")))
                         .map_err(|e| setup(format!("cannot lock cache `{id}`: {e}")))?;
@@ -498,6 +500,16 @@ pub fn remove_root(options: &RunOptions, root: StageRoot) {
     if options.sandbox.isolation == Isolation::Rootless {
         super::sandbox::remove_tree(&options.sandbox, &root.dir);
     }
+}
+
+/// Refreshes a cache mount's `.lock` (made when missing): `hoist prune --keep-storage` counts the
+/// mount as used then. The directory itself may belong to a subordinate id this process cannot touch.
+fn mark_mount_used(lock: &Path) {
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(lock);
+    crate::image::blobs::mark_used(lock);
 }
 
 /// A private directory for secrets: in /dev/shm (memory) when possible, else under `fallback`.

@@ -2,6 +2,7 @@
 //! `blobs/` directory (image-layout.md). Used as the download cache for base images and as the place where
 //! built layers land. Every write goes to a temporary file first and is renamed into place only after its
 //! digest is known (and checked, when one was expected), so the store never holds a partial or wrong blob.
+//! A blob used again (pulled or written again) has its modification time refreshed: [`mark_used`].
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -46,6 +47,16 @@ impl BlobStore {
         self.path(digest).is_file()
     }
 
+    /// Whether the store has the blob, marking it used when it has (a pull or a layer that reuses
+    /// it: see [`mark_used`]).
+    pub fn reuse(&self, digest: &Digest) -> bool {
+        let path = self.path(digest);
+        path.is_file() && {
+            mark_used(&path);
+            true
+        }
+    }
+
     pub fn open_blob(&self, digest: &Digest) -> Result<File, BlobError> {
         let path = self.path(digest);
         File::open(&path).map_err(|source| match source.kind() {
@@ -82,6 +93,21 @@ impl BlobStore {
             inner: HashingWriter::new(io::BufWriter::with_capacity(1 << 20, file)),
         })
     }
+}
+
+/// Marks a cache file or directory as used now: sets its modification time, which is what `hoist
+/// prune --keep-storage` orders entries by (one `utimensat`, nothing written). A failure only makes the
+/// entry look older than it is.
+pub fn mark_used(path: &Path) {
+    use nix::sys::stat::{UtimensatFlags, utimensat};
+    use nix::sys::time::TimeSpec;
+    let _ = utimensat(
+        nix::fcntl::AT_FDCWD,
+        path,
+        &TimeSpec::UTIME_NOW,
+        &TimeSpec::UTIME_NOW,
+        UtimensatFlags::NoFollowSymlink,
+    );
 }
 
 /// A blob being written: hashed as it streams to a temporary file.
@@ -122,7 +148,7 @@ impl BlobWriter {
             });
         }
         let dest = self.store.path(&digest);
-        if !dest.exists() {
+        if !self.store.reuse(&digest) {
             tmp.persist(&dest).map_err(|e| io_err(e.error))?;
         }
         Ok((digest, size))

@@ -330,7 +330,7 @@ impl Layout {
 
     /// Copies a blob into `store` unless it is there, checking its digest on the way.
     fn import(&self, digest: &Digest, store: &BlobStore) -> Result<(), LayoutError> {
-        if store.contains(digest) {
+        if store.reuse(digest) {
             return Ok(());
         }
         let path = self.blob_path(digest);

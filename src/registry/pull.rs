@@ -281,7 +281,7 @@ impl Puller<'_> {
     /// Downloads one blob into the store unless it is there already.
     async fn fetch(&self, d: &Descriptor, host: &str, base: &str) -> Result<(), RegistryError> {
         let digest = d.digest.to_string();
-        if self.blobs.contains(&d.digest) {
+        if self.blobs.reuse(&d.digest) {
             self.reporter.report(Event::BlobSkipped {
                 verb: "pull",
                 digest,

@@ -58,13 +58,18 @@ impl Verdicts {
     }
 
     /// The ops of `layer`, when an earlier check stored them.
+    /// A verdict found is marked used (see `image::blobs::mark_used`).
     pub fn get(&self, layer: &Layer) -> Option<Vec<Op>> {
-        let bytes = std::fs::read(self.file(layer)).ok()?;
+        let file = self.file(layer);
+        let bytes = std::fs::read(&file).ok()?;
         let stored: Stored = serde_json::from_slice(&bytes).ok()?;
-        (stored.format == FORMAT
+        let found = stored.format == FORMAT
             && stored.digest == layer.descriptor.digest
-            && stored.diff_id == layer.diff_id)
-            .then_some(stored.ops)
+            && stored.diff_id == layer.diff_id;
+        if found {
+            crate::image::blobs::mark_used(&file);
+        }
+        found.then_some(stored.ops)
     }
 
     /// Stores the ops of `layer`. A cache: when it cannot be written, the next check reads the layer

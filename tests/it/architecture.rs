@@ -18,11 +18,23 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("export", &["image", "registry", "progress"]),
     ("cli", &["image"]),
     ("output", &["cli", "progress"]),
+    // The cache directory's layout, lock and entries: it reads step results (executor) and blobs.
+    ("cache_dir", &["executor", "image"]),
 ];
 
 const MODULES: &[&str] = &[
-    "app", "cli", "executor", "export", "frontend", "image", "output", "plan", "progress",
-    "registry", "validate",
+    "app",
+    "cache_dir",
+    "cli",
+    "executor",
+    "export",
+    "frontend",
+    "image",
+    "output",
+    "plan",
+    "progress",
+    "registry",
+    "validate",
 ];
 
 fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

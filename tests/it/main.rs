@@ -19,6 +19,7 @@ mod in_container;
 mod layout;
 mod multiplatform;
 mod multistage;
+mod prune;
 mod registry;
 mod registry_proxy;
 mod registry_tls;

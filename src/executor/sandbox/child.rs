@@ -222,6 +222,8 @@ fn prepare_root(req: &StepRequest, result: &mut StepResult) -> Result<PathBuf, S
 /// first, then renamed, so a half-unpacked base is never used.
 fn ensure_base(base: &BaseDir, result: &mut StepResult) -> Result<(), String> {
     if base.dir.is_dir() {
+        // Mounted again: marked used (`hoist prune --keep-storage` keeps it longest).
+        crate::image::blobs::mark_used(&base.dir);
         return Ok(());
     }
     let parent = base.dir.parent().unwrap_or(Path::new("/"));
@@ -244,6 +246,8 @@ fn ensure_base(base: &BaseDir, result: &mut StepResult) -> Result<(), String> {
         // Another build got there first.
         let _ = rootfs::remove_tree(&tmp);
     }
+    // Its time was the base's root directory's in the layer, not this use.
+    crate::image::blobs::mark_used(&base.dir);
     Ok(())
 }
 
