@@ -61,8 +61,8 @@ takes at most SIZE on disk. Builds mark what they use when they use it (a step r
 layer, a base image they pull again or mount, a layer verdict they read, a cache mount they bind, a layer they write again), so what \
 the latest builds used is removed last. A step result goes with its layer. --all empties the cache.\n\n\
 A prune never removes what a running build uses: builds (and validate, copy, inspect) hold the cache \
-directory's lock while they run; prune waits until none does, saying so, and builds started meanwhile wait \
-for it. Directories holding files of the user namespace's subordinate ids are removed through it, as the \
+directory's lock while they run; prune waits until none does, saying so (builds that start while it waits still \
+run), and builds that start while it removes wait for it. Directories holding files of the user namespace's subordinate ids are removed through it, as the \
 builds that wrote them do.\n\n\
 stdout: one line per entry with --dry-run (kind, size, path, why), then a summary line: what was removed \
 and how much was freed. stderr: each entry as it is removed.",
